@@ -1,0 +1,27 @@
+# Multi-stage build: compile in the full Rust image, run in a slim Debian image as a non-root
+# user with only the binary, the migrations and the job catalogue.
+# (No Docker engine runs on the development machines: this file is kept simple and checked by reading.)
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+COPY migrations migrations
+COPY jobs jobs
+# Migrations are embedded into the binary at compile time (sqlx::migrate!).
+RUN cargo build --release --locked --bin odis-worker
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --no-create-home odis
+WORKDIR /app
+COPY --from=build /src/target/release/odis-worker /usr/local/bin/odis-worker
+COPY migrations /app/migrations
+COPY jobs /app/jobs
+USER odis
+ENV PORT=8080 LOG_FORMAT=json
+EXPOSE 8080
+# No ENTRYPOINT, so fly.toml's release_command ("odis-worker migrate") runs as written.
+CMD ["odis-worker", "serve"]

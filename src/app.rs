@@ -1,0 +1,147 @@
+//! The subcommands' bodies: open the database, run what was asked, shut down cleanly.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::db::embedded::EmbeddedPostgres;
+use crate::http::{self, AppState};
+
+/// The service database: a pool on `DATABASE_URL`, or on the embedded cluster when unset.
+pub struct Database {
+    pub pool: PgPool,
+    embedded: Option<EmbeddedPostgres>,
+}
+
+impl Database {
+    /// Connects (starting the embedded cluster if needed) and applies pending migrations.
+    pub async fn open(config: &Config, max_connections: u32) -> anyhow::Result<Self> {
+        let (url, embedded) = match &config.database_url {
+            Some(url) => (url.clone(), None),
+            None => {
+                let pg = EmbeddedPostgres::start(&config.data_dir).await?;
+                let url = pg.url();
+                tracing::info!(
+                    database_url = %url,
+                    data_dir = %config.data_dir.display(),
+                    "DATABASE_URL not set: using the embedded PostgreSQL cluster"
+                );
+                (url, Some(pg))
+            }
+        };
+        let pool = match crate::db::connect(&url, max_connections).await {
+            Ok(pool) => pool,
+            Err(e) => {
+                if let Some(pg) = embedded {
+                    pg.stop().await;
+                }
+                return Err(anyhow::Error::new(e).context("cannot connect to the database"));
+            }
+        };
+        let db = Self { pool, embedded };
+        if let Err(e) = crate::db::migrate(&db.pool).await {
+            db.close().await;
+            return Err(anyhow::Error::new(e).context("applying migrations failed"));
+        }
+        Ok(db)
+    }
+
+    pub async fn close(self) {
+        self.pool.close().await;
+        if let Some(pg) = self.embedded {
+            pg.stop().await;
+        }
+    }
+}
+
+/// Cancels `token` on SIGTERM or SIGINT (Ctrl-C).
+pub fn spawn_signal_handler(token: CancellationToken) {
+    tokio::spawn(async move {
+        let ctrl_c = async {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+                std::future::pending::<()>().await;
+            }
+        };
+        #[cfg(unix)]
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                    std::future::pending::<()>().await;
+                }
+            }
+        };
+        #[cfg(not(unix))]
+        let term = std::future::pending::<()>();
+        tokio::select! {
+            _ = ctrl_c => tracing::info!("SIGINT received, shutting down"),
+            _ = term => tracing::info!("SIGTERM received, shutting down"),
+        }
+        token.cancel();
+    });
+}
+
+pub async fn migrate(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let db = Database::open(&config, 2).await?;
+    let pending = crate::db::pending_migrations(&db.pool).await;
+    db.close().await;
+    let pending = pending.context("reading migration state")?;
+    anyhow::ensure!(pending.is_empty(), "migrations still pending: {pending:?}");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "database is up to date"
+    );
+    Ok(())
+}
+
+/// HTTP server and job workers in one process (the default way to run the service).
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let db = Database::open(&config, 20).await?;
+    let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
+    let state = AppState::new(db.pool.clone(), config);
+
+    let workers = tokio::spawn(crate::jobs::run_workers(state.clone(), shutdown.clone()));
+    let listener = match tokio::net::TcpListener::bind(addr).await {
+        Ok(l) => l,
+        Err(e) => {
+            shutdown.cancel();
+            let _ = workers.await;
+            db.close().await;
+            return Err(anyhow::Error::new(e).context(format!("cannot listen on {addr}")));
+        }
+    };
+    tracing::info!(%addr, "listening");
+    let server = axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
+    // Whatever stopped the server stops the workers too.
+    shutdown.cancel();
+    match workers.await {
+        Ok(Err(e)) => tracing::error!(error = %e, "job workers stopped with an error"),
+        Err(e) => tracing::error!(error = %e, "job workers panicked"),
+        Ok(Ok(())) => {}
+    }
+    db.close().await;
+    server.context("HTTP server failed")
+}
+
+/// Job workers only, no HTTP.
+pub async fn worker(config: Config) -> anyhow::Result<()> {
+    let shutdown = CancellationToken::new();
+    spawn_signal_handler(shutdown.clone());
+    let db = Database::open(&config, 10).await?;
+    let state = AppState::new(db.pool.clone(), config);
+    let result = crate::jobs::run_workers(state, shutdown).await;
+    db.close().await;
+    result
+}

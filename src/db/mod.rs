@@ -1,0 +1,50 @@
+//! The database: pool construction, the Schema V2 migrator, and the embedded dev cluster.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+/// The service's own migrations (`migrations/`), tracked in `public._sqlx_migrations`.
+/// The job queue (apalis-postgres) keeps its tables and its own migration history in the
+/// `apalis` schema, so the two histories never see each other's versions.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(1)
+        // Fail fast when the database is down, so webhooks answer 503 (senders retry) instead
+        // of holding connections open until the sender's own timeout.
+        .acquire_timeout(Duration::from_secs(5))
+        .connect(url)
+        .await
+}
+
+pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
+    MIGRATOR.run(pool).await
+}
+
+/// Versions embedded in this binary that the database has not applied successfully.
+pub async fn pending_migrations(pool: &PgPool) -> Result<Vec<i64>, sqlx::Error> {
+    let table_exists: bool =
+        sqlx::query_scalar("SELECT to_regclass('public._sqlx_migrations') IS NOT NULL")
+            .fetch_one(pool)
+            .await?;
+    let applied: Vec<i64> = if table_exists {
+        sqlx::query_scalar("SELECT version FROM public._sqlx_migrations WHERE success")
+            .fetch_all(pool)
+            .await?
+    } else {
+        Vec::new()
+    };
+    Ok(MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| m.version)
+        .filter(|v| !applied.contains(v))
+        .collect())
+}

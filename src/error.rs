@@ -1,0 +1,112 @@
+//! The HTTP boundary's error type: every way a request can fail, each with its status and a
+//! JSON body `{"error": "...", "reason": "..."}` (plus `field` when one field is to blame).
+//!
+//! Client errors are not logged as errors (senders retry, bad actors probe); server-side ones
+//! are logged once, here, with their cause.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Signature missing, invalid, stale or from the future: nothing was written.
+    #[error("unauthorized: {reason}")]
+    Unauthorized { reason: String },
+    /// The secret for this sender is not configured: we refuse rather than accept unverified.
+    #[error("{what} is not configured")]
+    NotConfigured { what: &'static str },
+    /// The body (or one field of it) is malformed.
+    #[error("bad request: {message}")]
+    BadRequest {
+        field: Option<String>,
+        message: String,
+    },
+    #[error("request body larger than {limit} bytes")]
+    PayloadTooLarge { limit: usize },
+    #[error("not found")]
+    NotFound,
+    /// A dependency (the database) is unavailable; the sender should retry later.
+    #[error("service unavailable: {reason}")]
+    Unavailable { reason: String },
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn unauthorized(reason: impl Into<String>) -> Self {
+        Self::Unauthorized {
+            reason: reason.into(),
+        }
+    }
+
+    pub fn bad_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+            Self::NotConfigured { .. } | Self::Unavailable { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    /// A database error while handling a request means "try again later" for the sender: every
+    /// webhook sender we serve retries 5xx, and 503 says so without implying a bug.
+    fn from(e: sqlx::Error) -> Self {
+        Self::Unavailable {
+            reason: format!("database error: {}", db_error_kind(&e)),
+        }
+    }
+}
+
+/// A short, secret-free description of a database error for responses (details go to logs).
+fn db_error_kind(e: &sqlx::Error) -> &'static str {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => "no connection available",
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => "connection failed",
+        sqlx::Error::Database(_) => "query failed",
+        _ => "unexpected",
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = match &self {
+            Self::Unauthorized { reason } => json!({"error": "unauthorized", "reason": reason}),
+            Self::NotConfigured { what } => json!({
+                "error": "not_configured",
+                "reason": format!("{what} is not configured on this server"),
+            }),
+            Self::BadRequest { field, message } => {
+                json!({"error": "bad_request", "field": field, "reason": message})
+            }
+            Self::PayloadTooLarge { limit } => json!({
+                "error": "payload_too_large",
+                "reason": format!("request body exceeds {limit} bytes"),
+            }),
+            Self::NotFound => json!({"error": "not_found", "reason": "no such resource"}),
+            Self::Unavailable { reason } => json!({"error": "unavailable", "reason": reason}),
+            Self::Internal(_) => json!({"error": "internal", "reason": "internal error"}),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::info!(error = %self, "request rejected");
+        }
+        (status, Json(body)).into_response()
+    }
+}

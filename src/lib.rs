@@ -1,0 +1,12 @@
+//! odis-worker: webhook receiver, Postgres-backed job worker and owner of the Schema V2 database
+//! for the ODIS veterinary voice-AI platform. `main.rs` is only the CLI; everything else is here
+//! so integration tests drive the same router and job handlers the binary runs.
+
+pub mod app;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod http;
+pub mod jobs;
+pub mod telemetry;
+pub mod webhooks;
