@@ -46,6 +46,15 @@ GRANT ALL ON ALL TABLES IN SCHEMA public TO authenticated, service_role;
 GRANT INSERT ON waitlist_signups, contact_submissions TO anon;
 GRANT SELECT ON ai_templates TO anon;
 GRANT EXECUTE ON FUNCTION get_user_clinic_ids(), get_org_clinic_ids() TO anon, authenticated, service_role;
+-- The blanket grant above also caught sqlx's migration history, when the service's migrator
+-- keeps it in public (it has no RLS): take it back, or any signed-in user could rewrite it.
+DO $$
+BEGIN
+  IF to_regclass('public._sqlx_migrations') IS NOT NULL THEN
+    REVOKE ALL ON TABLE public._sqlx_migrations FROM anon, authenticated, service_role;
+  END IF;
+END
+$$;
 
 -- appointment_audit_log
 ALTER TABLE appointment_audit_log ENABLE ROW LEVEL SECURITY;

@@ -145,3 +145,21 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     db.close().await;
     result
 }
+
+/// `replay`: fixture files, or inbox events when `inbox` is given; prints a summary.
+pub async fn replay(
+    config: Config,
+    paths: Vec<std::path::PathBuf>,
+    inbox: Option<crate::replay::InboxFilter>,
+) -> anyhow::Result<()> {
+    let db = Database::open(&config, 4).await?;
+    let state = AppState::new(db.pool.clone(), config);
+    let result = match inbox {
+        Some(filter) => crate::replay::replay_inbox(&state, &filter).await,
+        None => crate::replay::replay_files(&state, &paths).await,
+    };
+    db.close().await;
+    let summary = result?;
+    println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}

@@ -26,6 +26,45 @@ enum Command {
     Worker,
     /// Apply pending database migrations and exit (a no-op when up to date).
     Migrate,
+    /// Push fixture files, or stored inbox events, through the webhook processing pipeline.
+    ///
+    /// Files: each `*.json` fixture (see fixtures/README.md) is stored in the inbox (dedupe
+    /// honoured) and processed, without signature checks. `--from-inbox`: re-process stored events
+    /// (by default those `unmatched` or `failed`), e.g. after adding a missing assistant mapping.
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    /// Fixture files or directories (searched recursively for *.json).
+    #[arg(required_unless_present = "from_inbox", conflicts_with = "from_inbox")]
+    paths: Vec<std::path::PathBuf>,
+    /// Re-process events stored in the inbox instead of files.
+    #[arg(long)]
+    from_inbox: bool,
+    /// Only events of this source (vapi, clerk, qstash).
+    #[arg(long, requires = "from_inbox", value_parser = parse_source)]
+    source: Option<odis_worker::webhooks::inbox::Source>,
+    /// Only events in these statuses (comma-separated; default unmatched,failed).
+    #[arg(long, requires = "from_inbox", value_delimiter = ',', value_parser = parse_status)]
+    status: Vec<odis_worker::webhooks::inbox::EventStatus>,
+    /// Only this event (any status).
+    #[arg(long, requires = "from_inbox")]
+    id: Option<uuid::Uuid>,
+    /// Only events received at or after this time (RFC 3339, e.g. 2026-11-25T00:00:00Z).
+    #[arg(long, requires = "from_inbox")]
+    since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn parse_source(s: &str) -> Result<odis_worker::webhooks::inbox::Source, String> {
+    odis_worker::webhooks::inbox::Source::parse(s)
+        .ok_or_else(|| format!("unknown source {s:?} (vapi, clerk, qstash)"))
+}
+
+fn parse_status(s: &str) -> Result<odis_worker::webhooks::inbox::EventStatus, String> {
+    odis_worker::webhooks::inbox::EventStatus::parse(s).ok_or_else(|| {
+        format!("unknown status {s:?} (pending, processed, skipped, unmatched, invalid, failed)")
+    })
 }
 
 fn main() -> ExitCode {
@@ -53,6 +92,15 @@ fn main() -> ExitCode {
             Command::Serve => odis_worker::app::serve(config).await,
             Command::Worker => odis_worker::app::worker(config).await,
             Command::Migrate => odis_worker::app::migrate(config).await,
+            Command::Replay(args) => {
+                let filter = args.from_inbox.then(|| odis_worker::replay::InboxFilter {
+                    source: args.source,
+                    statuses: args.status,
+                    id: args.id,
+                    since: args.since,
+                });
+                odis_worker::app::replay(config, args.paths, filter).await
+            }
         }
     });
     match result {

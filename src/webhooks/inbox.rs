@@ -1,0 +1,439 @@
+//! The durable inbox: every verified delivery is stored before anything else happens, then
+//! processed in one transaction together with its status change.
+//!
+//! * `store` inserts with `ON CONFLICT (source, delivery_id) DO NOTHING`: a redelivery finds the
+//!   existing row and has no second effect.
+//! * `process` locks the event row (`FOR UPDATE SKIP LOCKED`, so two deliveries or a delivery and
+//!   the retry job never process one event at once), runs the source's processor inside the same
+//!   transaction, and records the outcome. If the processor fails, the transaction is rolled back
+//!   (no half-written rows) and the event is marked `failed` with the error and a backoff for the
+//!   retry job. A processor never panics the request, and a poison event cannot loop: attempts are
+//!   counted and the retry backoff grows.
+
+use std::fmt;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::http::AppState;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    Vapi,
+    Clerk,
+    Qstash,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Vapi => "vapi",
+            Self::Clerk => "clerk",
+            Self::Qstash => "qstash",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "vapi" => Some(Self::Vapi),
+            "clerk" => Some(Self::Clerk),
+            "qstash" => Some(Self::Qstash),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The inbox's status values (`webhook_events.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventStatus {
+    Pending,
+    Processed,
+    Skipped,
+    Unmatched,
+    Invalid,
+    Failed,
+}
+
+impl EventStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Processed => "processed",
+            Self::Skipped => "skipped",
+            Self::Unmatched => "unmatched",
+            Self::Invalid => "invalid",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "processed" => Self::Processed,
+            "skipped" => Self::Skipped,
+            "unmatched" => Self::Unmatched,
+            "invalid" => Self::Invalid,
+            "failed" => Self::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// A delivery about to be stored.
+#[derive(Clone, Debug)]
+pub struct Delivery {
+    pub source: Source,
+    pub delivery_id: String,
+    pub event_type: Option<String>,
+    /// Request headers with credentials removed (see [`safe_headers`]).
+    pub headers: serde_json::Value,
+    pub payload: Bytes,
+}
+
+/// A stored delivery, as processors see it.
+#[derive(Clone, Debug)]
+pub struct StoredEvent {
+    pub id: Uuid,
+    pub source: Source,
+    pub delivery_id: String,
+    pub event_type: Option<String>,
+    pub headers: serde_json::Value,
+    pub payload: Bytes,
+    pub received_at: DateTime<Utc>,
+    pub attempts: i32,
+}
+
+impl StoredEvent {
+    /// The payload parsed as JSON, or the `Invalid` error naming the body.
+    pub fn json(&self) -> Result<serde_json::Value, ProcessError> {
+        serde_json::from_slice(&self.payload)
+            .map_err(|e| ProcessError::invalid("body", format!("not valid JSON: {e}")))
+    }
+}
+
+/// What a processor made of an event.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// `Processed`, `Skipped` or `Unmatched`.
+    pub status: EventStatus,
+    pub clinic_id: Option<Uuid>,
+    /// Why it was skipped / unmatched (stored in `last_error` for operators).
+    pub note: Option<String>,
+}
+
+impl Outcome {
+    pub fn processed(clinic_id: Option<Uuid>) -> Self {
+        Self {
+            status: EventStatus::Processed,
+            clinic_id,
+            note: None,
+        }
+    }
+
+    pub fn skipped(note: impl Into<String>) -> Self {
+        Self {
+            status: EventStatus::Skipped,
+            clinic_id: None,
+            note: Some(note.into()),
+        }
+    }
+
+    pub fn unmatched(note: impl Into<String>) -> Self {
+        Self {
+            status: EventStatus::Unmatched,
+            clinic_id: None,
+            note: Some(note.into()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProcessError {
+    /// The payload is malformed: a 400 naming the field; the event is kept as `invalid`.
+    #[error("invalid {field}: {message}")]
+    Invalid { field: String, message: String },
+    /// A database error: rolled back, event `failed`, retried later.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// Any other transient failure (e.g. the job queue), retried later.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl ProcessError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// Result of storing a delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stored {
+    New(Uuid),
+    /// Already in the inbox (a redelivery), with its current status.
+    Duplicate(Uuid, EventStatus),
+}
+
+/// Headers never stored: credentials and signatures.
+const SECRET_HEADERS: &[&str] = &[
+    "authorization",
+    "cookie",
+    "x-vapi-secret",
+    "x-signature",
+    "svix-signature",
+    "webhook-signature",
+    "upstash-signature",
+    "proxy-authorization",
+];
+
+pub fn safe_headers(headers: &axum::http::HeaderMap) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    for (name, value) in headers {
+        let name = name.as_str();
+        if SECRET_HEADERS.contains(&name) {
+            continue;
+        }
+        if let Ok(v) = value.to_str() {
+            map.insert(name.to_string(), serde_json::Value::String(v.to_string()));
+        }
+    }
+    serde_json::Value::Object(map)
+}
+
+pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (source, delivery_id) DO NOTHING
+         RETURNING id",
+    )
+    .bind(d.source.as_str())
+    .bind(&d.delivery_id)
+    .bind(&d.event_type)
+    .bind(&d.headers)
+    .bind(d.payload.as_ref())
+    .fetch_optional(pool)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(Stored::New(id));
+    }
+    let (id, status): (Uuid, String) = sqlx::query_as(
+        "SELECT id, status FROM webhook_events WHERE source = $1 AND delivery_id = $2",
+    )
+    .bind(d.source.as_str())
+    .bind(&d.delivery_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(Stored::Duplicate(
+        id,
+        EventStatus::parse(&status).unwrap_or(EventStatus::Pending),
+    ))
+}
+
+/// What `process` did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Processed {
+    Done(Outcome),
+    Invalid {
+        field: String,
+        message: String,
+    },
+    /// Processing failed and the event is `failed` (retried later).
+    Failed(String),
+    /// Another worker holds the event right now.
+    Busy,
+    NotFound,
+}
+
+/// Backoff before the retry job tries a failed event again: 30 s, 1 min, 2 min, … capped at 1 h.
+pub fn retry_delay(attempts: i32) -> chrono::Duration {
+    let exp = attempts.clamp(1, 8) - 1;
+    let secs = (30i64 << exp).min(3600);
+    chrono::Duration::seconds(secs)
+}
+
+/// Processes one stored event (first delivery, replay, or retry).
+pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx::Error> {
+    let mut tx = state.pool.begin().await?;
+    let row: Option<EventRow> = sqlx::query_as(
+        "SELECT id, source, delivery_id, event_type, headers, payload, received_at, attempts
+         FROM webhook_events WHERE id = $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(event_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
+        drop(tx);
+        let exists: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_events WHERE id = $1)")
+                .bind(event_id)
+                .fetch_one(&state.pool)
+                .await?;
+        return Ok(if exists {
+            Processed::Busy
+        } else {
+            Processed::NotFound
+        });
+    };
+    let Some(event) = row.into_event() else {
+        return Ok(Processed::NotFound);
+    };
+
+    // A savepoint keeps the row lock while letting a failed processor's writes be undone.
+    sqlx::query("SAVEPOINT processing")
+        .execute(&mut *tx)
+        .await?;
+    let result = run_processor(&mut tx, state, &event).await;
+    let outcome = match result {
+        Ok(outcome) => {
+            sqlx::query(
+                "UPDATE webhook_events
+                 SET status = $2, clinic_id = COALESCE($3, clinic_id), last_error = $4,
+                     attempts = attempts + 1, processed_at = now(), next_attempt_at = NULL
+                 WHERE id = $1",
+            )
+            .bind(event.id)
+            .bind(outcome.status.as_str())
+            .bind(outcome.clinic_id)
+            .bind(&outcome.note)
+            .execute(&mut *tx)
+            .await?;
+            Processed::Done(outcome)
+        }
+        Err(ProcessError::Invalid { field, message }) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT processing")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE webhook_events
+                 SET status = 'invalid', last_error = $2, attempts = attempts + 1,
+                     processed_at = now(), next_attempt_at = NULL
+                 WHERE id = $1",
+            )
+            .bind(event.id)
+            .bind(format!("invalid {field}: {message}"))
+            .execute(&mut *tx)
+            .await?;
+            Processed::Invalid { field, message }
+        }
+        Err(e) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT processing")
+                .execute(&mut *tx)
+                .await?;
+            let error = e.to_string();
+            let next = Utc::now() + retry_delay(event.attempts + 1);
+            sqlx::query(
+                "UPDATE webhook_events
+                 SET status = 'failed', last_error = $2, attempts = attempts + 1, next_attempt_at = $3
+                 WHERE id = $1",
+            )
+            .bind(event.id)
+            .bind(&error)
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+            tracing::warn!(event_id = %event.id, source = %event.source, error = %error, "webhook processing failed; will retry");
+            Processed::Failed(error)
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+async fn run_processor(
+    conn: &mut PgConnection,
+    state: &AppState,
+    event: &StoredEvent,
+) -> Result<Outcome, ProcessError> {
+    match event.source {
+        Source::Vapi => super::vapi::process(conn, state, event).await,
+        Source::Clerk => super::clerk::process(conn, state, event).await,
+        Source::Qstash => super::qstash::process(conn, state, event).await,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: Uuid,
+    source: String,
+    delivery_id: String,
+    event_type: Option<String>,
+    headers: serde_json::Value,
+    payload: Vec<u8>,
+    received_at: DateTime<Utc>,
+    attempts: i32,
+}
+
+impl EventRow {
+    fn into_event(self) -> Option<StoredEvent> {
+        Some(StoredEvent {
+            id: self.id,
+            source: Source::parse(&self.source)?,
+            delivery_id: self.delivery_id,
+            event_type: self.event_type,
+            headers: self.headers,
+            payload: Bytes::from(self.payload),
+            received_at: self.received_at,
+            attempts: self.attempts,
+        })
+    }
+}
+
+/// Stores then processes a delivery: the one pipeline shared by the HTTP routes and `replay`.
+pub async fn ingest(state: &AppState, d: &Delivery) -> Result<Ingested, sqlx::Error> {
+    match store(&state.pool, d).await? {
+        Stored::Duplicate(id, status) => Ok(Ingested {
+            event_id: id,
+            duplicate: true,
+            result: DuplicateOf(status),
+        }),
+        Stored::New(id) => {
+            let result = process(state, id).await;
+            match result {
+                Ok(p) => Ok(Ingested {
+                    event_id: id,
+                    duplicate: false,
+                    result: Fresh(p),
+                }),
+                // Stored but the processing transaction could not even start: the event stays
+                // `pending` and the retry job picks it up; the sender still gets its 2xx.
+                Err(e) => {
+                    tracing::warn!(event_id = %id, error = %e, "stored webhook could not be processed now");
+                    Ok(Ingested {
+                        event_id: id,
+                        duplicate: false,
+                        result: Fresh(Processed::Failed(e.to_string())),
+                    })
+                }
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum IngestResult {
+    Fresh(Processed),
+    DuplicateOf(EventStatus),
+}
+use IngestResult::{DuplicateOf, Fresh};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Ingested {
+    pub event_id: Uuid,
+    pub duplicate: bool,
+    pub result: IngestResult,
+}
