@@ -8,6 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod metrics;
 pub mod replay;
 pub mod telemetry;
 pub mod webhooks;

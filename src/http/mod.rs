@@ -28,6 +28,8 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(pool: PgPool, config: Config) -> Self {
+        // Install the metrics recorder before anything records.
+        let _ = crate::metrics::handle();
         Self {
             pool,
             config: Arc::new(config),
@@ -44,6 +46,9 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(crate::webhooks::router())
+        .route("/metrics", axum::routing::get(crate::metrics::render))
+        // Router::layer runs after routing, so the middleware sees the MatchedPath.
+        .layer(axum::middleware::from_fn(crate::metrics::track_http))
         // Layers wrap inside-out: the request id must be set before TraceLayer opens the span
         // that records it, and propagated on the way out.
         .layer(

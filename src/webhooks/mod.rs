@@ -76,6 +76,16 @@ fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError>
 }
 
 async fn vapi_webhook(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    vapi_inner(state, headers, body)
+        .await
+        .map_err(|e| rejected(Source::Vapi, e))
+}
+
+async fn vapi_inner(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -115,10 +125,20 @@ async fn vapi_webhook(
             return Ok((StatusCode::OK, Json(answer)).into_response());
         }
     }
-    Ok(respond(&ingested))
+    Ok(respond(&delivery, &ingested))
 }
 
 async fn clerk_webhook(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    clerk_inner(state, headers, body)
+        .await
+        .map_err(|e| rejected(Source::Clerk, e))
+}
+
+async fn clerk_inner(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -149,10 +169,21 @@ async fn clerk_webhook(
         payload: body,
     };
     let ingested = inbox::ingest(&state, &delivery).await?;
-    Ok(respond(&ingested))
+    Ok(respond(&delivery, &ingested))
 }
 
 async fn qstash_webhook(
+    state: State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    route: qstash::Route,
+) -> Result<Response, ApiError> {
+    qstash_inner(state, headers, body, route)
+        .await
+        .map_err(|e| rejected(Source::Qstash, e))
+}
+
+async fn qstash_inner(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
@@ -203,11 +234,35 @@ async fn qstash_webhook(
         payload: body,
     };
     let ingested = inbox::ingest(&state, &delivery).await?;
-    Ok(respond(&ingested))
+    Ok(respond(&delivery, &ingested))
+}
+
+/// Counts a rejection (by its reason) and passes the error through.
+fn rejected(source: Source, e: ApiError) -> ApiError {
+    let reason = match &e {
+        ApiError::Unauthorized { reason } => reason.clone(),
+        ApiError::NotConfigured { .. } => "not configured".into(),
+        ApiError::PayloadTooLarge { .. } => "payload too large".into(),
+        ApiError::Unavailable { .. } => "unavailable".into(),
+        other => other.status().as_str().to_string(),
+    };
+    crate::metrics::webhook_rejected(source.as_str(), &reason);
+    e
 }
 
 /// The HTTP answer for an ingested delivery (the same for every source).
-pub fn respond(ingested: &Ingested) -> Response {
+pub fn respond(delivery: &Delivery, ingested: &Ingested) -> Response {
+    let result = match &ingested.result {
+        IngestResult::DuplicateOf(_) => "duplicate",
+        IngestResult::Fresh(Processed::Done(o)) => o.status.as_str(),
+        IngestResult::Fresh(Processed::Invalid { .. }) => "invalid",
+        IngestResult::Fresh(_) => "failed",
+    };
+    crate::metrics::webhook(
+        delivery.source.as_str(),
+        delivery.event_type.as_deref(),
+        result,
+    );
     let id = ingested.event_id;
     match &ingested.result {
         IngestResult::DuplicateOf(status) => (

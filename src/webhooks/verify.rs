@@ -396,7 +396,8 @@ mod tests {
     #[test]
     fn qstash_rejections_name_the_check() {
         let t = 1_700_000_100;
-        let cases: Vec<(&[&str], &[u8], Option<&str>, i64, Rejection)> = vec![
+        type Case<'a> = (&'a [&'a str], &'a [u8], Option<&'a str>, i64, Rejection);
+        let cases: Vec<Case> = vec![
             (
                 &["sig_other"],
                 QS_BODY,
