@@ -40,6 +40,11 @@ pub enum LogFormat {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret the benchmark sets for its own in-process server.
+    pub fn for_bench(s: &str) -> Self {
+        Self(s.to_string())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -3,6 +3,7 @@
 //! so integration tests drive the same router and job handlers the binary runs.
 
 pub mod app;
+pub mod bench;
 pub mod config;
 pub mod db;
 pub mod error;

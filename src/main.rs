@@ -32,6 +32,15 @@ enum Command {
     /// honoured) and processed, without signature checks. `--from-inbox`: re-process stored events
     /// (by default those `unmatched` or `failed`), e.g. after adding a missing assistant mapping.
     Replay(ReplayArgs),
+    /// Benchmarks on loopback against the local PostgreSQL (figures as a table and JSON).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Signed VAPI end-of-call reports over HTTP vs the plain-SQL ceiling, and a paced phase.
+    Ingest(odis_worker::bench::ingest::IngestArgs),
 }
 
 #[derive(clap::Args)]
@@ -92,6 +101,12 @@ fn main() -> ExitCode {
             Command::Serve => odis_worker::app::serve(config).await,
             Command::Worker => odis_worker::app::worker(config).await,
             Command::Migrate => odis_worker::app::migrate(config).await,
+            Command::Bench(BenchCommand::Ingest(args)) => {
+                let report = odis_worker::bench::ingest::run(config, args).await?;
+                odis_worker::bench::ingest::print(&report);
+                println!("{}", serde_json::to_string(&report)?);
+                Ok(())
+            }
             Command::Replay(args) => {
                 let filter = args.from_inbox.then_some(odis_worker::replay::InboxFilter {
                     source: args.source,

@@ -1,0 +1,382 @@
+//! Webhook ingest benchmark: signed VAPI end-of-call reports posted over HTTP by N concurrent
+//! clients to a real `serve` router on loopback, against the ceiling of writing comparable rows
+//! (inbox row, inbound call, analysis) with plain SQL from the same number of connections.
+//! A second, paced phase measures latency at a fixed offered rate (default 200 requests/s).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use super::{percentiles, Percentiles, ScratchDb};
+use crate::config::{Config, Secret};
+use crate::http::{router, AppState};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// Concurrent HTTP clients (and SQL connections for the ceiling).
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    /// Requests in the closed-loop phase.
+    #[arg(long, default_value_t = 4000)]
+    pub requests: usize,
+    /// Offered rate of the paced phase, requests per second.
+    #[arg(long, default_value_t = 200.0)]
+    pub rate: f64,
+    /// Duration of the paced phase, seconds.
+    #[arg(long, default_value_t = 10)]
+    pub paced_seconds: u64,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct IngestReport {
+    pub clients: usize,
+    pub requests: usize,
+    pub body_bytes: usize,
+    pub http_rps: f64,
+    pub http_latency: Percentiles,
+    pub http_errors: usize,
+    pub ceiling_rps: f64,
+    pub ceiling_latency: Percentiles,
+    pub ratio_to_ceiling: f64,
+    pub paced_rate: f64,
+    pub paced_requests: usize,
+    pub paced_latency: Percentiles,
+    pub paced_errors: usize,
+}
+
+const ASSISTANT: &str = "asst_bench_inbound";
+const SECRET: &str = "bench-secret";
+
+/// A realistic inbound end-of-call report (~30 KB: a 5-minute call's transcript and messages).
+pub fn end_of_call_report(call_id: &str) -> serde_json::Value {
+    let lines = [
+        ("AI", "Thank you for calling Riverside Animal Hospital, this is Ava. How can I help you today?"),
+        ("User", "Hi, my dog Bella had surgery last week and I have a question about her medication."),
+        ("AI", "Of course. Can I have your name and the best number to reach you?"),
+        ("User", "It's Maria Lopez, and my number is 415 555 0142."),
+        ("AI", "Thanks Maria. What would you like to know about Bella's medication?"),
+        ("User", "She's on carprofen and she seems a bit sleepy. Is that normal?"),
+        ("AI", "Some drowsiness can be expected. Is she eating and drinking normally?"),
+        ("User", "Yes, she ate breakfast this morning and she's drinking water."),
+    ];
+    let mut transcript = String::new();
+    let mut messages = Vec::new();
+    let start_ms: i64 = 1_764_000_000_000;
+    for i in 0..64 {
+        let (who, text) = lines[i % lines.len()];
+        transcript.push_str(&format!("{who}: {text}\n"));
+        messages.push(json!({
+            "role": if who == "AI" { "bot" } else { "user" },
+            "message": text,
+            "time": start_ms + (i as i64) * 4_500,
+            "endTime": start_ms + (i as i64) * 4_500 + 3_900,
+            "secondsFromStart": (i as f64) * 4.5,
+            "duration": 3_900,
+        }));
+    }
+    json!({
+        "message": {
+            "type": "end-of-call-report",
+            "timestamp": start_ms + 300_000,
+            "endedReason": "customer-ended-call",
+            "startedAt": "2026-11-25T17:00:00.000Z",
+            "endedAt": "2026-11-25T17:05:00.000Z",
+            "cost": 0.4123,
+            "costs": [
+                {"type": "transport", "provider": "twilio", "minutes": 5.0, "cost": 0.07},
+                {"type": "transcriber", "cost": 0.05},
+                {"type": "model", "cost": 0.18},
+                {"type": "voice", "cost": 0.09},
+                {"type": "vapi", "cost": 0.0223}
+            ],
+            "artifact": {
+                "transcript": transcript,
+                "messages": messages,
+                "recordingUrl": format!("https://storage.vapi.ai/{call_id}-mono.wav"),
+                "stereoRecordingUrl": format!("https://storage.vapi.ai/{call_id}-stereo.wav"),
+            },
+            "analysis": {
+                "summary": "Maria Lopez called about Bella's post-surgery drowsiness on carprofen; advised it can be normal, eating and drinking well.",
+                "successEvaluation": "true",
+                "structuredData": {
+                    "caller_name": "Maria Lopez",
+                    "caller_phone": "+14155550142",
+                    "pet_name": "Bella",
+                    "outcome": "info_provided",
+                    "attention": {"types": [], "severity": null}
+                }
+            },
+            "call": {
+                "id": call_id,
+                "orgId": "00000000-0000-4000-8000-00000000b0b0",
+                "type": "inboundPhoneCall",
+                "status": "ended",
+                "assistantId": ASSISTANT,
+                "phoneNumberId": "pn_bench",
+                "customer": {"number": "+14155550142"},
+                "createdAt": "2026-11-25T16:59:58.000Z",
+                "updatedAt": "2026-11-25T17:05:01.000Z",
+                "startedAt": "2026-11-25T17:00:00.000Z",
+                "endedAt": "2026-11-25T17:05:00.000Z",
+                "endedReason": "customer-ended-call"
+            }
+        }
+    })
+}
+
+fn bodies(prefix: &str, n: usize) -> Vec<Bytes> {
+    (0..n)
+        .map(|i| {
+            let id = format!("{prefix}-{i:08}");
+            Bytes::from(serde_json::to_vec(&end_of_call_report(&id)).unwrap_or_default())
+        })
+        .collect()
+}
+
+pub async fn run(config: Config, args: IngestArgs) -> anyhow::Result<IngestReport> {
+    let clients = args.clients.max(1);
+    let db = ScratchDb::create(&config, (clients as u32 + 4).max(8)).await?;
+    let result = run_on(&db, config, &args, clients).await;
+    db.drop_db().await;
+    result
+}
+
+async fn run_on(
+    db: &ScratchDb,
+    mut config: Config,
+    args: &IngestArgs,
+    clients: usize,
+) -> anyhow::Result<IngestReport> {
+    let clinic: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO clinics (name, slug, timezone) VALUES ('Bench Clinic', 'bench-clinic', 'America/Los_Angeles') RETURNING id",
+    )
+    .fetch_one(&db.pool)
+    .await?;
+    sqlx::query("INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id, assistant_type) VALUES ($1, $2, 'inbound')")
+        .bind(clinic)
+        .bind(ASSISTANT)
+        .execute(&db.pool)
+        .await?;
+
+    // --- HTTP, closed loop -------------------------------------------------------------
+    config.vapi_webhook_secret = Some(Secret::for_bench(SECRET));
+    let state = AppState::new(db.pool.clone(), config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
+    let url = format!("http://{addr}/webhooks/vapi");
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()?;
+
+    let http_bodies = Arc::new(bodies("bench-http", args.requests));
+    let body_bytes = http_bodies.first().map(|b| b.len()).unwrap_or(0);
+    let (http_elapsed, mut http_lat, http_errors) = closed_loop(clients, http_bodies.len(), {
+        let bodies = http_bodies.clone();
+        let http = http.clone();
+        let url = url.clone();
+        move |i| {
+            let req = http
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("x-vapi-secret", SECRET)
+                .body(bodies[i].clone());
+            async move { matches!(req.send().await, Ok(r) if r.status().is_success()) }
+        }
+    })
+    .await;
+
+    // --- ceiling: the same kind of rows by plain SQL ------------------------------------
+    let sql_bodies = Arc::new(bodies("bench-sql", args.requests));
+    let (sql_elapsed, mut sql_lat, _) = closed_loop(clients, sql_bodies.len(), {
+        let bodies = sql_bodies.clone();
+        let pool = db.pool.clone();
+        move |i| {
+            let pool = pool.clone();
+            let body = bodies[i].clone();
+            async move { ceiling_insert(&pool, clinic, i, &body).await.is_ok() }
+        }
+    })
+    .await;
+
+    // --- HTTP, paced at a fixed offered rate -------------------------------------------
+    let paced_n = (args.rate * args.paced_seconds as f64).round() as usize;
+    let paced_bodies = Arc::new(bodies("bench-paced", paced_n));
+    let interval = Duration::from_secs_f64(1.0 / args.rate.max(1.0));
+    let limit = Arc::new(Semaphore::new(clients * 8));
+    let mut handles = Vec::with_capacity(paced_n);
+    let start = Instant::now();
+    for i in 0..paced_n {
+        let due = start + interval.mul_f64(i as f64);
+        tokio::time::sleep_until(due.into()).await;
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            break;
+        };
+        let req = http
+            .post(&url)
+            .header("content-type", "application/json")
+            .header("x-vapi-secret", SECRET)
+            .body(paced_bodies[i].clone());
+        handles.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = matches!(req.send().await, Ok(r) if r.status().is_success());
+            drop(permit);
+            (t.elapsed(), ok)
+        }));
+    }
+    let mut paced_lat = Vec::with_capacity(paced_n);
+    let mut paced_errors = 0;
+    for h in handles {
+        match h.await {
+            Ok((d, ok)) => {
+                paced_lat.push(d);
+                if !ok {
+                    paced_errors += 1;
+                }
+            }
+            Err(_) => paced_errors += 1,
+        }
+    }
+    server.abort();
+
+    let http_rps = args.requests as f64 / http_elapsed.as_secs_f64();
+    let ceiling_rps = args.requests as f64 / sql_elapsed.as_secs_f64();
+    Ok(IngestReport {
+        clients,
+        requests: args.requests,
+        body_bytes,
+        http_rps,
+        http_latency: percentiles(&mut http_lat),
+        http_errors,
+        ceiling_rps,
+        ceiling_latency: percentiles(&mut sql_lat),
+        ratio_to_ceiling: http_rps / ceiling_rps,
+        paced_rate: args.rate,
+        paced_requests: paced_n,
+        paced_latency: percentiles(&mut paced_lat),
+        paced_errors,
+    })
+}
+
+/// The rows an end-of-call report produces, written directly: inbox row, inbound call, analysis.
+async fn ceiling_insert(
+    pool: &sqlx::PgPool,
+    clinic: uuid::Uuid,
+    i: usize,
+    body: &[u8],
+) -> Result<(), sqlx::Error> {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let m = &v["message"];
+    let mut tx = pool.begin().await?;
+    sqlx::query("INSERT INTO webhook_events (source, delivery_id, event_type, payload, status, processed_at) VALUES ('vapi', $1, 'end-of-call-report', $2, 'processed', now())")
+        .bind(format!("ceiling-{i}"))
+        .bind(body)
+        .execute(&mut *tx)
+        .await?;
+    let call: uuid::Uuid = sqlx::query_scalar(
+        "INSERT INTO inbound_calls (clinic_id, vapi_call_id, assistant_id, customer_phone, status, started_at, ended_at,
+           ended_reason, duration_seconds, cost, recording_url, stereo_recording_url, transcript, transcript_messages)
+         VALUES ($1, $2, $3, $4, 'ended', now(), now(), $5, 300, $6, $7, $8, $9, $10) RETURNING id",
+    )
+    .bind(clinic)
+    .bind(m["call"]["id"].as_str())
+    .bind(m["call"]["assistantId"].as_str())
+    .bind(m["call"]["customer"]["number"].as_str())
+    .bind(m["endedReason"].as_str())
+    .bind(m["cost"].as_f64())
+    .bind(m["artifact"]["recordingUrl"].as_str())
+    .bind(m["artifact"]["stereoRecordingUrl"].as_str())
+    .bind(m["artifact"]["transcript"].as_str())
+    .bind(&m["artifact"]["messages"])
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("INSERT INTO call_analysis (clinic_id, inbound_call_id, summary, success_evaluation, structured_data) VALUES ($1, $2, $3, $4, $5)")
+        .bind(clinic)
+        .bind(call)
+        .bind(m["analysis"]["summary"].as_str())
+        .bind(m["analysis"]["successEvaluation"].as_str())
+        .bind(&m["analysis"]["structuredData"])
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// Runs `n` operations from `workers` concurrent loops; returns elapsed, latencies, failures.
+async fn closed_loop<F, Fut>(workers: usize, n: usize, op: F) -> (Duration, Vec<Duration>, usize)
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(workers);
+    for _ in 0..workers {
+        let next = next.clone();
+        let op = op.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= n {
+                    break;
+                }
+                let t = Instant::now();
+                if !op(i).await {
+                    errors += 1;
+                }
+                lat.push(t.elapsed());
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::with_capacity(n);
+    let mut errors = 0;
+    for t in tasks {
+        if let Ok((lat, e)) = t.await {
+            all.extend(lat);
+            errors += e;
+        }
+    }
+    (start.elapsed(), all, errors)
+}
+
+pub fn print(r: &IngestReport) {
+    println!(
+        "webhook ingest: {} clients, {} requests of {} bytes",
+        r.clients, r.requests, r.body_bytes
+    );
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9}",
+        "phase", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors"
+    );
+    let row = |name: &str, rps: f64, p: &Percentiles, errors: usize| {
+        println!(
+            "{name:<34} {rps:>10.1} {:>9.2} {:>9.2} {:>9.2} {errors:>9}",
+            p.p50_ms, p.p95_ms, p.p99_ms
+        );
+    };
+    row(
+        "HTTP + verify + inbox + process",
+        r.http_rps,
+        &r.http_latency,
+        r.http_errors,
+    );
+    row(
+        "ceiling: plain SQL INSERTs",
+        r.ceiling_rps,
+        &r.ceiling_latency,
+        0,
+    );
+    row(
+        &format!("HTTP paced at {:.0} req/s", r.paced_rate),
+        r.paced_rate,
+        &r.paced_latency,
+        r.paced_errors,
+    );
+    println!("ratio HTTP / ceiling: {:.2}", r.ratio_to_ceiling);
+}
