@@ -128,6 +128,50 @@ impl EmbeddedPostgres {
         Ok(pg)
     }
 
+    /// Crash-restarts the server (`pg_ctl restart -m immediate`): every connection is dropped
+    /// and the cluster recovers from its WAL, as after a real crash. Used by the fault tests.
+    pub async fn restart_immediate(&self) -> Result<(), EmbeddedError> {
+        let dir = self.data_dir.to_string_lossy().to_string();
+        let opts = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
+            self.port
+        );
+        let log = self
+            .data_dir
+            .join("server.log")
+            .to_string_lossy()
+            .to_string();
+        let this = Self {
+            bin_dir: self.bin_dir.clone(),
+            data_dir: self.data_dir.clone(),
+            run_as: self.run_as.clone(),
+            port: self.port,
+            started_here: false,
+        };
+        tokio::task::spawn_blocking(move || {
+            this.run(
+                "pg_ctl",
+                &[
+                    "-D",
+                    &dir,
+                    "-l",
+                    &log,
+                    "-o",
+                    &opts,
+                    "-m",
+                    "immediate",
+                    "-w",
+                    "-t",
+                    "60",
+                    "restart",
+                ],
+            )
+        })
+        .await
+        .map_err(|e| EmbeddedError::Io(std::io::Error::other(e)))??;
+        Ok(())
+    }
+
     /// Stops the cluster if this process started it.
     pub async fn stop(self) {
         if !self.started_here {
