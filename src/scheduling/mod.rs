@@ -1,0 +1,8 @@
+//! Scheduling of discharge follow-ups: clinic-time math ([`clock`]), cadence precedence
+//! ([`cadence`]), the nightly auto-scheduling run ([`auto_schedule`]) and discharge batch
+//! processing ([`discharge_batch`]).
+//!
+//! These functions only *write* `queued` rows into `outbound_calls` / `outbound_emails`; placing
+//! the call or sending the email is the job engine's dispatch, which claims those rows later.
+
+pub mod clock;
