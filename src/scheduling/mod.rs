@@ -5,4 +5,5 @@
 //! These functions only *write* `queued` rows into `outbound_calls` / `outbound_emails`; placing
 //! the call or sending the email is the job engine's dispatch, which claims those rows later.
 
+pub mod cadence;
 pub mod clock;
