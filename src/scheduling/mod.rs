@@ -7,3 +7,5 @@
 
 pub mod cadence;
 pub mod clock;
+pub mod content;
+pub mod extreme;
