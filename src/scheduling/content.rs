@@ -655,9 +655,7 @@ mod tests {
         let e = discharge_email("Rex \"the dog\"", Some("surgery"), &b, None, Some(&sc));
         assert_eq!(e.subject, "Discharge Instructions for Rex \"the dog\"");
         assert!(e.html.contains("Paws &amp; &lt;Claws&gt;"));
-        assert!(e
-            .html
-            .contains("Rex &quot;the dog&quot;&#39;s Visit Summary"));
+        assert!(e.html.contains("Rex &quot;the dog&quot;'s Visit Summary"));
         assert!(e.html.contains("came in for a limp."));
         assert!(e.html.contains("Carprofen"));
         assert!(e.html.contains("twice daily for 5 days"));
