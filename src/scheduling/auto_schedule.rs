@@ -382,7 +382,7 @@ async fn run_clinic(
         preferred_email_time: clinic.preferred_email_time,
         preferred_call_time: clinic.preferred_call_time,
     };
-    let settings = clinic.has_settings.then(|| SettingsCadence {
+    let settings = clinic.has_settings.then_some(SettingsCadence {
         email_delay_days: clinic.st_email_delay_days,
         call_delay_days: clinic.st_call_delay_days,
         preferred_email_start_time: clinic.preferred_email_start_time,

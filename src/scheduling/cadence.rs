@@ -287,6 +287,15 @@ mod tests {
         })
     }
 
+    type Row = (
+        &'static str,
+        CaseCadence,
+        Option<TypeCadence>,
+        Option<ConfigCadence>,
+        Option<SettingsCadence>,
+        Resolution,
+    );
+
     #[test]
     fn precedence_table() {
         use CadenceSource::{AutoSchedulingConfig, CaseOverride, CaseType, ClinicSettings};
@@ -303,14 +312,7 @@ mod tests {
             email_enabled: Some(false),
             ..Default::default()
         };
-        let rows: Vec<(
-            &str,
-            CaseCadence,
-            Option<TypeCadence>,
-            Option<ConfigCadence>,
-            Option<SettingsCadence>,
-            Resolution,
-        )> = vec![
+        let rows: Vec<Row> = vec![
             ("case override beats everything; times from the type row",
              case("custom", 2, 0), Some(type_row(false)), Some(config_row()), Some(settings_row()),
              cad(CaseOverride, true, true, 0, 2, t(8, 30), t(11, 0))),

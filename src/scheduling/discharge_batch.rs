@@ -415,8 +415,11 @@ async fn cancel_in(tx: &mut PgConnection, batch_id: Uuid) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// `status, processed_cases, successful_cases, failed_cases` of a batch.
+type CounterRow = (Option<String>, Option<i32>, Option<i32>, Option<i32>);
+
 async fn outcome(pool: &PgPool, batch_id: Uuid) -> Result<BatchOutcome, SchedulingError> {
-    let row: Option<(Option<String>, Option<i32>, Option<i32>, Option<i32>)> = sqlx::query_as(
+    let row: Option<CounterRow> = sqlx::query_as(
         "SELECT status, processed_cases, successful_cases, failed_cases FROM discharge_batches WHERE id = $1",
     )
     .bind(batch_id)
