@@ -962,3 +962,98 @@ async fn batch_concurrent_workers_do_each_item_once(pool: PgPool) {
     );
     assert_all_staggered(&pool, &b).await;
 }
+
+/// Scale check (ignored by default; run with `--ignored --nocapture`): N cases in one clinic,
+/// seeded set-based, one run. Prints the run time.
+#[sqlx::test(migrations = "./migrations")]
+#[ignore = "scale measurement, slow"]
+async fn auto_schedule_scale(pool: PgPool) {
+    let n: i64 = std::env::var("SCALE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let now = u("2024-12-12T20:00:00Z");
+    let cl = clinic(&pool, "Big Vet", "America/Los_Angeles").await;
+    sqlx::query("INSERT INTO auto_scheduling_config (clinic_id, is_enabled, scheduling_criteria) VALUES ($1, true, '{\"maxCaseAgeDays\": 30}')")
+        .bind(cl).execute(&pool).await.unwrap();
+    let t = std::time::Instant::now();
+    sqlx::query(
+        "WITH cl AS (INSERT INTO clients (clinic_id, display_name, phone, email) \
+           SELECT $1, 'Owner ' || g, '408555' || lpad((g % 10000)::text, 4, '0'), 'o' || g || '@example.com' \
+           FROM generate_series(1, $2) g RETURNING id), \
+         numbered AS (SELECT id, row_number() OVER () AS g FROM cl), \
+         pa AS (INSERT INTO patients (clinic_id, client_id, name, species) SELECT $1, id, 'Pet ' || g, 'dog' FROM numbered RETURNING id, client_id) \
+         INSERT INTO cases (clinic_id, client_id, patient_id, status, created_at) \
+           SELECT $1, pa.client_id, pa.id, 'completed', $3::timestamptz - (random() * interval '20 days') FROM pa",
+    )
+    .bind(cl).bind(n).bind(now).execute(&pool).await.unwrap();
+    sqlx::query("INSERT INTO discharge_summaries (case_id, clinic_id, content) SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM cases")
+        .execute(&pool).await.unwrap();
+    sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+    println!("seeded {n} cases in {:?}", t.elapsed());
+    let t = std::time::Instant::now();
+    let page: Vec<odis_worker::scheduling::case_data::CaseRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{} WHERE ca.clinic_id = $1 AND ca.auto_scheduled_at IS NULL AND ca.scheduling_source IS NULL \
+         ORDER BY ca.created_at DESC, ca.id DESC LIMIT 1000",
+        odis_worker::scheduling::case_data::CASE_SELECT
+    )))
+    .bind(cl)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    println!("one page of {} rows read in {:?}", page.len(), t.elapsed());
+    let t = std::time::Instant::now();
+    let dry = auto_schedule::run(
+        &pool,
+        &auto_schedule::RunOptions {
+            clinic_ids: None,
+            dry_run: true,
+            now,
+        },
+    )
+    .await
+    .unwrap();
+    println!(
+        "dry run: processed={} in {:?}",
+        dry.cases_processed,
+        t.elapsed()
+    );
+    let t = std::time::Instant::now();
+    let run = auto_schedule::run(
+        &pool,
+        &auto_schedule::RunOptions {
+            clinic_ids: None,
+            dry_run: false,
+            now,
+        },
+    )
+    .await
+    .unwrap();
+    println!(
+        "run: {:?} processed={} emails={} calls={} skipped={} in {:?}",
+        run.status,
+        run.cases_processed,
+        run.emails_scheduled,
+        run.calls_scheduled,
+        run.skipped,
+        t.elapsed()
+    );
+    assert_eq!(run.cases_processed, n);
+    let t = std::time::Instant::now();
+    let again = auto_schedule::run(
+        &pool,
+        &auto_schedule::RunOptions {
+            clinic_ids: None,
+            dry_run: false,
+            now,
+        },
+    )
+    .await
+    .unwrap();
+    println!(
+        "second run: processed={} in {:?}",
+        again.cases_processed,
+        t.elapsed()
+    );
+    assert_eq!(again.cases_processed, 0);
+}

@@ -407,6 +407,7 @@ async fn run_clinic(
     .fetch_all(pool)
     .await?;
     let mut occupied: HashSet<i64> = taken.iter().map(|t| minute_key(*t)).collect();
+    let mut probe: HashMap<i64, i32> = HashMap::new();
 
     let oldest = opts.now - Duration::days(criteria.max_age_days.max(0));
     let newest_allowed = opts.now - Duration::hours(criteria.min_age_hours.max(0));
@@ -449,14 +450,21 @@ async fn run_clinic(
                 Err((code, detail)) => tally.skip(row.id, code, detail),
             }
         }
-        // Spread calls landing on an occupied minute, in the order cases were read.
+        // Spread calls landing on an occupied minute, in the order cases were read. `probe`
+        // remembers, per original minute, how many steps were already taken so a popular
+        // minute costs O(1) per call instead of rescanning the whole chain.
         for plan in &mut plans {
             if let Some(call) = plan.call.as_mut() {
-                while occupied.contains(&minute_key(call.at)) {
-                    call.at += CALL_SPREAD;
+                let base = call.at;
+                let steps = probe.entry(minute_key(base)).or_insert(0);
+                let mut at = base + CALL_SPREAD * *steps;
+                while occupied.contains(&minute_key(at)) {
+                    *steps += 1;
+                    at = base + CALL_SPREAD * *steps;
                 }
-                occupied.insert(minute_key(call.at));
-                plan.config["callScheduledFor"] = json!(call.at);
+                occupied.insert(minute_key(at));
+                call.at = at;
+                plan.config["callScheduledFor"] = json!(at);
             }
         }
 
