@@ -444,38 +444,32 @@ pub fn discharge_email(
 /// stay encoded, as before.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len() / 2);
-    let lower = html.to_lowercase();
-    let bytes_equal = lower.len() == html.len();
-    let mut i = 0;
+    let mut rest = html;
     let mut in_tag = false;
-    while i < html.len() {
-        if bytes_equal && !in_tag {
-            for block in ["style", "script"] {
-                let open = format!("<{block}");
-                if lower[i..].starts_with(&open) {
-                    let close = format!("</{block}>");
-                    if let Some(end) = lower[i..].find(&close) {
-                        i += end + close.len();
-                    }
+    while let Some(c) = rest.chars().next() {
+        if !in_tag && c == '<' {
+            // Skip a whole <style>/<script> block, contents included.
+            let head = rest.get(..7).unwrap_or(rest).to_ascii_lowercase();
+            let block = ["style", "script"]
+                .into_iter()
+                .find(|b| head[1..].starts_with(b));
+            if let Some(b) = block {
+                let close = format!("</{b}>");
+                let lower = rest.to_ascii_lowercase();
+                if let Some(end) = lower.find(&close) {
+                    rest = &rest[end + close.len()..];
+                    out.push(' ');
+                    continue;
                 }
             }
-            if i >= html.len() {
-                break;
-            }
+            in_tag = true;
+        } else if in_tag && c == '>' {
+            in_tag = false;
+            out.push(' ');
+        } else if !in_tag {
+            out.push(c);
         }
-        let Some(c) = html[i..].chars().next() else {
-            break;
-        };
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-        i += c.len_utf8();
+        rest = &rest[c.len_utf8()..];
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
 }
@@ -683,6 +677,10 @@ mod tests {
         );
         assert_eq!(e.subject, "Discharge Instructions for your pet");
         assert!(e.html.contains("Keep &lt;him&gt; calm"));
+        assert_eq!(
+            html_to_text("<style>p{x:1}</style><p>Hi  <b>there</b></p><SCRIPT>x()</SCRIPT>é &amp;"),
+            "Hi there é &amp;"
+        );
         assert!(!e.html.contains("tel:"));
         assert!(e
             .html
