@@ -11,5 +11,6 @@ pub mod http;
 pub mod jobs;
 pub mod metrics;
 pub mod replay;
+pub mod scheduling;
 pub mod telemetry;
 pub mod webhooks;
