@@ -36,7 +36,7 @@ use uuid::Uuid;
 /// The three ways a caller can belong to clinic A (`org_a`).
 const CLAIMS_FOR_A: [&str; 3] = [
     r#"{"sub":"user_a"}"#,
-    r#"{"sub":"user_o","org_id":"org_a"}"#,
+    r#"{"sub":"user_o","org_id":"org_a","org_role":"org:admin"}"#,
     r#"{"sub":"user_o","o":{"id":"org_a","rol":"admin"}}"#,
 ];
 
@@ -132,12 +132,15 @@ async fn setup(pool: &PgPool) -> Fixture {
     }
     // user_o has no access rows at all: it reaches clinic A through org claims only.
     for (user, clinic) in [("user_a", clinic_a), ("user_b", clinic_b)] {
-        sqlx::query("INSERT INTO user_clinic_access (user_id, clinic_id) VALUES ($1, $2)")
-            .bind(user_ids[user])
-            .bind(clinic)
-            .execute(&mut *tx)
-            .await
-            .unwrap();
+        // Admins: writes to user_clinic_access need an admin role (migration …_rls_admin_writes).
+        sqlx::query(
+            "INSERT INTO user_clinic_access (user_id, clinic_id, role) VALUES ($1, $2, 'admin')",
+        )
+        .bind(user_ids[user])
+        .bind(clinic)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
     }
 
     let mut rows = BTreeMap::new();
@@ -652,4 +655,68 @@ async fn api_roles_cannot_touch_the_migration_history(pool: PgPool) {
             assert!(failures.is_empty(), "{}", failures.join("\n"));
         }
     }
+}
+
+/// Members who are not admins read the access list but cannot change it, nor promote
+/// themselves; the same for org members whose org role is not admin.
+#[sqlx::test(migrations = "./migrations")]
+async fn only_admins_change_access_and_clinic_settings(pool: PgPool) {
+    let f = setup(&pool).await;
+    let member: Uuid = sqlx::query_scalar(
+        "INSERT INTO users (clerk_user_id, email) VALUES ('user_m', 'm@example.com') RETURNING id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO user_clinic_access (user_id, clinic_id, role) VALUES ($1, $2, 'member')",
+    )
+    .bind(member)
+    .bind(f.clinic_a)
+    .execute(&pool)
+    .await
+    .unwrap();
+    for claims in [
+        r#"{"sub":"user_m"}"#,
+        r#"{"sub":"user_o","org_id":"org_a","org_role":"org:member"}"#,
+        r#"{"sub":"user_o","o":{"id":"org_a","rol":"member"}}"#,
+    ] {
+        let mut tx = act_as(&pool, "authenticated", Some(claims)).await;
+        let visible: i64 = sqlx::query_scalar("SELECT count(*) FROM user_clinic_access")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert!(visible >= 1, "{claims}: members still read the access list");
+        let promoted =
+            sqlx::query("UPDATE user_clinic_access SET role = 'owner' WHERE clinic_id = $1")
+                .bind(f.clinic_a)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+        assert_eq!(promoted, 0, "{claims}: a member changed roles");
+        let renamed =
+            sqlx::query("UPDATE clinics SET stripe_customer_id = 'cus_evil' WHERE id = $1")
+                .bind(f.clinic_a)
+                .execute(&mut *tx)
+                .await
+                .unwrap()
+                .rows_affected();
+        assert_eq!(renamed, 0, "{claims}: a member updated the clinic row");
+        let granted = sqlx::query("INSERT INTO user_clinic_access (user_id, clinic_id, role) VALUES (gen_random_uuid(), $1, 'owner')")
+            .bind(f.clinic_a)
+            .execute(&mut *tx)
+            .await;
+        assert!(granted.is_err(), "{claims}: a member granted access");
+        tx.rollback().await.unwrap();
+    }
+    // An admin of A may update A's clinic row.
+    let mut tx = act_as(&pool, "authenticated", Some(r#"{"sub":"user_a"}"#)).await;
+    let updated = sqlx::query("UPDATE clinics SET phone = '+15550000000' WHERE id = $1")
+        .bind(f.clinic_a)
+        .execute(&mut *tx)
+        .await
+        .unwrap()
+        .rows_affected();
+    assert_eq!(updated, 1);
 }
