@@ -116,6 +116,9 @@ pub fn e164(raw: &str) -> Option<String> {
     })
 }
 
+/// Clinic name, `clinic_settings.emergency_phone`, `clinics.phone`.
+type ClinicPhones = (String, Option<String>, Option<String>);
+
 /// The clinic's staffed line: `clinic_settings.emergency_phone` first (the clinic's main number
 /// may itself forward to the voice assistant, which would loop the caller back to us), else
 /// `clinics.phone`.
@@ -129,7 +132,7 @@ pub async fn transfer_destination(pool: &PgPool, msg: &Value) -> Value {
             return unavailable;
         }
     };
-    let row: Result<Option<(String, Option<String>, Option<String>)>, _> = sqlx::query_as(
+    let row: Result<Option<ClinicPhones>, _> = sqlx::query_as(
         "SELECT c.name, s.emergency_phone, c.phone
          FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id
          WHERE c.id = $1",

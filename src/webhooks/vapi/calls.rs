@@ -490,6 +490,9 @@ async fn upsert_analysis(
     Ok(())
 }
 
+/// `clinics.timezone` and the clinic's call window / retry limit (NULL when no settings row).
+type ClinicCallSettings = (String, Option<NaiveTime>, Option<NaiveTime>, Option<i32>);
+
 /// Delay before re-dialing an owner who did not pick up.
 const RETRY_DELAY_MINUTES: i64 = 10;
 const DEFAULT_MAX_RETRIES: i32 = 3;
@@ -515,16 +518,15 @@ fn attempt_of(metadata: Option<&Value>) -> i64 {
 /// `NOT EXISTS` on `metadata.retry_of` makes redeliveries and the status-update/report pair
 /// create one row; the original row's lock, held since the merge, serializes them).
 async fn create_retry(conn: &mut PgConnection, row: &CallRow) -> Result<(), sqlx::Error> {
-    let settings: Option<(String, Option<NaiveTime>, Option<NaiveTime>, Option<i32>)> =
-        sqlx::query_as(
-            "SELECT c.timezone, s.preferred_call_start_time, s.preferred_call_end_time,
+    let settings: Option<ClinicCallSettings> = sqlx::query_as(
+        "SELECT c.timezone, s.preferred_call_start_time, s.preferred_call_end_time,
                     s.max_call_retries
              FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id
              WHERE c.id = $1",
-        )
-        .bind(row.clinic_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    )
+    .bind(row.clinic_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let (tz, start, end, max_retries) = match settings {
         Some((tz, start, end, max)) => {
             let (ds, de) = default_window();
@@ -540,7 +542,7 @@ async fn create_retry(conn: &mut PgConnection, row: &CallRow) -> Result<(), sqlx
     };
     let attempt = attempt_of(row.metadata.as_ref());
     // `max_call_retries` counts retries: attempt n has had n-1 retries before it.
-    if attempt - 1 >= i64::from(max_retries) {
+    if attempt > i64::from(max_retries) {
         return Ok(());
     }
     let base = row.ended_at.unwrap_or_else(Utc::now) + Duration::minutes(RETRY_DELAY_MINUTES);
