@@ -18,9 +18,14 @@ use sqlx::PgConnection;
 use super::inbox::{Outcome, ProcessError, StoredEvent};
 use crate::http::AppState;
 
-/// `message.type` of a VAPI envelope.
+/// `message.type` of a VAPI envelope. A type containing U+0000 is treated as absent: the
+/// inbox stores it in a text column, which cannot hold that character (the delivery would be
+/// refused with a 503 forever instead of being kept as `invalid`).
 pub fn message_type(v: &Value) -> Option<&str> {
-    v.get("message")?.get("type")?.as_str()
+    v.get("message")?
+        .get("type")?
+        .as_str()
+        .filter(|t| !t.contains('\0'))
 }
 
 /// Which kind of call event a message is; decides how much of it is trusted (see
@@ -39,7 +44,8 @@ pub async fn process(
     _state: &AppState,
     event: &StoredEvent,
 ) -> Result<Outcome, ProcessError> {
-    let v = event.json()?;
+    let mut v = event.json()?;
+    strip_nul(&mut v);
     let msg = v
         .get("message")
         .filter(|m| m.is_object())
@@ -66,6 +72,27 @@ pub async fn process(
         }
         _ => Outcome::skipped(format!("message type {t} not handled")),
     })
+}
+
+/// PostgreSQL text and jsonb cannot hold U+0000; a payload carrying one would fail every retry
+/// forever. The raw body stays untouched in the inbox; only what we copy into rows is cleaned.
+fn strip_nul(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(map);
+                for (k, mut val) in old {
+                    strip_nul(&mut val);
+                    map.insert(k.replace('\0', ""), val);
+                }
+            } else {
+                map.values_mut().for_each(strip_nul);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// The synchronous answer for messages VAPI waits on; `None` for the others.
