@@ -1000,3 +1000,26 @@ async fn random_bodies_never_produce_a_5xx(pool: PgPool) {
             .unwrap();
     assert!(failed.is_empty(), "processing errors: {failed:?}");
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn calls_that_are_not_ours_are_skipped_and_chatter_writes_nothing(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    // A dashboard web call: not inbound, no outbound metadata, no row → skipped, not unmatched.
+    let web = br#"{"message":{"type":"status-update","status":"in-progress","call":{"id":"web-1","type":"webCall","assistantId":"asst_outbound_fixture"}}}"#;
+    let (status, json) = post(&st, web).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["status"], "skipped", "{json}");
+    for name in ["transcript", "speech-update", "conversation-update"] {
+        let (_, json) = post(&st, &body(name)).await;
+        assert_eq!(json["status"], "skipped", "{name}: {json}");
+    }
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM inbound_calls) + (SELECT count(*) FROM call_analysis)
+              + (SELECT count(*) FROM outbound_calls WHERE vapi_call_id IS NOT NULL)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, 0);
+}

@@ -10,7 +10,7 @@
 
 mod answers;
 mod calls;
-pub(crate) mod payload;
+mod payload;
 
 use serde_json::Value;
 use sqlx::PgConnection;

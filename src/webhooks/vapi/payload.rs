@@ -620,7 +620,7 @@ pub fn inbound_outcome(
 /// clock. A window with `start > end` wraps midnight; `start == end` means "any time".
 /// (The scheduling module has the shared version; this one has the same signature so the lead
 /// can swap it in.)
-pub(crate) fn next_in_window(
+pub(super) fn next_in_window(
     tz: chrono_tz::Tz,
     start: NaiveTime,
     end: NaiveTime,
