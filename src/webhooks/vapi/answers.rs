@@ -1,0 +1,211 @@
+//! Answers to the messages VAPI waits on. They must be fast and must always be a 200 with a
+//! body VAPI understands: a lookup failure becomes an `error` VAPI can speak or report, never
+//! an HTTP error (which VAPI would treat as a dead server).
+
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::payload::str_at;
+
+/// Tools VAPI assistants were configured with in the old system (behavior.md §1.11); a
+/// prefixed name (`clinic_x_book_appointment`) is normalized to the known one.
+const KNOWN_TOOLS: &[&str] = &[
+    "check_availability_range",
+    "check_availability",
+    "book_appointment",
+    "leave_message",
+    "get_clinic_hours",
+    "log_emergency_triage",
+];
+
+fn normalize_tool_name(name: &str) -> String {
+    KNOWN_TOOLS
+        .iter()
+        .find(|known| name.ends_with(*known) && name != **known)
+        // Only strip a real prefix (`x_check_availability`), not a longer tool name.
+        .filter(|known| {
+            let prefix = &name[..name.len() - known.len()];
+            prefix.ends_with('_') || prefix.ends_with('-') || prefix.ends_with('.')
+        })
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| name.to_string())
+}
+
+/// `{results: [{toolCallId, name, error}]}`, one entry per tool call, in request order.
+/// Tools are implemented by a later issue; until then each call says so in one line.
+pub fn tool_calls(msg: &Value) -> Value {
+    let mut calls: Vec<&Value> = msg
+        .get("toolCallList")
+        .and_then(Value::as_array)
+        .map(|l| l.iter().collect())
+        .unwrap_or_default();
+    if calls.is_empty() {
+        // Some payloads only carry the paired form.
+        calls = msg
+            .get("toolWithToolCallList")
+            .and_then(Value::as_array)
+            .map(|l| l.iter().filter_map(|t| t.get("toolCall")).collect())
+            .unwrap_or_default();
+    }
+    let results: Vec<Value> = calls
+        .iter()
+        .enumerate()
+        .map(|(i, call)| {
+            let id = str_at(call, &["id"])
+                .or_else(|| str_at(call, &["toolCallId"]))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("unknown-{i}"));
+            let name = str_at(call, &["function", "name"])
+                .or_else(|| str_at(call, &["name"]))
+                .map(normalize_tool_name)
+                .unwrap_or_else(|| "unknown_tool".to_string());
+            let error = format!("{name} is not available yet");
+            json!({"toolCallId": id, "name": name, "error": error})
+        })
+        .collect();
+    json!({ "results": results })
+}
+
+/// Schema V2 has no phone-number → assistant column (the old `clinics.inbound_phone_number_id`
+/// is gone) and no default inbound assistant is configured, so VAPI gets a spoken error.
+pub fn assistant_request(_msg: &Value) -> Value {
+    json!({"error": "Sorry, this number is not set up to take calls yet. Please call the clinic directly."})
+}
+
+/// The clinic of the call: the assistant's active mapping, else the call row we already have.
+async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx::Error> {
+    let call = msg.get("call").unwrap_or(&Value::Null);
+    let assistant = str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"]));
+    if let Some(a) = assistant {
+        let clinic: Option<Uuid> = sqlx::query_scalar(
+            "SELECT clinic_id FROM vapi_assistant_mappings WHERE assistant_id = $1 AND is_active",
+        )
+        .bind(a)
+        .fetch_optional(pool)
+        .await?;
+        if clinic.is_some() {
+            return Ok(clinic);
+        }
+    }
+    let Some(call_id) = str_at(call, &["id"]) else {
+        return Ok(None);
+    };
+    sqlx::query_scalar(
+        "SELECT clinic_id FROM outbound_calls WHERE vapi_call_id = $1
+         UNION ALL SELECT clinic_id FROM inbound_calls WHERE vapi_call_id = $1
+         LIMIT 1",
+    )
+    .bind(call_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// E.164 as VAPI requires (`+` and digits); US 10-digit numbers get `+1`.
+pub fn e164(raw: &str) -> Option<String> {
+    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 7 || digits.len() > 15 {
+        return None;
+    }
+    Some(if raw.trim_start().starts_with('+') {
+        format!("+{digits}")
+    } else if digits.len() == 10 {
+        format!("+1{digits}")
+    } else {
+        format!("+{digits}")
+    })
+}
+
+/// Clinic name, `clinic_settings.emergency_phone`, `clinics.phone`.
+type ClinicPhones = (String, Option<String>, Option<String>);
+
+/// The clinic's staffed line: `clinic_settings.emergency_phone` first (the clinic's main number
+/// may itself forward to the voice assistant, which would loop the caller back to us), else
+/// `clinics.phone`.
+pub async fn transfer_destination(pool: &PgPool, msg: &Value) -> Value {
+    let unavailable = json!({"error": "Sorry, I can't transfer your call right now. Please call the clinic directly."});
+    let clinic = match clinic_of_call(pool, msg).await {
+        Ok(Some(c)) => c,
+        Ok(None) => return unavailable,
+        Err(e) => {
+            tracing::warn!(error = %e, "transfer-destination lookup failed");
+            return unavailable;
+        }
+    };
+    let row: Result<Option<ClinicPhones>, _> = sqlx::query_as(
+        "SELECT c.name, s.emergency_phone, c.phone
+         FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id
+         WHERE c.id = $1",
+    )
+    .bind(clinic)
+    .fetch_optional(pool)
+    .await;
+    let Ok(Some((name, emergency, phone))) = row else {
+        return unavailable;
+    };
+    let Some(number) = [emergency, phone]
+        .into_iter()
+        .flatten()
+        .find_map(|p| e164(&p))
+    else {
+        return unavailable;
+    };
+    json!({
+        "destination": {
+            "type": "number",
+            "number": number,
+            "message": format!("Transferring you to {name}. Please hold."),
+        },
+        "message": {"type": "request-start", "message": "I'm transferring you now. One moment please."}
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tool_calls_shapes() {
+        let msg = json!({"toolCallList": [
+            {"id": "call_1", "type": "function", "function": {"name": "book_appointment", "arguments": "{\"date\":\"tomorrow\"}"}},
+            {"id": "call_2", "name": "clinic_check_availability", "parameters": {}},
+            {"function": {}},
+            "garbage"
+        ]});
+        let r = tool_calls(&msg);
+        let results = r["results"].as_array().unwrap();
+        assert_eq!(results.len(), 4);
+        assert_eq!(results[0]["toolCallId"], "call_1");
+        assert_eq!(results[0]["name"], "book_appointment");
+        assert_eq!(results[0]["error"], "book_appointment is not available yet");
+        assert_eq!(results[1]["name"], "check_availability");
+        assert_eq!(results[2]["toolCallId"], "unknown-2");
+        assert_eq!(tool_calls(&json!({}))["results"], json!([]));
+        let paired = json!({"toolWithToolCallList": [{"type": "function", "toolCall": {"id": "t9", "function": {"name": "leave_message"}}}]});
+        assert_eq!(tool_calls(&paired)["results"][0]["toolCallId"], "t9");
+    }
+
+    #[test]
+    fn normalizes_only_real_prefixes() {
+        assert_eq!(
+            normalize_tool_name("x_check_availability_range"),
+            "check_availability_range"
+        );
+        assert_eq!(
+            normalize_tool_name("check_availability_range"),
+            "check_availability_range"
+        );
+        assert_eq!(
+            normalize_tool_name("recheck_availability"),
+            "recheck_availability"
+        );
+    }
+
+    #[test]
+    fn e164_numbers() {
+        assert_eq!(e164("(415) 555-0100").as_deref(), Some("+14155550100"));
+        assert_eq!(e164("+1 415 555 0100").as_deref(), Some("+14155550100"));
+        assert_eq!(e164("14155550100").as_deref(), Some("+14155550100"));
+        assert_eq!(e164("call us"), None);
+    }
+}

@@ -1,0 +1,1025 @@
+//! VAPI processing through the real router: every fixture into rows, idempotency under
+//! redelivery and concurrency, order independence, unmatched → replay, outbound retries,
+//! synchronous answers, and a fuzz pass that must never produce a 5xx.
+
+// Row tuples read inline next to their SELECT are easier to check than named aliases.
+#![allow(clippy::type_complexity)]
+
+mod common;
+
+use std::path::PathBuf;
+
+use axum::http::StatusCode;
+use common::*;
+use odis_worker::replay::{replay_inbox, InboxFilter};
+use odis_worker::webhooks::fixtures::Fixture;
+use odis_worker::webhooks::inbox::EventStatus;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+const CLINIC: &str = "0f1c0000-0000-4000-8000-000000000001";
+const IN_CALL: &str = "c0ffee00-0000-4000-8000-000000000101";
+const IN_SHORT: &str = "c0ffee00-0000-4000-8000-000000000102";
+const OUT_CALL: &str = "c0ffee00-0000-4000-8000-000000000201";
+const CRIT_CALL: &str = "c0ffee00-0000-4000-8000-000000000202";
+const VM_CALL: &str = "c0ffee00-0000-4000-8000-000000000203";
+const NA_CALL: &str = "c0ffee00-0000-4000-8000-000000000204";
+const ROW_B1: &str = "0f1c0000-0000-4000-8000-0000000000b1";
+const ROW_B3: &str = "0f1c0000-0000-4000-8000-0000000000b3";
+const ROW_B4: &str = "0f1c0000-0000-4000-8000-0000000000b4";
+const CASE_C2: &str = "0f1c0000-0000-4000-8000-0000000000c2";
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/vapi")
+}
+
+fn all_fixtures() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn body(name: &str) -> Vec<u8> {
+    Fixture::load(&dir().join(format!("{name}.json")))
+        .unwrap()
+        .raw_body()
+        .to_vec()
+}
+
+/// The fixture with ids swapped, so the same story can be told again on fresh rows.
+fn variant(name: &str, swaps: &[(&str, &str)]) -> Vec<u8> {
+    let mut s = String::from_utf8(body(name)).unwrap();
+    for (from, to) in swaps {
+        s = s.replace(from, to);
+    }
+    s.into_bytes()
+}
+
+async fn seed(pool: &PgPool) {
+    sqlx::raw_sql(include_str!("../fixtures/vapi/seed.sql"))
+        .execute(pool)
+        .await
+        .unwrap();
+}
+
+async fn post(st: &odis_worker::http::AppState, body: &[u8]) -> (StatusCode, Value) {
+    send(st, vapi_request(body)).await
+}
+
+/// A copy of outbound row `from` under a new id (a fresh dispatcher row for a variant story).
+async fn clone_outbound(pool: &PgPool, from: &str) -> String {
+    let id: Uuid = sqlx::query_scalar(
+        "INSERT INTO outbound_calls (clinic_id, case_id, assistant_id, outbound_phone_number_id,
+                                     customer_phone, scheduled_for, status, metadata)
+         SELECT clinic_id, case_id, assistant_id, outbound_phone_number_id, customer_phone,
+                scheduled_for, status, metadata FROM outbound_calls WHERE id = $1::uuid
+         RETURNING id",
+    )
+    .bind(from)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    id.to_string()
+}
+
+/// A call row and its analysis as JSON, without ids and bookkeeping timestamps, so two
+/// stories on different ids can be compared.
+async fn snapshot(pool: &PgPool, table: &str, vapi_call_id: &str) -> Value {
+    let fk = if table == "inbound_calls" {
+        "inbound_call_id"
+    } else {
+        "outbound_call_id"
+    };
+    let sql = format!(
+        "SELECT jsonb_build_object(
+            'call', to_jsonb(c) - 'id' - 'vapi_call_id' - 'created_at' - 'updated_at',
+            'analyses', (SELECT COALESCE(jsonb_agg(to_jsonb(a) - 'id' - '{fk}' - 'created_at'), '[]')
+                         FROM call_analysis a WHERE a.{fk} = c.id))
+         FROM {table} c WHERE c.vapi_call_id = $1"
+    );
+    let v: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(vapi_call_id)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .unwrap_or(Value::Null);
+    // Recording URLs embed the VAPI call id.
+    serde_json::from_str(&v.to_string().replace(vapi_call_id, "CALL")).unwrap()
+}
+
+/// Everything the VAPI processor writes, with ids (for "same rows after redelivery").
+async fn everything(pool: &PgPool) -> Value {
+    sqlx::query_scalar(
+        "SELECT jsonb_build_object(
+           'inbound', (SELECT COALESCE(jsonb_agg(to_jsonb(t) - 'updated_at' ORDER BY t.id), '[]') FROM inbound_calls t),
+           'outbound', (SELECT COALESCE(jsonb_agg(to_jsonb(t) - 'updated_at' ORDER BY t.id), '[]') FROM outbound_calls t),
+           'analysis', (SELECT COALESCE(jsonb_agg(to_jsonb(t) ORDER BY t.id), '[]') FROM call_analysis t),
+           'cases', (SELECT COALESCE(jsonb_agg(jsonb_build_object('id', id, 'is_urgent', is_urgent) ORDER BY id), '[]') FROM cases))",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn send_all(st: &odis_worker::http::AppState) -> Vec<(String, StatusCode, Value)> {
+    let mut out = Vec::new();
+    for path in all_fixtures() {
+        let (status, json) = send(st, fixture_request(&path)).await;
+        let name = path.file_stem().unwrap().to_string_lossy().to_string();
+        out.push((name, status, json));
+    }
+    out
+}
+
+async fn event_statuses(pool: &PgPool) -> Vec<(Option<String>, String)> {
+    sqlx::query_as("SELECT event_type, status FROM webhook_events ORDER BY event_type, status")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn every_fixture_is_processed_into_the_expected_rows(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    for (name, status, json) in send_all(&st).await {
+        assert_eq!(status, StatusCode::OK, "{name}: {json}");
+        match name.as_str() {
+            "tool-calls" => assert!(json["results"].is_array(), "{json}"),
+            "assistant-request" => assert!(json["error"].is_string(), "{json}"),
+            "transfer-destination-request" => {
+                assert_eq!(json["destination"]["type"], "number");
+                assert_eq!(json["destination"]["number"], "+14155550199");
+            }
+            n if n.starts_with("inbound") || n.starts_with("outbound") => {
+                assert_eq!(json["status"], "processed", "{name}: {json}")
+            }
+            _ => assert_eq!(json["status"], "skipped", "{name}: {json}"),
+        }
+    }
+    let statuses = event_statuses(&pool).await;
+    assert_eq!(statuses.len(), all_fixtures().len());
+    assert!(statuses
+        .iter()
+        .all(|(_, s)| s == "processed" || s == "skipped"));
+
+    // Inbound: booked appointment.
+    let r: (String, String, String, String, Option<String>, i32, f64, String, String, String) = sqlx::query_as(
+        "SELECT clinic_id::text, assistant_id, phone_number_id, customer_phone, status, duration_seconds,
+                cost::float8, ended_reason, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS'),
+                to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS')
+         FROM inbound_calls WHERE vapi_call_id = $1",
+    )
+    .bind(IN_CALL)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(r.0, CLINIC);
+    assert_eq!(r.1, "asst_inbound_fixture");
+    assert_eq!(r.2, "3f6e1d2c-7b8a-4c9d-8e0f-1a2b3c4d5e6f");
+    assert_eq!(r.3, "+14085550142");
+    assert_eq!(r.4.as_deref(), Some("ended"));
+    assert_eq!(r.5, 195);
+    assert!((r.6 - 0.33).abs() < 1e-9, "cost {}", r.6);
+    assert_eq!(r.7, "customer-ended-call");
+    assert_eq!(r.8, "2026-11-20T18:30:02.114");
+    assert_eq!(r.9, "2026-11-20T18:33:17.402");
+    let r: (
+        String,
+        String,
+        String,
+        Value,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Value,
+    ) = sqlx::query_as(
+        "SELECT recording_url, stereo_recording_url, transcript, transcript_messages, outcome,
+                    extracted_caller_phone, extracted_caller_name, extracted_pet_name, metadata
+             FROM inbound_calls WHERE vapi_call_id = $1",
+    )
+    .bind(IN_CALL)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(r.0, format!("https://storage.vapi.ai/{IN_CALL}-mono.wav"));
+    assert_eq!(r.1, format!("https://storage.vapi.ai/{IN_CALL}-stereo.wav"));
+    assert!(r.2.starts_with("AI: Thank you for calling"));
+    assert_eq!(r.3.as_array().unwrap().len(), 8);
+    assert_eq!(r.4.as_deref(), Some("appointment_booked"));
+    assert_eq!(r.5.as_deref(), Some("+14085550142"));
+    assert_eq!(r.6.as_deref(), Some("Maria Lopez"));
+    assert_eq!(r.7.as_deref(), Some("Luna"));
+    assert_eq!(r.8["last_hang_at"], "2026-11-20T18:31:40+00:00");
+    assert_eq!(r.8["incomplete_call"], false);
+
+    let a: (String, Option<String>, Option<String>, Option<String>, Value, Vec<String>, Option<String>, bool) =
+        sqlx::query_as(
+            "SELECT a.clinic_id::text, a.summary, a.success_evaluation, a.call_outcome, a.structured_data,
+                    a.attention_types, a.attention_severity, a.escalation_triggered
+             FROM call_analysis a JOIN inbound_calls c ON c.id = a.inbound_call_id
+             WHERE c.vapi_call_id = $1",
+        )
+        .bind(IN_CALL)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(a.0, CLINIC);
+    assert!(a.1.unwrap().starts_with("Maria Lopez booked"));
+    assert_eq!(a.2.as_deref(), Some("true"));
+    assert_eq!(a.3.as_deref(), Some("appointment_booked"));
+    assert_eq!(a.4["card_type"], "scheduled");
+    assert!(a.5.is_empty());
+    assert_eq!(a.6, None);
+    assert!(!a.7);
+
+    // Inbound: an 8-second silent call is incomplete: card dropped, no outcome, no caller.
+    let r: (String, Option<i32>, Option<String>, Option<String>, Value, Option<Value>) = sqlx::query_as(
+        "SELECT c.status, c.duration_seconds, c.outcome, c.extracted_caller_name, c.metadata, a.structured_data
+         FROM inbound_calls c JOIN call_analysis a ON a.inbound_call_id = c.id WHERE c.vapi_call_id = $1",
+    )
+    .bind(IN_SHORT)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(r.0, "failed");
+    assert_eq!(r.1, Some(8));
+    assert_eq!(r.2, None);
+    assert_eq!(r.3, None);
+    assert_eq!(r.4["incomplete_call"], true);
+    assert_eq!(r.5, None);
+
+    // Outbound: the normal discharge follow-up.
+    let r: (String, String, String, i32, f64, String, Option<String>) = sqlx::query_as(
+        "SELECT id::text, status, ended_reason, duration_seconds, cost::float8, outbound_phone_number_id, recording_url
+         FROM outbound_calls WHERE vapi_call_id = $1",
+    )
+    .bind(OUT_CALL)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(r.0, ROW_B1);
+    assert_eq!(r.1, "ended");
+    assert_eq!(r.2, "assistant-ended-call");
+    assert_eq!(r.3, 248);
+    assert!((r.4 - 0.29).abs() < 1e-9);
+    assert_eq!(r.5, "9d8c7b6a-5f4e-4d3c-8b2a-1f0e9d8c7b6a");
+    assert_eq!(
+        r.6,
+        Some(format!("https://storage.vapi.ai/{OUT_CALL}-mono.wav"))
+    );
+    let a: (Option<String>, Option<String>, Option<String>, Option<String>, bool, bool, Option<String>, Value, Option<Value>) =
+        sqlx::query_as(
+            "SELECT call_outcome, pet_recovery_status, medication_compliance, owner_sentiment,
+                    escalation_triggered, follow_up_needed, attention_severity, structured_data, follow_up_details
+             FROM call_analysis WHERE outbound_call_id = $1::uuid",
+        )
+        .bind(ROW_B1)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(a.0.as_deref(), Some("successful"));
+    assert_eq!(a.1.as_deref(), Some("improving"));
+    assert_eq!(a.2.as_deref(), Some("compliant"));
+    assert_eq!(a.3.as_deref(), Some("positive"));
+    assert!(!a.4);
+    assert!(!a.5);
+    assert_eq!(a.6, None);
+    assert_eq!(a.7, json!({"owner_available": true}));
+    assert_eq!(a.8.unwrap()["recheck_reminder_delivered"], true);
+
+    // Outbound: critical attention → flags and an urgent case.
+    let a: (Vec<String>, Option<String>, Option<String>, Option<String>, bool, Option<String>) = sqlx::query_as(
+        "SELECT a.attention_types, a.attention_severity, a.attention_summary,
+                to_char(a.attention_flagged_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS'),
+                a.escalation_triggered, a.pet_recovery_status
+         FROM call_analysis a JOIN outbound_calls c ON c.id = a.outbound_call_id WHERE c.vapi_call_id = $1",
+    )
+    .bind(CRIT_CALL)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(a.0, vec!["health_concern", "medication_issue"]);
+    assert_eq!(a.1.as_deref(), Some("critical"));
+    assert!(a.2.unwrap().contains("vomiting blood"));
+    assert_eq!(a.3.as_deref(), Some("2026-11-20T22:13:32.500"));
+    assert!(a.4);
+    assert_eq!(a.5.as_deref(), Some("declining"));
+    let urgent: Vec<(String, bool)> =
+        sqlx::query_as("SELECT id::text, is_urgent FROM cases WHERE is_urgent ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(urgent, vec![(CASE_C2.to_string(), true)]);
+
+    // Outbound: voicemail is a completed call, never retried.
+    let vm: (String, String) =
+        sqlx::query_as("SELECT id::text, status FROM outbound_calls WHERE vapi_call_id = $1")
+            .bind(VM_CALL)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(vm, (ROW_B3.to_string(), "ended".to_string()));
+    let vm_retries: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbound_calls WHERE metadata->>'retry_of' = $1")
+            .bind(ROW_B3)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(vm_retries, 0);
+
+    // Outbound: no answer → failed, and one retry row 10 minutes later shifted into 16:00 PST.
+    let na: (String, String, Option<i32>, f64) = sqlx::query_as(
+        "SELECT id::text, status, duration_seconds, cost::float8 FROM outbound_calls WHERE vapi_call_id = $1",
+    )
+    .bind(NA_CALL)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (na.0.as_str(), na.1.as_str(), na.2),
+        (ROW_B4, "failed", None)
+    );
+    assert!((na.3 - 0.004).abs() < 1e-9);
+    assert_retry(&pool, ROW_B4, 2, "2026-11-21T00:00:00").await;
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM outbound_calls")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 5, "4 seeded rows + 1 retry");
+}
+
+async fn assert_retry(pool: &PgPool, of: &str, attempt: i64, scheduled_utc: &str) {
+    let rows: Vec<(
+        String,
+        Option<String>,
+        Value,
+        String,
+        String,
+        String,
+        Option<String>,
+    )> = sqlx::query_as(
+        "SELECT r.status, r.vapi_call_id, r.metadata,
+                to_char(r.scheduled_for AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS'),
+                r.case_id::text, r.customer_phone, r.assistant_id
+         FROM outbound_calls r JOIN outbound_calls o ON o.id = $1::uuid
+         WHERE r.metadata->>'retry_of' = $1
+           AND r.case_id = o.case_id AND r.clinic_id = o.clinic_id
+           AND r.outbound_phone_number_id IS NOT DISTINCT FROM o.outbound_phone_number_id",
+    )
+    .bind(of)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "exactly one retry of {of}");
+    let r = &rows[0];
+    assert_eq!(r.0, "queued");
+    assert_eq!(r.1, None);
+    assert_eq!(r.2["attempt"], attempt);
+    assert_eq!(r.2["retry_of"], of);
+    assert_eq!(r.3, scheduled_utc);
+    assert_eq!(r.5, "+16505550177");
+    assert_eq!(r.6.as_deref(), Some("asst_outbound_fixture"));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn each_delivery_ten_times_sequentially_and_concurrently_gives_one_set_of_rows(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    send_all(&st).await;
+    let baseline = everything(&pool).await;
+    let events: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+
+    for path in all_fixtures() {
+        for _ in 0..10 {
+            let (status, _) = send(&st, fixture_request(&path)).await;
+            assert!(status.is_success(), "{path:?}: {status}");
+        }
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..10 {
+            let st = st.clone();
+            let path = path.clone();
+            set.spawn(async move { send(&st, fixture_request(&path)).await.0 });
+        }
+        while let Some(status) = set.join_next().await {
+            assert!(status.unwrap().is_success());
+        }
+    }
+    assert_eq!(everything(&pool).await, baseline);
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(after, events, "redeliveries are deduplicated in the inbox");
+
+    // The processor itself is idempotent too: re-run every stored event, and send every body
+    // again with different bytes (a trailing newline defeats the inbox dedupe).
+    replay_inbox(
+        &st,
+        &InboxFilter {
+            statuses: vec![EventStatus::Processed, EventStatus::Skipped],
+            ..InboxFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(everything(&pool).await, baseline);
+    let mut set = tokio::task::JoinSet::new();
+    for path in all_fixtures() {
+        let st = st.clone();
+        let mut bytes = Fixture::load(&path).unwrap().raw_body().to_vec();
+        bytes.push(b'\n');
+        set.spawn(async move { post(&st, &bytes).await.0 });
+    }
+    while let Some(status) = set.join_next().await {
+        assert!(status.unwrap().is_success());
+    }
+    assert_eq!(everything(&pool).await, baseline);
+}
+
+/// The inbound and the outbound story, in the given order, on the given ids.
+async fn tell(st: &odis_worker::http::AppState, names: &[&str], swaps: &[(&str, &str)]) {
+    for name in names {
+        let (status, json) = post(st, &variant(name, swaps)).await;
+        assert_eq!(status, StatusCode::OK, "{name}: {json}");
+        assert_eq!(json["status"], "processed", "{name}: {json}");
+    }
+}
+
+const INBOUND_STORY: &[&str] = &[
+    "inbound-status-1-queued",
+    "inbound-status-2-ringing",
+    "inbound-status-3-in-progress",
+    "inbound-hang",
+    "inbound-status-4-forwarding",
+    "inbound-status-5-ended",
+    "inbound-end-of-call-report",
+];
+const OUTBOUND_STORY: &[&str] = &[
+    "outbound-status-1-queued",
+    "outbound-status-2-ringing",
+    "outbound-status-3-in-progress",
+    "outbound-status-4-forwarding",
+    "outbound-status-5-ended",
+    "outbound-end-of-call-report",
+];
+
+#[sqlx::test(migrations = "./migrations")]
+async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    // Natural order on the fixture ids.
+    tell(&st, INBOUND_STORY, &[]).await;
+    tell(&st, OUTBOUND_STORY, &[]).await;
+
+    // Reversed (report first, then every status-update) on fresh ids.
+    let reversed_in: Vec<&str> = INBOUND_STORY.iter().rev().copied().collect();
+    let in2 = "c0ffee00-0000-4000-8000-00000000f101";
+    tell(&st, &reversed_in, &[(IN_CALL, in2)]).await;
+    let row2 = clone_outbound(&pool, ROW_B1).await;
+    let out2 = "c0ffee00-0000-4000-8000-00000000f201";
+    let reversed_out: Vec<&str> = OUTBOUND_STORY.iter().rev().copied().collect();
+    tell(
+        &st,
+        &reversed_out,
+        &[(OUT_CALL, out2), (ROW_B1, row2.as_str())],
+    )
+    .await;
+
+    let a = snapshot(&pool, "inbound_calls", IN_CALL).await;
+    assert_eq!(a["call"]["status"], "ended");
+    assert_eq!(a, snapshot(&pool, "inbound_calls", in2).await);
+    let a = snapshot(&pool, "outbound_calls", OUT_CALL).await;
+    assert_eq!(a["call"]["status"], "ended");
+    assert_eq!(a, snapshot(&pool, "outbound_calls", out2).await);
+
+    // And every delivery of a third copy at once.
+    let in3 = "c0ffee00-0000-4000-8000-00000000f301";
+    let mut set = tokio::task::JoinSet::new();
+    for name in INBOUND_STORY {
+        let st = st.clone();
+        let bytes = variant(name, &[(IN_CALL, in3)]);
+        set.spawn(async move { post(&st, &bytes).await });
+    }
+    while let Some(r) = set.join_next().await {
+        let (status, json) = r.unwrap();
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["status"], "processed", "{json}");
+    }
+    assert_eq!(
+        snapshot(&pool, "inbound_calls", IN_CALL).await,
+        snapshot(&pool, "inbound_calls", in3).await
+    );
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn late_status_update_never_moves_an_ended_call_back(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    tell(&st, &["inbound-end-of-call-report"], &[]).await;
+    let before = snapshot(&pool, "inbound_calls", IN_CALL).await;
+    tell(
+        &st,
+        &[
+            "inbound-status-2-ringing",
+            "inbound-status-3-in-progress",
+            "inbound-status-1-queued",
+        ],
+        &[],
+    )
+    .await;
+    assert_eq!(snapshot(&pool, "inbound_calls", IN_CALL).await, before);
+    assert_eq!(before["call"]["status"], "ended");
+
+    // Outbound: failed (no answer) stays failed when a stale in-progress arrives.
+    tell(&st, &["outbound-end-of-call-no-answer"], &[]).await;
+    let late = variant(
+        "outbound-status-3-in-progress",
+        &[(OUT_CALL, NA_CALL), (ROW_B1, ROW_B4)],
+    );
+    let (status, _) = post(&st, &late).await;
+    assert_eq!(status, StatusCode::OK);
+    let s: String = sqlx::query_scalar("SELECT status FROM outbound_calls WHERE vapi_call_id = $1")
+        .bind(NA_CALL)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(s, "failed");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool: PgPool) {
+    seed(&pool).await;
+    sqlx::query("DELETE FROM vapi_assistant_mappings WHERE assistant_id = 'asst_inbound_fixture'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let st = state(&pool);
+    for name in ["inbound-status-3-in-progress", "inbound-end-of-call-report"] {
+        let (status, json) = post(&st, &body(name)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json["status"], "unmatched", "{json}");
+    }
+    // An outbound call whose row does not exist is unmatched too.
+    let orphan = variant(
+        "outbound-status-3-in-progress",
+        &[(ROW_B1, "0f1c0000-0000-4000-8000-0000000000ff")],
+    );
+    let (_, json) = post(&st, &orphan).await;
+    assert_eq!(json["status"], "unmatched");
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM inbound_calls")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    let note: String = sqlx::query_scalar(
+        "SELECT last_error FROM webhook_events WHERE event_type = 'end-of-call-report'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(note.contains("asst_inbound_fixture"), "{note}");
+
+    sqlx::query(
+        "INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id) VALUES ($1::uuid, 'asst_inbound_fixture')",
+    )
+    .bind(CLINIC)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let summary = replay_inbox(&st, &InboxFilter::default()).await.unwrap();
+    assert_eq!(summary.results.get("processed"), Some(&2), "{summary:?}");
+    assert_eq!(summary.results.get("unmatched"), Some(&1), "{summary:?}");
+    let (status, outcome, clinic): (String, Option<String>, Uuid) = sqlx::query_as(
+        "SELECT status, outcome, clinic_id FROM inbound_calls WHERE vapi_call_id = $1",
+    )
+    .bind(IN_CALL)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "ended");
+    assert_eq!(outcome.as_deref(), Some("appointment_booked"));
+    assert_eq!(clinic.to_string(), CLINIC);
+    let ev_clinic: Option<Uuid> = sqlx::query_scalar(
+        "SELECT clinic_id FROM webhook_events WHERE event_type = 'end-of-call-report'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(ev_clinic.map(|c| c.to_string()).as_deref(), Some(CLINIC));
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn outbound_retry_is_created_once_and_stops_at_max_call_retries(pool: PgPool) {
+    seed(&pool).await;
+    sqlx::query("UPDATE clinic_settings SET max_call_retries = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let st = state(&pool);
+    tell(&st, &["outbound-end-of-call-no-answer"], &[]).await;
+    // The matching status-update (different bytes, same ending) and a reprocess: still one.
+    let su = variant(
+        "outbound-status-5-ended",
+        &[(OUT_CALL, NA_CALL), (ROW_B1, ROW_B4)],
+    );
+    let su = String::from_utf8(su)
+        .unwrap()
+        .replace("assistant-ended-call", "customer-did-not-answer");
+    let (_, json) = post(&st, su.as_bytes()).await;
+    assert_eq!(json["status"], "processed");
+    replay_inbox(
+        &st,
+        &InboxFilter {
+            statuses: vec![EventStatus::Processed],
+            ..InboxFilter::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_retry(&pool, ROW_B4, 2, "2026-11-21T00:00:00").await;
+
+    // Attempt 2 is dialed (a new VAPI call on the retry row) and is busy, at 19:30 PST:
+    // retry 2 of 2 is created for the next day's 16:00 PST.
+    let retry1: String =
+        sqlx::query_scalar("SELECT id::text FROM outbound_calls WHERE metadata->>'retry_of' = $1")
+            .bind(ROW_B4)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let call2 = "c0ffee00-0000-4000-8000-00000000e202";
+    let busy = variant(
+        "outbound-end-of-call-no-answer",
+        &[
+            (NA_CALL, call2),
+            (ROW_B4, retry1.as_str()),
+            ("customer-did-not-answer", "customer-busy"),
+            ("2026-11-20T22:05:00.000Z", "2026-11-21T03:30:00.000Z"),
+        ],
+    );
+    let (_, json) = post(&st, &busy).await;
+    assert_eq!(json["status"], "processed", "{json}");
+    assert_retry(&pool, &retry1, 3, "2026-11-22T00:00:00").await;
+
+    // Attempt 3 fails too: max_call_retries = 2 retries are used up, no attempt 4.
+    let retry2: String =
+        sqlx::query_scalar("SELECT id::text FROM outbound_calls WHERE metadata->>'retry_of' = $1")
+            .bind(&retry1)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let call3 = "c0ffee00-0000-4000-8000-00000000e203";
+    let third = variant(
+        "outbound-end-of-call-no-answer",
+        &[(NA_CALL, call3), (ROW_B4, retry2.as_str())],
+    );
+    let (_, json) = post(&st, &third).await;
+    assert_eq!(json["status"], "processed");
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbound_calls WHERE metadata->>'retry_of' = $1")
+            .bind(&retry2)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(n, 0);
+    let status: String =
+        sqlx::query_scalar("SELECT status FROM outbound_calls WHERE id = $1::uuid")
+            .bind(&retry2)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "failed");
+    // History of every attempt is kept: 4 seeded + 2 retries.
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM outbound_calls")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(total, 6);
+
+    // Voicemail: never retried.
+    tell(&st, &["outbound-end-of-call-voicemail"], &[]).await;
+    let n: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM outbound_calls WHERE metadata->>'retry_of' = $1")
+            .bind(ROW_B3)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(n, 0);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn retries_default_to_three_without_clinic_settings(pool: PgPool) {
+    seed(&pool).await;
+    sqlx::query("DELETE FROM clinic_settings")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE outbound_calls SET metadata = '{\"attempt\": 3}' WHERE id = $1::uuid")
+        .bind(ROW_B4)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let st = state(&pool);
+    tell(&st, &["outbound-end-of-call-no-answer"], &[]).await;
+    assert_retry(&pool, ROW_B4, 4, "2026-11-21T00:00:00").await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn critical_attention_marks_the_case_urgent(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    tell(&st, &["outbound-end-of-call-critical"], &[]).await;
+    let urgent: bool = sqlx::query_scalar("SELECT is_urgent FROM cases WHERE id = $1::uuid")
+        .bind(CASE_C2)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(urgent);
+    let others: i64 = sqlx::query_scalar("SELECT count(*) FROM cases WHERE is_urgent")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(others, 1);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn synchronous_answers_have_the_shapes_vapi_expects(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    let (status, json) = post(&st, &body("tool-calls")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        json,
+        json!({"results": [
+            {"toolCallId": "call_Xk3lq9", "name": "check_availability", "error": "check_availability is not available yet"},
+            {"toolCallId": "call_Bq7mz2", "name": "book_appointment", "error": "book_appointment is not available yet"},
+        ]})
+    );
+    // A redelivered tool call still gets its answer.
+    let (_, again) = post(&st, &body("tool-calls")).await;
+    assert_eq!(again, json);
+    let (_, json) = post(
+        &st,
+        br#"{"message":{"type":"tool-calls","toolCallList":"nope"}}"#,
+    )
+    .await;
+    assert_eq!(json, json!({"results": []}));
+
+    let (status, json) = post(&st, &body("transfer-destination-request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["destination"]["type"], "number");
+    assert_eq!(json["destination"]["number"], "+14155550199");
+    assert_eq!(json["message"]["type"], "request-start");
+    // Without emergency phone: the clinic's phone; unknown clinic: a spoken error.
+    sqlx::query("UPDATE clinic_settings SET emergency_phone = NULL")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let other = variant(
+        "transfer-destination-request",
+        &[("2026-11-20T18:32", "2026-11-20T18:33")],
+    );
+    let (_, json) = post(&st, &other).await;
+    assert_eq!(json["destination"]["number"], "+14155550100");
+    let unknown = variant(
+        "transfer-destination-request",
+        &[
+            ("asst_inbound_fixture", "asst_nobody"),
+            (IN_CALL, "c0ffee00-0000-4000-8000-00000000dead"),
+        ],
+    );
+    let (status, json) = post(&st, &unknown).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json["error"].is_string(), "{json}");
+
+    let (status, json) = post(&st, &body("assistant-request")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(json["error"].is_string());
+
+    let statuses = event_statuses(&pool).await;
+    assert!(statuses.iter().all(|(_, s)| s == "skipped"), "{statuses:?}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn missing_required_fields_are_400_naming_the_field(pool: PgPool) {
+    let st = state(&pool);
+    let cases: [(&[u8], &str); 6] = [
+        (br#"{"nope":1}"#, "message"),
+        (br#"{"message":"x"}"#, "message"),
+        (br#"{"message":{"call":{"id":"x"}}}"#, "message.type"),
+        (
+            br#"{"message":{"type":"status-update","status":"ringing"}}"#,
+            "message.call",
+        ),
+        (
+            br#"{"message":{"type":"end-of-call-report","call":{"type":"inboundPhoneCall"}}}"#,
+            "message.call.id",
+        ),
+        (
+            br#"{"message":{"type":"hang","call":{"id":42}}}"#,
+            "message.call.id",
+        ),
+    ];
+    for (b, field) in cases {
+        let (status, json) = post(&st, b).await;
+        assert_eq!(
+            status,
+            StatusCode::BAD_REQUEST,
+            "{}",
+            String::from_utf8_lossy(b)
+        );
+        assert_eq!(json["field"], field, "{json}");
+    }
+    let invalid: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE status = 'invalid'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(invalid, 6, "verified deliveries are kept even when invalid");
+}
+
+/// xorshift64*: deterministic, dependency-free randomness for the fuzz test.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+const KEYS: &[&str] = &[
+    "message",
+    "type",
+    "call",
+    "id",
+    "status",
+    "endedReason",
+    "startedAt",
+    "endedAt",
+    "assistantId",
+    "assistantOverrides",
+    "metadata",
+    "outbound_call_id",
+    "artifact",
+    "analysis",
+    "structuredData",
+    "structuredOutputs",
+    "costs",
+    "cost",
+    "customer",
+    "number",
+    "toolCallList",
+    "function",
+    "name",
+    "arguments",
+    "messages",
+    "transcript",
+    "needs_attention",
+    "attention_severity",
+    "durationSeconds",
+    "phoneNumber",
+    "recordingUrl",
+    "result",
+    "attempt",
+];
+const STRINGS: &[&str] = &[
+    "status-update",
+    "end-of-call-report",
+    "hang",
+    "tool-calls",
+    "assistant-request",
+    "transfer-destination-request",
+    "inboundPhoneCall",
+    "outboundPhoneCall",
+    "webCall",
+    "ended",
+    "in-progress",
+    "queued",
+    "customer-did-not-answer",
+    "voicemail",
+    "asst_inbound_fixture",
+    "asst_outbound_fixture",
+    "0f1c0000-0000-4000-8000-0000000000b4",
+    "2026-11-20T22:05:00.000Z",
+    "not a date",
+    "critical",
+    "true",
+    "",
+    "\u{0}",
+    "💥",
+    "-1",
+];
+
+fn random_json(rng: &mut Rng, depth: u32) -> Value {
+    match rng.below(if depth > 4 { 5 } else { 8 }) {
+        0 => Value::Null,
+        1 => Value::Bool(rng.below(2) == 0),
+        2 => json!((rng.next() as i64) >> rng.below(60)),
+        3 => json!(f64::from(rng.below(100_000) as u32) / 7.0),
+        4 => Value::String(rng.pick(STRINGS).to_string()),
+        5 => Value::Array(
+            (0..rng.below(4))
+                .map(|_| random_json(rng, depth + 1))
+                .collect(),
+        ),
+        _ => Value::Object(
+            (0..rng.below(6))
+                .map(|_| (rng.pick(KEYS).to_string(), random_json(rng, depth + 1)))
+                .collect(),
+        ),
+    }
+}
+
+/// A VAPI-shaped envelope with random holes, wrong types and random values, so the fuzz
+/// reaches the processors and not only the JSON parser.
+fn random_envelope(rng: &mut Rng) -> Value {
+    let mut call = json!({
+        "id": format!("fuzz-{}", rng.below(20)),
+        "type": rng.pick(&["inboundPhoneCall", "outboundPhoneCall", "webCall"]),
+        "assistantId": rng.pick(&["asst_inbound_fixture", "asst_outbound_fixture", "x"]),
+        "assistantOverrides": {"metadata": {"outbound_call_id": rng.pick(&[
+            "0f1c0000-0000-4000-8000-0000000000b4", "0f1c0000-0000-4000-8000-0000000000b1", "nope"])}},
+        "status": rng.pick(STRINGS),
+        "endedReason": rng.pick(STRINGS),
+    });
+    let mut msg = json!({"type": rng.pick(STRINGS), "call": call.take()});
+    for _ in 0..rng.below(6) {
+        let key = rng.pick(KEYS).to_string();
+        let value = random_json(rng, 1);
+        if rng.below(2) == 0 {
+            msg[key] = value;
+        } else if let Some(c) = msg.get_mut("call").and_then(Value::as_object_mut) {
+            c.insert(key, value);
+        }
+    }
+    json!({ "message": msg })
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn random_bodies_never_produce_a_5xx(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    for i in 0..500 {
+        let len = rng.below(200) as usize;
+        let bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+        let (status, _) = post(&st, &bytes).await;
+        assert!(status.as_u16() < 500, "bytes #{i}: {status}");
+    }
+    for i in 0..500 {
+        let v = if i % 2 == 0 {
+            random_envelope(&mut rng)
+        } else {
+            random_json(&mut rng, 0)
+        };
+        let bytes = serde_json::to_vec(&v).unwrap();
+        let (status, json) = post(&st, &bytes).await;
+        assert!(status.as_u16() < 500, "json #{i} {v}: {status} {json}");
+    }
+    let failed: Vec<(Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT event_type, last_error FROM webhook_events WHERE status = 'failed'")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert!(failed.is_empty(), "processing errors: {failed:?}");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn calls_that_are_not_ours_are_skipped_and_chatter_writes_nothing(pool: PgPool) {
+    seed(&pool).await;
+    let st = state(&pool);
+    // A dashboard web call: not inbound, no outbound metadata, no row → skipped, not unmatched.
+    let web = br#"{"message":{"type":"status-update","status":"in-progress","call":{"id":"web-1","type":"webCall","assistantId":"asst_outbound_fixture"}}}"#;
+    let (status, json) = post(&st, web).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["status"], "skipped", "{json}");
+    for name in ["transcript", "speech-update", "conversation-update"] {
+        let (_, json) = post(&st, &body(name)).await;
+        assert_eq!(json["status"], "skipped", "{name}: {json}");
+    }
+    let rows: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM inbound_calls) + (SELECT count(*) FROM call_analysis)
+              + (SELECT count(*) FROM outbound_calls WHERE vapi_call_id IS NOT NULL)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows, 0);
+}
