@@ -223,7 +223,9 @@ pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
     )
     .bind(d.source.as_str())
     .bind(&d.delivery_id)
-    .bind(&d.event_type)
+    // PostgreSQL text cannot hold U+0000; a sender-chosen type must not make the insert fail
+    // forever (that would be a 503 loop on a verified delivery).
+    .bind(d.event_type.as_deref().map(|t| t.replace('\0', "")))
     .bind(&d.headers)
     .bind(d.payload.as_ref())
     .fetch_optional(pool)

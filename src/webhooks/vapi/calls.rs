@@ -546,7 +546,7 @@ async fn create_retry(conn: &mut PgConnection, row: &CallRow) -> Result<(), sqlx
         return Ok(());
     }
     let base = row.ended_at.unwrap_or_else(Utc::now) + Duration::minutes(RETRY_DELAY_MINUTES);
-    let scheduled_for = payload::next_in_window(tz, start, end, base);
+    let scheduled_for = crate::scheduling::clock::next_in_window(tz, start, end, base);
     sqlx::query(
         "INSERT INTO outbound_calls (clinic_id, case_id, assistant_id, outbound_phone_number_id,
                                      customer_phone, scheduled_for, status, metadata)

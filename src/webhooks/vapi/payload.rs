@@ -2,7 +2,7 @@
 //! reasons are classified, the structured-output buckets, the incomplete-call detector and the
 //! call-window helper. Nothing here touches the database, so all of it is unit-tested.
 
-use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 /// The spec's status values, in lifecycle order. Terminal ones share the top rank so a late
@@ -616,46 +616,6 @@ pub fn inbound_outcome(
     )
 }
 
-/// The first instant at or after `at` inside the daily window `[start, end)` of `tz`'s wall
-/// clock. A window with `start > end` wraps midnight; `start == end` means "any time".
-/// (The scheduling module has the shared version; this one has the same signature so the lead
-/// can swap it in.)
-pub(super) fn next_in_window(
-    tz: chrono_tz::Tz,
-    start: NaiveTime,
-    end: NaiveTime,
-    at: DateTime<Utc>,
-) -> DateTime<Utc> {
-    if start == end {
-        return at;
-    }
-    let local = at.with_timezone(&tz);
-    let t = local.time();
-    let inside = if start < end {
-        t >= start && t < end
-    } else {
-        t >= start || t < end
-    };
-    if inside {
-        return at;
-    }
-    let day = if start < end && t >= end {
-        local.date_naive() + Duration::days(1)
-    } else {
-        local.date_naive()
-    };
-    let naive = day.and_time(start);
-    // A start inside a DST gap does not exist on that day: the first valid minute after it.
-    let mut candidate = naive;
-    for _ in 0..180 {
-        if let Some(dt) = tz.from_local_datetime(&candidate).earliest() {
-            return dt.with_timezone(&Utc).max(at);
-        }
-        candidate += Duration::minutes(1);
-    }
-    at
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -891,114 +851,5 @@ mod tests {
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn next_in_window_table() {
-        let la = chrono_tz::America::Los_Angeles;
-        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
-        let cases = [
-            // inside the window (16:30 PST = 00:30Z next day): unchanged
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-11-21T00:30:00Z",
-                "2026-11-21T00:30:00Z",
-            ),
-            // before the window (10:00 PST): same day's 16:00 PST
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-11-20T18:00:00Z",
-                "2026-11-21T00:00:00Z",
-            ),
-            // exactly at the end (19:00 PST): next day's 16:00
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-11-21T03:00:00Z",
-                "2026-11-22T00:00:00Z",
-            ),
-            // after the window (21:00 PST): next day's 16:00
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-11-21T05:00:00Z",
-                "2026-11-22T00:00:00Z",
-            ),
-            // exactly at the start: unchanged
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-11-21T00:00:00Z",
-                "2026-11-21T00:00:00Z",
-            ),
-            // summer time (PDT, UTC-7): 09:00 PDT → 16:00 PDT = 23:00Z
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-07-01T16:00:00Z",
-                "2026-07-01T23:00:00Z",
-            ),
-            // DST start day in LA (2026-03-08): 16:00 PDT = 23:00Z
-            (
-                la,
-                t(16, 0),
-                t(19, 0),
-                "2026-03-08T12:00:00Z",
-                "2026-03-08T23:00:00Z",
-            ),
-            // window wrapping midnight (22:00–06:00 UTC): 23:00 inside, 12:00 → 22:00
-            (
-                chrono_tz::UTC,
-                t(22, 0),
-                t(6, 0),
-                "2026-11-20T23:00:00Z",
-                "2026-11-20T23:00:00Z",
-            ),
-            (
-                chrono_tz::UTC,
-                t(22, 0),
-                t(6, 0),
-                "2026-11-20T03:00:00Z",
-                "2026-11-20T03:00:00Z",
-            ),
-            (
-                chrono_tz::UTC,
-                t(22, 0),
-                t(6, 0),
-                "2026-11-20T12:00:00Z",
-                "2026-11-20T22:00:00Z",
-            ),
-            // start in a DST gap (02:30 does not exist on 2026-03-08 in LA): first valid minute
-            (
-                la,
-                t(2, 30),
-                t(5, 0),
-                "2026-03-08T08:00:00Z",
-                "2026-03-08T10:00:00Z",
-            ),
-            // empty window means "any time"
-            (
-                la,
-                t(9, 0),
-                t(9, 0),
-                "2026-11-20T18:00:00Z",
-                "2026-11-20T18:00:00Z",
-            ),
-        ];
-        for (tz, s, e, at, want) in cases {
-            assert_eq!(
-                next_in_window(tz, s, e, utc(at)),
-                utc(want),
-                "{tz} {s}-{e} at {at}"
-            );
-        }
     }
 }
