@@ -93,7 +93,7 @@ fn main() -> ExitCode {
             Command::Worker => odis_worker::app::worker(config).await,
             Command::Migrate => odis_worker::app::migrate(config).await,
             Command::Replay(args) => {
-                let filter = args.from_inbox.then(|| odis_worker::replay::InboxFilter {
+                let filter = args.from_inbox.then_some(odis_worker::replay::InboxFilter {
                     source: args.source,
                     statuses: args.status,
                     id: args.id,

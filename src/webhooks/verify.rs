@@ -394,6 +394,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads better than a named tuple type
     fn qstash_rejections_name_the_check() {
         let t = 1_700_000_100;
         let cases: Vec<(&[&str], &[u8], Option<&str>, i64, Rejection)> = vec![
