@@ -88,7 +88,7 @@ pub async fn process(
     }
 }
 
-/// Event types with an effect (also `GET`-able documentation of what we consume).
+/// Event types with an effect; every other type is acknowledged and `skipped`.
 pub const HANDLED: &[&str] = &[
     "user.created",
     "user.updated",
@@ -457,10 +457,13 @@ async fn user_deleted(
         .or(ts)
         .unwrap_or(0);
     admit(conn, Kind::User, clerk_id, v, true).await?;
-    let user_id: Option<Uuid> = sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1")
-        .bind(clerk_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    // FOR UPDATE: memberships lock the users row before adding access, so none can slip in
+    // between the access cleanup below and the end of this transaction.
+    let user_id: Option<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE clerk_user_id = $1 FOR UPDATE")
+            .bind(clerk_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     let Some(user_id) = user_id else {
         // The tombstone is recorded: a late user.created / membership will not recreate them.
         return Ok(Outcome::processed(None));
@@ -829,11 +832,21 @@ async fn membership_upsert(
             )),
         });
     };
-    // Lock the user so concurrent memberships of one user agree on which access is primary.
+    // Lock the user so concurrent memberships of one user agree on which access is primary, and
+    // so a concurrent user.deleted (which takes the same lock first) is either fully before us or
+    // fully after us.
     sqlx::query("SELECT 1 FROM users WHERE id = $1 FOR UPDATE")
         .bind(user_id)
         .execute(&mut *conn)
         .await?;
+    if is_deleted(conn, Kind::User, m.user_clerk_id).await? {
+        // user.deleted committed while we waited for the lock: roll back (including a users row
+        // ensure_user may just have created) and let the retry skip the event cleanly.
+        return Err(ProcessError::Other(format!(
+            "user {} was deleted concurrently; retrying",
+            m.user_clerk_id
+        )));
+    }
     // An update changes the role only: is_primary is the user's choice once set.
     sqlx::query(
         "INSERT INTO user_clinic_access (user_id, clinic_id, role, is_primary)
