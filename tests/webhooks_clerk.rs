@@ -977,3 +977,115 @@ async fn qstash_fixtures_are_accepted_once(pool: PgPool) {
         vec!["auto-schedule", "execute-call", "execute-email"]
     );
 }
+
+#[sqlx::test(migrations = "./migrations")]
+async fn concurrent_events_about_colliding_orgs_and_one_user_stay_consistent(pool: PgPool) {
+    let st = state(&pool);
+    // five organizations with one name, created at once: five clinics, each with its own
+    // deterministic candidate name (no failures: the savepoint retries the unique violation)
+    let handles: Vec<_> = (0..5)
+        .map(|i| {
+            let st = st.clone();
+            tokio::spawn(async move {
+                let org = org_data(&format!("org_same{i}"), "Same Vet", "same-vet", T0);
+                deliver(&st, &format!("same{i}"), "organization.created", org, T0).await
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.await.unwrap()["status"], "processed");
+    }
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT clerk_org_id, name, slug FROM clinics ORDER BY clerk_org_id")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 5);
+    let plain = rows.iter().filter(|r| r.1 == "Same Vet").count();
+    assert_eq!(plain, 1, "exactly one keeps the plain name: {rows:?}");
+    for (org, name, slug) in &rows {
+        let ok = (0..3).any(|i| {
+            name_candidate("Same Vet", "same-vet", org, i) == (name.clone(), slug.clone())
+        });
+        assert!(ok, "{org}: {name} / {slug} is not one of its candidates");
+    }
+
+    // user.created, two memberships and an accepted invitation for one user, all at once
+    let org_a = org_data("org_same0", "Same Vet", "same-vet", T0);
+    let org_b = org_data("org_same1", "Same Vet", "same-vet", T0);
+    let inv = json!({"object": "organization_invitation", "id": "orginv_c", "email_address": "c@x.example",
+                     "role": "org:member", "organization_id": "org_same0", "status": "accepted",
+                     "user_id": "user_c", "created_at": T0, "updated_at": T0 + H, "expires_at": T0 + 30 * D});
+    let events = vec![
+        (
+            "c-user",
+            "user.created",
+            user_data("user_c", "c@x.example", "C", "C", T0),
+        ),
+        (
+            "c-m1",
+            "organizationMembership.created",
+            membership_data(org_a, "user_c", "c@x.example", "org:member", T0 + H),
+        ),
+        (
+            "c-m2",
+            "organizationMembership.created",
+            membership_data(org_b, "user_c", "c@x.example", "org:admin", T0 + H),
+        ),
+        ("c-inv", "organizationInvitation.accepted", inv),
+    ];
+    let handles: Vec<_> = events
+        .into_iter()
+        .map(|(id, typ, data)| {
+            let st = st.clone();
+            tokio::spawn(async move {
+                let body = envelope(typ, data, T0 + H);
+                send(&st, clerk_request(id, &body)).await
+            })
+        })
+        .collect();
+    for h in handles {
+        let (status, json) = h.await.unwrap();
+        assert_eq!(status, StatusCode::OK, "{json}");
+        assert_eq!(json["status"], "processed", "{json}");
+    }
+    let users: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT clerk_user_id, first_name FROM users")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(users, vec![("user_c".into(), Some("C".into()))]);
+    let access = access_rows(&pool).await;
+    assert_eq!(access.len(), 2);
+    let primaries = access.iter().filter(|r| r.3 == Some(true)).count();
+    assert_eq!(primaries, 1, "exactly one primary clinic: {access:?}");
+    let accepted_by: Option<String> = sqlx::query_scalar(
+        "SELECT u.clerk_user_id FROM clinic_invitations i JOIN users u ON u.id = i.accepted_by",
+    )
+    .fetch_optional(&pool)
+    .await
+    .unwrap();
+    assert_eq!(accepted_by.as_deref(), Some("user_c"));
+
+    // removing the primary clinic promotes the remaining one
+    let primary_org = access.iter().find(|r| r.3 == Some(true)).unwrap().1.clone();
+    let m = membership_data(
+        org_data(&primary_org, "Same Vet", "same-vet", T0),
+        "user_c",
+        "c@x.example",
+        "org:member",
+        T0 + H,
+    );
+    deliver(
+        &st,
+        "c-del",
+        "organizationMembership.deleted",
+        m,
+        T0 + 2 * H,
+    )
+    .await;
+    let access = access_rows(&pool).await;
+    assert_eq!(access.len(), 1);
+    assert_ne!(access[0].1, primary_org);
+    assert_eq!(access[0].3, Some(true));
+}
