@@ -394,6 +394,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::type_complexity)] // a table of cases reads better than a named tuple type
     fn qstash_rejections_name_the_check() {
         let t = 1_700_000_100;
         type Case<'a> = (&'a [&'a str], &'a [u8], Option<&'a str>, i64, Rejection);
