@@ -8,5 +8,7 @@ pub mod db;
 pub mod error;
 pub mod http;
 pub mod jobs;
+pub mod providers;
+pub mod scheduling;
 pub mod telemetry;
 pub mod webhooks;

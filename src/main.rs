@@ -26,6 +26,22 @@ enum Command {
     Worker,
     /// Apply pending database migrations and exit (a no-op when up to date).
     Migrate,
+    /// List the periodic job catalogue (jobs/catalogue.toml) with each entry's next run time,
+    /// in the entry's time zone and in UTC.
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Run one catalogue entry now, in this process, and print its result as JSON
+    /// (e.g. `odis-worker jobs run auto-schedule` prints the run summary).
+    Run {
+        /// Entry name: auto-schedule, sweep-due or inbox-retry.
+        name: String,
+    },
 }
 
 fn main() -> ExitCode {
@@ -53,6 +69,10 @@ fn main() -> ExitCode {
             Command::Serve => odis_worker::app::serve(config).await,
             Command::Worker => odis_worker::app::worker(config).await,
             Command::Migrate => odis_worker::app::migrate(config).await,
+            Command::Jobs { action: None } => odis_worker::app::jobs_list(),
+            Command::Jobs {
+                action: Some(JobsAction::Run { name }),
+            } => odis_worker::app::jobs_run(config, &name).await,
         }
     });
     match result {
