@@ -120,7 +120,18 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
             ))
         }
     };
-    cron::Schedule::from_str(&full).map_err(|e| format!("bad cron expression {expr:?}: {e}"))
+    cron::Schedule::from_str(&full).map_err(|e| {
+        // The parser's message spans lines (input, caret, reason); keep the reason only so the
+        // error stays one line.
+        let text = e.to_string();
+        let reason = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .last()
+            .unwrap_or("invalid");
+        format!("bad cron expression {expr:?}: {reason}")
+    })
 }
 
 impl Catalogue {

@@ -114,6 +114,30 @@ pub async fn dispatch(ctx: &JobContext, id: Uuid) -> Result<CallOutcome, JobErro
             reason: why_not_claimed(ctx, id).await?,
         });
     };
+    let result = dispatch_claimed(ctx, id, row).await;
+    if result.is_err() {
+        // An error (e.g. the database) before the request went out: give the row back so the
+        // retried job can claim it again. Once `dispatch_sending_at` is set the claim stays.
+        let released = sqlx::query(
+            "UPDATE outbound_calls SET metadata = metadata - 'dispatch_claimed_at' - 'dispatch_claimed_by' \
+             WHERE id = $1 AND status = 'queued' AND NOT (metadata ? 'dispatch_sending_at')",
+        )
+        .bind(id)
+        .execute(pool)
+        .await;
+        if let Err(e) = released {
+            tracing::warn!(outbound_call_id = %id, error = %e, "cannot release call claim");
+        }
+    }
+    result
+}
+
+async fn dispatch_claimed(
+    ctx: &JobContext,
+    id: Uuid,
+    row: Claimed,
+) -> Result<CallOutcome, JobError> {
+    let pool = &ctx.pool;
 
     let clinic = load_clinic(ctx, row.clinic_id).await?;
     let case = load_case(ctx, row.case_id).await?;

@@ -77,6 +77,22 @@ pub async fn dispatch(ctx: &JobContext, id: Uuid) -> Result<EmailOutcome, JobErr
         };
         return Ok(EmailOutcome::Skipped { reason });
     };
+    let result = dispatch_claimed(ctx, id, row).await;
+    if result.is_err() {
+        // Safe at any point for emails: a repeated send carries the same Idempotency-Key.
+        if let Err(e) = release_claim(ctx, id).await {
+            tracing::warn!(outbound_email_id = %id, error = %e, "cannot release email claim");
+        }
+    }
+    result
+}
+
+async fn dispatch_claimed(
+    ctx: &JobContext,
+    id: Uuid,
+    row: sqlx::postgres::PgRow,
+) -> Result<EmailOutcome, JobError> {
+    let pool = &ctx.pool;
     let clinic_id: Uuid = row.try_get("clinic_id")?;
     let case_id: Uuid = row.try_get("case_id")?;
     let metadata: Value = row.try_get("metadata")?;
