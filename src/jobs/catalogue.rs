@@ -128,7 +128,7 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
-            .last()
+            .next_back()
             .unwrap_or("invalid");
         format!("bad cron expression {expr:?}: {reason}")
     })
