@@ -127,8 +127,7 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
         let reason = text
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .next_back()
+            .rfind(|l| !l.is_empty())
             .unwrap_or("invalid");
         format!("bad cron expression {expr:?}: {reason}")
     })
