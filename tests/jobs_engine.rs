@@ -488,3 +488,47 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
     assert!(per_tick.iter().all(|n| *n == 1));
     server.verify().await;
 }
+
+/// Not a check: prints how fast the engine drains emails (fake Resend answering at once).
+/// Run with `cargo test --test jobs_engine -- --ignored --nocapture`.
+#[sqlx::test(migrations = "./migrations")]
+#[ignore = "measurement"]
+async fn measure_email_throughput(pool: PgPool) {
+    const N: usize = 200;
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_x"})))
+        .mount(&server)
+        .await;
+    let mut config =
+        odis_worker::config::Config::for_tests("postgres://unused@127.0.0.1/x", &server.uri());
+    config.resend_max_rps = 1000;
+    let ctx = support::context_with(&pool, config);
+    for _ in 0..N {
+        let id = support::add_email(&pool, &s).await;
+        jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let shutdown = CancellationToken::new();
+    let engine = tokio::spawn(jobs::run_engine(
+        ctx,
+        empty_catalogue(),
+        fast(),
+        shutdown.clone(),
+    ));
+    loop {
+        let sent: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM outbound_emails WHERE status = 'sent'")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        if sent as usize == N {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let secs = started.elapsed().as_secs_f64();
+    stop(shutdown, engine).await;
+    println!("{N} emails in {secs:.2} s = {:.1} jobs/s", N as f64 / secs);
+}
