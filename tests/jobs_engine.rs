@@ -448,14 +448,24 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
     let server = MockServer::start().await;
     let s = support::seed(&pool, "America/Los_Angeles").await;
     let id = support::add_email(&pool, &s).await;
+    let call = support::add_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_tick"})))
         .expect(1)
         .mount(&server)
         .await;
-    // The sweeper every second: it finds the due email (nobody enqueued it) and the worker
-    // sends it. Two engines run, as two processes would.
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .respond_with(
+            ResponseTemplate::new(201)
+                .set_body_json(json!({"id": "vapi-tick", "status": "queued"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    // The sweeper every second: it finds the due email and call (nobody enqueued them) and the
+    // workers send each exactly once. Two engines run, as two processes would.
     let cat = "[[job]]\nname = \"sweep-due\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n";
     let shutdown = CancellationToken::new();
     let mut engines = Vec::new();
@@ -476,6 +486,15 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
         "sent",
     )
     .await;
+    wait_for(
+        &pool,
+        "SELECT vapi_call_id FROM outbound_calls WHERE id::text = $1",
+        &call.to_string(),
+        "vapi-tick",
+    )
+    .await;
+    // A few more sweeps find nothing left to do.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     for e in engines {
         stop(shutdown.clone(), e).await;
     }
@@ -531,4 +550,86 @@ async fn measure_email_throughput(pool: PgPool) {
     let secs = started.elapsed().as_secs_f64();
     stop(shutdown, engine).await;
     println!("{N} emails in {secs:.2} s = {:.1} jobs/s", N as f64 / secs);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn apalis_and_service_migrations_are_kept_apart(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    jobs::setup(&pool).await.unwrap(); // idempotent
+    let ours: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM public._sqlx_migrations ORDER BY version")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let embedded: Vec<i64> = odis_worker::db::MIGRATOR
+        .iter()
+        .map(|m| m.version)
+        .collect();
+    assert_eq!(
+        ours, embedded,
+        "only the service's versions in public._sqlx_migrations"
+    );
+    let theirs: i64 = sqlx::query_scalar("SELECT count(*) FROM apalis._sqlx_migrations")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(theirs > 0);
+    assert!(odis_worker::db::pending_migrations(&pool)
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let id = support::add_email(&pool, &s).await;
+    Mock::given(method("POST"))
+        .and(path("/emails"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": "re_slow"}))
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut ctx = support::context(&pool, &server.uri());
+    ctx.resend = odis_worker::providers::resend::ResendClient::new(
+        &server.uri(),
+        ctx.config.resend_api_key.clone(),
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
+    let shutdown = CancellationToken::new();
+    let engine = tokio::spawn(jobs::run_engine(
+        ctx,
+        empty_catalogue(),
+        fast(),
+        shutdown.clone(),
+    ));
+    // Shut down while the send is in flight.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .is_empty()
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the job never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop(shutdown, engine).await;
+    let (status, resend_id, _) = support::email_row(&pool, id).await;
+    assert_eq!(
+        status, "sent",
+        "the running job finished before the engine stopped"
+    );
+    assert_eq!(resend_id.as_deref(), Some("re_slow"));
+    server.verify().await;
 }
