@@ -377,13 +377,20 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
     let s = support::seed(&pool, "Asia/Kolkata").await;
     let now_local = Utc::now().with_timezone(&tz);
-    let start = (now_local + Duration::hours(2))
-        .time()
-        .with_second(0)
-        .unwrap()
-        .with_nanosecond(0)
-        .unwrap();
-    let end = (now_local + Duration::hours(3)).time();
+    // A same-day window that does not contain now: two hours ahead, or 03:00-04:00 late in
+    // the evening (so the window never wraps midnight).
+    let (start, end) = if now_local.hour() < 20 {
+        let start = (now_local + Duration::hours(2))
+            .time()
+            .with_second(0)
+            .unwrap()
+            .with_nanosecond(0)
+            .unwrap();
+        (start, (now_local + Duration::hours(3)).time())
+    } else {
+        let at = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        (at(3), at(4))
+    };
     sqlx::query("UPDATE clinic_settings SET preferred_call_start_time = $2, preferred_call_end_time = $3 WHERE clinic_id = $1")
         .bind(s.clinic_id)
         .bind(start)
