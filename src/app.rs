@@ -46,6 +46,12 @@ impl Database {
             db.close().await;
             return Err(anyhow::Error::new(e).context("applying migrations failed"));
         }
+        // The job queue's own tables, in schema `apalis` with their own migration history
+        // (`apalis._sqlx_migrations`), so neither migrator sees the other's versions.
+        if let Err(e) = crate::jobs::setup(&db.pool).await {
+            db.close().await;
+            return Err(anyhow::Error::new(e).context("setting up the job queue tables failed"));
+        }
         Ok(db)
     }
 
@@ -161,5 +167,34 @@ pub async fn replay(
     db.close().await;
     let summary = result?;
     println!("{}", serde_json::to_string(&summary)?);
+    Ok(())
+}
+
+/// `odis-worker jobs`: the catalogue with each entry's next run (no database needed).
+pub fn jobs_list() -> anyhow::Result<()> {
+    let catalogue = crate::jobs::catalogue::Catalogue::load_default()?;
+    print!("{}", catalogue.listing(chrono::Utc::now()));
+    Ok(())
+}
+
+/// `odis-worker jobs run NAME`: runs one catalogue entry now and prints its result as JSON.
+pub async fn jobs_run(config: Config, name: &str) -> anyhow::Result<()> {
+    let catalogue = crate::jobs::catalogue::Catalogue::load_default()?;
+    let entry = catalogue.get(name).ok_or_else(|| {
+        let known: Vec<&str> = catalogue.entries.iter().map(|e| e.name.as_str()).collect();
+        anyhow::anyhow!(
+            "no catalogue entry named {name:?} (entries: {})",
+            known.join(", ")
+        )
+    })?;
+    let job = entry.job;
+    let db = Database::open(&config, 4).await?;
+    let result = match crate::jobs::JobContext::new(db.pool.clone(), std::sync::Arc::new(config)) {
+        Ok(ctx) => crate::jobs::catalogue::run_now(&ctx, job).await,
+        Err(e) => Err(e),
+    };
+    db.close().await;
+    let value = result.with_context(|| format!("running {name}"))?;
+    println!("{}", serde_json::to_string_pretty(&value)?);
     Ok(())
 }

@@ -35,6 +35,22 @@ enum Command {
     /// Benchmarks on loopback against the local PostgreSQL (figures as a table and JSON).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// List the periodic job catalogue (jobs/catalogue.toml) with each entry's next run time,
+    /// in the entry's time zone and in UTC.
+    Jobs {
+        #[command(subcommand)]
+        action: Option<JobsAction>,
+    },
+}
+
+#[derive(Subcommand)]
+enum JobsAction {
+    /// Run one catalogue entry now, in this process, and print its result as JSON
+    /// (e.g. `odis-worker jobs run auto-schedule` prints the run summary).
+    Run {
+        /// Entry name: auto-schedule, sweep-due or inbox-retry.
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -116,6 +132,10 @@ fn main() -> ExitCode {
                 });
                 odis_worker::app::replay(config, args.paths, filter).await
             }
+            Command::Jobs { action: None } => odis_worker::app::jobs_list(),
+            Command::Jobs {
+                action: Some(JobsAction::Run { name }),
+            } => odis_worker::app::jobs_run(config, &name).await,
         }
     });
     match result {

@@ -1,0 +1,43 @@
+//! `AutoScheduleRun`: the daily auto-scheduling run (`scheduling::auto_schedule::run`).
+//! Retrying is safe: a second run the same day schedules nothing twice.
+
+use chrono::Utc;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{JobContext, JobError, JobKind};
+use crate::scheduling::auto_schedule::{self, RunOptions, RunSummary};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AutoScheduleRun {
+    pub clinic_ids: Option<Vec<Uuid>>,
+    pub dry_run: bool,
+}
+
+impl JobKind for AutoScheduleRun {
+    const QUEUE: &'static str = "odis.auto_schedule_run";
+    const MAX_ATTEMPTS: usize = 3;
+
+    fn concurrency(_ctx: &JobContext) -> usize {
+        1
+    }
+
+    async fn run(self, ctx: JobContext) -> Result<Value, JobError> {
+        let summary = run_now(&ctx.pool, &self).await?;
+        serde_json::to_value(summary).map_err(|e| JobError::Transient(e.to_string()))
+    }
+}
+
+/// Runs the auto-scheduling run now, in this task (also used by `odis-worker jobs run`).
+pub async fn run_now(pool: &PgPool, job: &AutoScheduleRun) -> Result<RunSummary, JobError> {
+    let opts = RunOptions {
+        clinic_ids: job.clinic_ids.clone(),
+        dry_run: job.dry_run,
+        now: Utc::now(),
+    };
+    auto_schedule::run(pool, &opts)
+        .await
+        .map_err(|e| JobError::Transient(format!("auto-scheduling run failed: {e}")))
+}

@@ -1,0 +1,59 @@
+//! Phone numbers to E.164, which VAPI requires (`customer.number`).
+
+/// Normalises `raw` to E.164. Numbers without a country code are taken as US/Canada (10 digits,
+/// or 11 starting with 1) — every clinic we serve is in NANP. Anything else is refused with a
+/// message that names the input, stored on the row.
+pub fn normalize_e164(raw: &str) -> Result<String, String> {
+    let trimmed = raw.trim();
+    let invalid = || format!("Invalid phone number format: {trimmed:?}");
+    let plus = trimmed.starts_with('+');
+    let mut digits = String::new();
+    for (i, c) in trimmed.chars().enumerate() {
+        match c {
+            '0'..='9' => digits.push(c),
+            '+' if i == 0 => {}
+            ' ' | '-' | '(' | ')' | '.' => {}
+            _ => return Err(invalid()),
+        }
+    }
+    if plus {
+        if (8..=15).contains(&digits.len()) && !digits.starts_with('0') {
+            return Ok(format!("+{digits}"));
+        }
+        return Err(invalid());
+    }
+    match digits.len() {
+        10 if !digits.starts_with('0') && !digits.starts_with('1') => Ok(format!("+1{digits}")),
+        11 if digits.starts_with('1') => Ok(format!("+{digits}")),
+        _ => Err(invalid()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_e164;
+
+    #[test]
+    fn table() {
+        let ok = [
+            ("(408) 555-0123", "+14085550123"),
+            ("408.555.0123", "+14085550123"),
+            ("1-408-555-0123", "+14085550123"),
+            ("+14085550123", "+14085550123"),
+            ("+44 20 7946 0958", "+442079460958"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(normalize_e164(input).as_deref(), Ok(want), "{input}");
+        }
+        for bad in [
+            "",
+            "555-0123",
+            "call me",
+            "+0123456789",
+            "0408555012",
+            "408555012x",
+        ] {
+            assert!(normalize_e164(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,556 @@
+//! Dispatch of calls and emails against fake VAPI/Resend servers on loopback (wiremock), on a
+//! fresh database per test. Each test checks the exact request and what the row became.
+
+mod support;
+
+use odis_worker::jobs::dispatch_call::{self, CallOutcome};
+use odis_worker::jobs::dispatch_email::{self, EmailOutcome};
+use odis_worker::jobs::{DispatchCall, DispatchEmail, JobKind};
+use serde_json::json;
+use sqlx::PgPool;
+use wiremock::matchers::{body_partial_json, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn created(id: &str) -> ResponseTemplate {
+    ResponseTemplate::new(201)
+        .set_body_json(json!({"id": id, "status": "queued", "type": "outboundPhoneCall"}))
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let id = support::add_call(&pool, &s, "(408) 555-0199").await;
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .and(header("authorization", "Bearer test-vapi-key"))
+        .and(body_partial_json(json!({
+            "assistantId": "asst-outbound-1",
+            "phoneNumberId": "test-phone-number-id",
+            "customer": {"number": "+14085550199"},
+            "assistantOverrides": {
+                "metadata": {
+                    "outbound_call_id": id,
+                    "clinic_id": s.clinic_id,
+                    "case_id": s.case_id,
+                },
+                "variableValues": {
+                    "pet_name": "Biscuit",
+                    "owner_name": "Dana",
+                    "clinic_name": "Happy Paws",
+                    "clinic_phone": "(408) 555-0100",
+                    "agent_name": "Sarah",
+                    "medications": "Carprofen 25mg twice daily",
+                    "discharge_summary": "Spay surgery went well. Rest for 10 days.",
+                },
+                "voicemailDetection": {"provider": "vapi", "enabled": true},
+                "voicemailMessage": "Hi {{owner_name}}, call us back",
+            },
+        })))
+        .respond_with(created("vapi-call-1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let ctx = ctx.clone();
+        tasks.push(tokio::spawn(async move {
+            dispatch_call::dispatch(&ctx, id).await.unwrap()
+        }));
+    }
+    let mut placed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            CallOutcome::Placed {
+                vapi_call_id,
+                status,
+            } => {
+                assert_eq!(vapi_call_id, "vapi-call-1");
+                assert_eq!(status, "queued");
+                placed += 1;
+            }
+            CallOutcome::Skipped { .. } => {}
+            other => panic!("unexpected outcome {other:?}"),
+        }
+    }
+    assert_eq!(placed, 1);
+    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    assert_eq!(status, "queued");
+    assert_eq!(vapi_id.as_deref(), Some("vapi-call-1"));
+    assert_eq!(meta["voicemail_detection_enabled"], json!(true));
+    let item: String =
+        sqlx::query_scalar("SELECT status FROM auto_scheduled_items WHERE outbound_call_id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(item, "completed");
+    // A late QStash delivery of the same call does nothing.
+    let again = DispatchCall {
+        outbound_call_id: id,
+    }
+    .run(ctx.clone())
+    .await
+    .unwrap();
+    assert_eq!(again["outcome"], "skipped");
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/New_York").await;
+    let id = support::add_call(&pool, &s, "+14085550199").await;
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .and(body_partial_json(
+            json!({"customer": {"number": "+14085550199"}}),
+        ))
+        .respond_with(created("vapi-call-2"))
+        .expect(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let first = dispatch_call::dispatch(&ctx, id).await.unwrap();
+    assert!(
+        matches!(first, CallOutcome::RetryScheduled { after_secs: 7, .. }),
+        "{first:?}"
+    );
+    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    assert_eq!(status, "queued");
+    assert!(vapi_id.is_none());
+    assert!(meta.get("dispatch_claimed_at").is_none());
+    assert_eq!(meta["dispatch_retries"], json!(1));
+    // A fresh job waits for the advised delay; until then the row cannot be claimed.
+    let jobs = support::pending_jobs(&pool, DispatchCall::QUEUE).await;
+    assert_eq!(jobs.len(), 1);
+    assert!(
+        jobs[0] > 3.0,
+        "job runs after the Retry-After delay, got {}",
+        jobs[0]
+    );
+    assert!(matches!(
+        dispatch_call::dispatch(&ctx, id).await.unwrap(),
+        CallOutcome::Skipped { .. }
+    ));
+
+    // Time passes (simulated): the retry goes through.
+    sqlx::query("UPDATE outbound_calls SET metadata = metadata || jsonb_build_object('dispatch_retry_at', now() - interval '1 second') WHERE id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let second = dispatch_call::dispatch(&ctx, id).await.unwrap();
+    assert!(matches!(second, CallOutcome::Placed { .. }), "{second:?}");
+    assert_eq!(
+        support::call_row(&pool, id).await.1.as_deref(),
+        Some("vapi-call-2")
+    );
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Chicago").await;
+    let id = support::add_call(&pool, &s, "+14085550199").await;
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        // Longer than the client's 500 ms timeout: VAPI may have placed the call.
+        .respond_with(created("vapi-late").set_delay(std::time::Duration::from_secs(3)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
+    assert!(
+        matches!(
+            out,
+            CallOutcome::Failed {
+                ambiguous: true,
+                ..
+            }
+        ),
+        "{out:?}"
+    );
+    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    assert_eq!(status, "failed");
+    assert!(vapi_id.is_none());
+    assert_eq!(meta["dispatch_ambiguous"], json!(true));
+    assert!(support::pending_jobs(&pool, DispatchCall::QUEUE)
+        .await
+        .is_empty());
+    // Another delivery of the job does not call VAPI again.
+    assert!(matches!(
+        dispatch_call::dispatch(&ctx, id).await.unwrap(),
+        CallOutcome::Skipped { .. }
+    ));
+    let item: (String, Option<String>) = sqlx::query_as(
+        "SELECT status, cancellation_reason FROM auto_scheduled_items WHERE outbound_call_id = $1",
+    )
+    .bind(id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(item.0, "failed");
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let id = support::add_email(&pool, &s).await;
+    let expected_body = json!({
+        "from": "Test Clinic <care@example.com>",
+        "to": ["dana@example.com"],
+        "subject": "Discharge Instructions for Biscuit",
+        "html": "<p>Hello</p>",
+        "text": "Hello",
+    });
+    Mock::given(method("POST"))
+        .and(path("/emails"))
+        .and(header("authorization", "Bearer test-resend-key"))
+        .and(header("idempotency-key", id.to_string().as_str()))
+        .and(body_partial_json(expected_body.clone()))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "statusCode": 500, "name": "internal_server_error", "message": "boom"})))
+        .up_to_n_times(1)
+        .expect(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/emails"))
+        .and(header("authorization", "Bearer test-resend-key"))
+        .and(header("idempotency-key", id.to_string().as_str()))
+        .and(body_partial_json(expected_body))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_123"})))
+        .expect(1)
+        .with_priority(2)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let first = dispatch_email::dispatch(&ctx, id).await.unwrap();
+    assert!(
+        matches!(first, EmailOutcome::RetryScheduled { .. }),
+        "{first:?}"
+    );
+    assert_eq!(
+        support::pending_jobs(&pool, DispatchEmail::QUEUE)
+            .await
+            .len(),
+        1
+    );
+    sqlx::query(
+        "UPDATE outbound_emails SET metadata = metadata - 'dispatch_retry_at' WHERE id = $1",
+    )
+    .bind(id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let second = dispatch_email::dispatch(&ctx, id).await.unwrap();
+    assert_eq!(
+        second,
+        EmailOutcome::Sent {
+            resend_email_id: "re_123".into()
+        }
+    );
+    let (status, resend_id, _) = support::email_row(&pool, id).await;
+    assert_eq!(status, "sent");
+    assert_eq!(resend_id.as_deref(), Some("re_123"));
+    let sent_at: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT sent_at FROM outbound_emails WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert!(sent_at.is_some());
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    sqlx::query(
+        "UPDATE clinic_settings SET test_mode_enabled = true, test_contact_phone = '650-555-0142', \
+         test_contact_email = 'qa@example.com' WHERE clinic_id = $1",
+    )
+    .bind(s.clinic_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let call = support::add_call(&pool, &s, "(408) 555-0199").await;
+    let email = support::add_email(&pool, &s).await;
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .and(body_partial_json(
+            json!({"customer": {"number": "+16505550142"}}),
+        ))
+        .respond_with(created("vapi-test"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/emails"))
+        .and(body_partial_json(json!({"to": ["qa@example.com"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_test"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    assert!(matches!(
+        dispatch_call::dispatch(&ctx, call).await.unwrap(),
+        CallOutcome::Placed { .. }
+    ));
+    let (_, _, meta) = support::call_row(&pool, call).await;
+    assert_eq!(meta["test_mode"], json!(true));
+    assert_eq!(meta["original_customer_phone"], json!("(408) 555-0199"));
+    assert!(matches!(
+        dispatch_email::dispatch(&ctx, email).await.unwrap(),
+        EmailOutcome::Sent { .. }
+    ));
+    let (_, _, meta) = support::email_row(&pool, email).await;
+    assert_eq!(meta["original_recipient_email"], json!("dana@example.com"));
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    sqlx::query("UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1")
+        .bind(s.clinic_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let call = support::add_call(&pool, &s, "(408) 555-0199").await;
+    let email = support::add_email(&pool, &s).await;
+    Mock::given(method("POST"))
+        .respond_with(created("never"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+    assert_eq!(
+        out,
+        CallOutcome::Failed {
+            error: "Test mode is enabled but test contact phone is not configured".into(),
+            ambiguous: false
+        }
+    );
+    let (status, _, meta) = support::call_row(&pool, call).await;
+    assert_eq!(status, "failed");
+    assert_eq!(
+        meta["error"],
+        json!("Test mode is enabled but test contact phone is not configured")
+    );
+    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
+    assert!(matches!(out, EmailOutcome::Failed { .. }), "{out:?}");
+    assert_eq!(support::email_row(&pool, email).await.0, "failed");
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
+    use chrono::{Duration, Timelike, Utc};
+    let server = MockServer::start().await;
+    // A half-hour zone; the window opens two hours from now (local) and lasts one hour.
+    let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
+    let s = support::seed(&pool, "Asia/Kolkata").await;
+    let now_local = Utc::now().with_timezone(&tz);
+    // A same-day window that does not contain now: two hours ahead, or 03:00-04:00 late in
+    // the evening (so the window never wraps midnight).
+    let (start, end) = if now_local.hour() < 20 {
+        let start = (now_local + Duration::hours(2))
+            .time()
+            .with_second(0)
+            .unwrap()
+            .with_nanosecond(0)
+            .unwrap();
+        (start, (now_local + Duration::hours(3)).time())
+    } else {
+        let at = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0).unwrap();
+        (at(3), at(4))
+    };
+    sqlx::query("UPDATE clinic_settings SET preferred_call_start_time = $2, preferred_call_end_time = $3 WHERE clinic_id = $1")
+        .bind(s.clinic_id)
+        .bind(start)
+        .bind(end)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let id = support::add_call(&pool, &s, "+14085550199").await;
+    Mock::given(method("POST"))
+        .respond_with(created("never"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let before = Utc::now();
+    let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
+    let CallOutcome::Postponed { until } = out else {
+        panic!("expected postponement, got {out:?}")
+    };
+    assert_eq!(
+        until,
+        odis_worker::scheduling::clock::next_in_window(tz, start, end, before)
+    );
+    assert_eq!(until.with_timezone(&tz).time(), start);
+    let (status, vapi_id, meta): (String, Option<String>, serde_json::Value) =
+        support::call_row(&pool, id).await;
+    assert_eq!(status, "queued");
+    assert!(vapi_id.is_none());
+    assert!(meta.get("dispatch_claimed_at").is_none());
+    let scheduled_for: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT scheduled_for FROM outbound_calls WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(scheduled_for, until);
+    let jobs = support::pending_jobs(&pool, DispatchCall::QUEUE).await;
+    assert_eq!(jobs.len(), 1);
+    assert!(
+        jobs[0] > 3600.0,
+        "re-enqueued for the opening, got {}",
+        jobs[0]
+    );
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn blocked_case_cancels_call_and_email(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    sqlx::query("UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' WHERE case_id = $1")
+        .bind(s.case_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let call = support::add_call(&pool, &s, "+14085550199").await;
+    let email = support::add_email(&pool, &s).await;
+    Mock::given(method("POST"))
+        .respond_with(created("never"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+    assert_eq!(
+        out,
+        CallOutcome::Cancelled {
+            reason: "Content contains: \"euthanasia\"".into()
+        }
+    );
+    let (status, _, meta) = support::call_row(&pool, call).await;
+    assert_eq!(status, "cancelled");
+    assert_eq!(
+        meta["blocked_reason"],
+        json!("Content contains: \"euthanasia\"")
+    );
+    let item: String =
+        sqlx::query_scalar("SELECT status FROM auto_scheduled_items WHERE outbound_call_id = $1")
+            .bind(call)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(item, "cancelled");
+
+    sqlx::query("UPDATE patients SET is_deceased = true WHERE id = $1")
+        .bind(s.patient_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
+    assert_eq!(
+        out,
+        EmailOutcome::Cancelled {
+            reason: "Patient is deceased".into()
+        }
+    );
+    assert_eq!(support::email_row(&pool, email).await.0, "cancelled");
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn unparseable_phone_fails_the_row_with_a_clear_error(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let id = support::add_call(&pool, &s, "call the front desk").await;
+    Mock::given(method("POST"))
+        .respond_with(created("never"))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
+    assert!(
+        matches!(&out, CallOutcome::Failed { error, ambiguous: false } if error.starts_with("Invalid phone number format")),
+        "{out:?}"
+    );
+    assert_eq!(support::call_row(&pool, id).await.0, "failed");
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let a = support::add_call(&pool, &s, "+14085550101").await;
+    let b = support::add_call(&pool, &s, "+14085550102").await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(
+            json!({"customer": {"number": "+14085550101"}}),
+        ))
+        .respond_with(ResponseTemplate::new(502))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(body_partial_json(json!({"customer": {"number": "+14085550102"}})))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "message": ["customer.number must be a valid phone number"], "error": "Bad Request", "statusCode": 400})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ctx = support::context(&pool, &server.uri());
+
+    assert!(matches!(
+        dispatch_call::dispatch(&ctx, a).await.unwrap(),
+        CallOutcome::Failed {
+            ambiguous: true,
+            ..
+        }
+    ));
+    let out = dispatch_call::dispatch(&ctx, b).await.unwrap();
+    assert!(
+        matches!(&out, CallOutcome::Failed { ambiguous: false, error } if error.contains("valid phone number")),
+        "{out:?}"
+    );
+    assert!(support::pending_jobs(&pool, DispatchCall::QUEUE)
+        .await
+        .is_empty());
+    server.verify().await;
+}
