@@ -27,3 +27,8 @@ CREATE TABLE clerk_sync_state (
 ALTER TABLE clerk_sync_state ENABLE ROW LEVEL SECURITY;
 REVOKE ALL ON clerk_sync_state FROM anon, authenticated;
 GRANT ALL ON clerk_sync_state TO service_role;
+
+-- Like every table with `updated_at`, keep it true on UPDATE (the ON CONFLICT upsert sets it
+-- explicitly too; the trigger makes any other writer honest).
+CREATE TRIGGER set_updated_at BEFORE UPDATE ON clerk_sync_state
+  FOR EACH ROW EXECUTE FUNCTION update_updated_at();

@@ -153,3 +153,9 @@ pub fn webhook_rejected(source: &'static str, reason: &str) {
         .increment(1);
     metrics::counter!("odis_webhooks_rejected_total", "source" => source, "reason" => reason.to_string()).increment(1);
 }
+
+/// One provider HTTP request (`status`: the HTTP status code, or `connect_error`/`error`).
+pub fn provider_request(provider: &'static str, status: &str) {
+    metrics::counter!("odis_provider_requests_total", "provider" => provider, "status" => status.to_string())
+        .increment(1);
+}

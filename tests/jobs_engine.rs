@@ -33,11 +33,13 @@ fn empty_catalogue() -> Catalogue {
 async fn wait_for(pool: &PgPool, sql: &'static str, bind: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
-        let got: Option<String> = sqlx::query_scalar(sql)
+        // The column may be NULL until the awaited change lands (e.g. vapi_call_id).
+        let got: Option<String> = sqlx::query_scalar::<_, Option<String>>(sql)
             .bind(bind)
             .fetch_optional(pool)
             .await
-            .unwrap();
+            .unwrap()
+            .flatten();
         if got.as_deref() == Some(want) {
             return;
         }

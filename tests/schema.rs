@@ -401,7 +401,9 @@ async fn update_moves_updated_at_forward_on_every_table(pool: PgPool) {
 
     let mut conn = pool.acquire().await.unwrap();
     let mut failures = Vec::new();
-    for name in &names {
+    // The probe addresses rows by `id`; tables of ours keyed otherwise (clerk_sync_state) are
+    // covered by the trigger-existence test above.
+    for name in names.iter().filter(|n| tables[n.as_str()].has_column("id")) {
         // Insert a day-old row without FK parents (replica mode skips FK triggers)...
         exec(&mut conn, "SET session_replication_role = replica")
             .await

@@ -28,12 +28,13 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(pool: PgPool, config: Config) -> Self {
+        Self::from_parts(pool, Arc::new(config))
+    }
+
+    pub fn from_parts(pool: PgPool, config: Arc<Config>) -> Self {
         // Install the metrics recorder before anything records.
         let _ = crate::metrics::handle();
-        Self {
-            pool,
-            config: Arc::new(config),
-        }
+        Self { pool, config }
     }
 }
 

@@ -301,7 +301,9 @@ async fn dispatch_claimed(
     .bind(id)
     .execute(pool)
     .await?;
+    metrics::gauge!("odis_calls_in_flight").increment(1.0);
     let result = ctx.vapi.create_call(&body).await;
+    metrics::gauge!("odis_calls_in_flight").decrement(1.0);
     drop(_permit);
 
     extra.insert(

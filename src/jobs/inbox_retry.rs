@@ -1,12 +1,42 @@
-//! The `inbox-retry` catalogue entry: re-processing webhook events stored as `failed`.
+//! The `inbox-retry` catalogue entry: enqueue `ReprocessWebhook` for inbox events whose retry is
+//! due — `failed` events past their `next_attempt_at`, and `pending` ones older than a minute
+//! (stored, but their first processing never ran: the process died or the database blinked).
 //!
-//! The webhook inbox (its table and the `ReprocessWebhook` job kind) belongs to the inbox
-//! issue, which replaces this body; until then the entry exists, is scheduled and claimed like
-//! any other, and re-queues nothing.
+//! Claiming pushes `next_attempt_at` forward in the same statement (`FOR UPDATE SKIP LOCKED`),
+//! so concurrent ticks and a slow job never enqueue one event twice; the processing itself then
+//! sets the real backoff, or clears it when the event is done. Events that used up
+//! `inbox::MAX_ATTEMPTS` have no `next_attempt_at` and stay `failed` for an operator
+//! (`odis-worker replay --from-inbox --status failed`).
 
-use super::{JobContext, JobError};
+use uuid::Uuid;
 
-/// Enqueues reprocessing for failed inbox events; returns how many were enqueued.
-pub async fn tick(_ctx: &JobContext) -> Result<u64, JobError> {
-    Ok(0)
+use super::reprocess_webhook::ReprocessWebhook;
+use super::{enqueue, JobContext, JobError};
+
+/// Events claimed per tick; the rest wait for the next tick.
+const BATCH: i64 = 200;
+
+/// Enqueues reprocessing for due inbox events; returns how many were enqueued.
+pub async fn tick(ctx: &JobContext) -> Result<u64, JobError> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "UPDATE webhook_events SET next_attempt_at = now() + interval '5 minutes'
+         WHERE id IN (
+           SELECT id FROM webhook_events
+           WHERE (status = 'failed' AND next_attempt_at <= now())
+              OR (status = 'pending' AND received_at < now() - interval '1 minute'
+                  AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
+           ORDER BY received_at
+           LIMIT $1
+           FOR UPDATE SKIP LOCKED)
+         RETURNING id",
+    )
+    .bind(BATCH)
+    .fetch_all(&ctx.pool)
+    .await?;
+    let mut enqueued = 0;
+    for event_id in ids {
+        enqueue(&ctx.pool, ReprocessWebhook { event_id }, None).await?;
+        enqueued += 1;
+    }
+    Ok(enqueued)
 }

@@ -29,6 +29,7 @@ pub mod items;
 pub mod phone;
 pub mod process_discharge_batch;
 pub mod rate;
+pub mod reprocess_webhook;
 pub mod sweep;
 
 use std::fmt::Debug;
@@ -57,6 +58,7 @@ pub use auto_schedule_run::AutoScheduleRun;
 pub use dispatch_call::DispatchCall;
 pub use dispatch_email::DispatchEmail;
 pub use process_discharge_batch::ProcessDischargeBatch;
+pub use reprocess_webhook::ReprocessWebhook;
 
 /// Errors of the job boundary (handlers, enqueueing, start-up).
 #[derive(Debug, thiserror::Error)]
@@ -217,7 +219,9 @@ pub async fn enqueue<K: JobKind>(
     storage
         .push_task(builder.build())
         .await
-        .map_err(|e| JobError::Enqueue(e.to_string()))
+        .map_err(|e| JobError::Enqueue(e.to_string()))?;
+    metrics::counter!("odis_jobs_total", "kind" => K::QUEUE, "result" => "enqueued").increment(1);
+    Ok(())
 }
 
 /// Dispatches one `outbound_calls` row (now, or after `run_after`). Safe to call any number
@@ -266,7 +270,15 @@ pub async fn enqueue_process_discharge_batch(
 /// are wrapped in `AbortError` so apalis marks the job `Killed` instead of retrying it.
 async fn handle<K: JobKind>(job: K, ctx: Data<JobContext>) -> Result<Value, BoxDynError> {
     let ctx: JobContext = (*ctx).clone();
-    match job.run(ctx).await {
+    let span = tracing::info_span!("job", kind = K::QUEUE, job = ?job);
+    let result = tracing::Instrument::instrument(job.run(ctx), span).await;
+    let outcome = match &result {
+        Ok(_) => "succeeded",
+        Err(e) if e.is_permanent() => "dead",
+        Err(_) => "retried",
+    };
+    metrics::counter!("odis_jobs_total", "kind" => K::QUEUE, "result" => outcome).increment(1);
+    match result {
         Ok(v) => Ok(v),
         Err(e) if e.is_permanent() => {
             tracing::warn!(queue = K::QUEUE, error = %e, "job failed permanently");
@@ -342,6 +354,7 @@ pub async fn run_engine(
     monitor = register::<DispatchEmail>(monitor, &ctx, &settings, &backoff);
     monitor = register::<AutoScheduleRun>(monitor, &ctx, &settings, &backoff);
     monitor = register::<ProcessDischargeBatch>(monitor, &ctx, &settings, &backoff);
+    monitor = register::<ReprocessWebhook>(monitor, &ctx, &settings, &backoff);
 
     let ticks = tokio::spawn(catalogue::run_ticks(
         ctx.clone(),

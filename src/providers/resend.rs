@@ -83,11 +83,15 @@ impl ResendClient {
             .json(email)
             .send()
             .await
-            .map_err(|e| ResendError::Transient {
-                message: format!("request failed: {e}"),
-                retry_after: None,
+            .map_err(|e| {
+                crate::metrics::provider_request("resend", "error");
+                ResendError::Transient {
+                    message: format!("request failed: {e}"),
+                    retry_after: None,
+                }
             })?;
         let status = resp.status();
+        crate::metrics::provider_request("resend", status.as_str());
         let retry_after = super::retry_after(resp.headers());
         let text = resp.text().await.map_err(|e| ResendError::Transient {
             message: format!("HTTP {status} but the body could not be read: {e}"),

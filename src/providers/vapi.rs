@@ -89,6 +89,14 @@ impl VapiClient {
             .send()
             .await
             .map_err(|e| {
+                crate::metrics::provider_request(
+                    "vapi",
+                    if e.is_connect() {
+                        "connect_error"
+                    } else {
+                        "error"
+                    },
+                );
                 // A connect error (including a connect timeout) means nothing reached VAPI.
                 if e.is_connect() {
                     VapiError::Connect(e.to_string())
@@ -97,6 +105,7 @@ impl VapiClient {
                 }
             })?;
         let status = resp.status();
+        crate::metrics::provider_request("vapi", status.as_str());
         let retry_after = super::retry_after(resp.headers());
         let text = match resp.text().await {
             Ok(t) => t,

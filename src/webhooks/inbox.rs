@@ -149,6 +149,12 @@ impl Outcome {
         }
     }
 
+    /// The clinic the event concerns, for operators filtering the inbox.
+    pub fn with_clinic(mut self, clinic_id: Uuid) -> Self {
+        self.clinic_id = Some(clinic_id);
+        self
+    }
+
     pub fn unmatched(note: impl Into<String>) -> Self {
         Self {
             status: EventStatus::Unmatched,
@@ -261,6 +267,10 @@ pub enum Processed {
     NotFound,
 }
 
+/// Processing attempts after which a failing event is left `failed` for an operator instead of
+/// being retried again (a poison event must not loop forever).
+pub const MAX_ATTEMPTS: i32 = 10;
+
 /// Backoff before the retry job tries a failed event again: 30 s, 1 min, 2 min, … capped at 1 h.
 pub fn retry_delay(attempts: i32) -> chrono::Duration {
     let exp = attempts.clamp(1, 8) - 1;
@@ -337,7 +347,8 @@ pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx
                 .execute(&mut *tx)
                 .await?;
             let error = e.to_string();
-            let next = Utc::now() + retry_delay(event.attempts + 1);
+            let next = (event.attempts + 1 < MAX_ATTEMPTS)
+                .then(|| Utc::now() + retry_delay(event.attempts + 1));
             sqlx::query(
                 "UPDATE webhook_events
                  SET status = 'failed', last_error = $2, attempts = attempts + 1, next_attempt_at = $3

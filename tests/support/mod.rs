@@ -131,7 +131,9 @@ pub async fn add_call(pool: &PgPool, s: &Seed, phone: &str) -> Uuid {
     .await
     .unwrap();
     sqlx::query(
-        "INSERT INTO auto_scheduled_items (case_id, clinic_id, outbound_call_id, status) VALUES ($1, $2, $3, 'scheduled')",
+        // One live auto-scheduled item per case (uq_auto_scheduled_items_case_live): only the
+        // case's first call gets one.
+        "INSERT INTO auto_scheduled_items (case_id, clinic_id, outbound_call_id, status) VALUES ($1, $2, $3, 'scheduled') ON CONFLICT DO NOTHING",
     )
     .bind(s.case_id)
     .bind(s.clinic_id)

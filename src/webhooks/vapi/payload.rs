@@ -848,8 +848,4 @@ mod tests {
         );
         assert_eq!(c.pet_name.as_deref(), Some("Max"));
     }
-
-    fn utc(s: &str) -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-    }
 }
