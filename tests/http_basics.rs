@@ -16,11 +16,19 @@ async fn healthz_and_readyz(pool: PgPool) {
         (status, json["status"].as_str()),
         (StatusCode::OK, Some("ok"))
     );
+    // Schema current but the job queue's tables missing → not ready.
     let (status, json) = send(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
-    assert_eq!(
-        (status, json["status"].as_str()),
-        (StatusCode::OK, Some("ready"))
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        json["reason"].as_str().unwrap().contains("apalis"),
+        "{json}"
     );
+    odis_worker::jobs::setup(&pool).await.unwrap();
+    let (status, json) = send(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    assert_eq!(json["status"].as_str(), Some("ready"), "{json}");
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["queue"]["pending"], 0);
+    assert_eq!(json["queue"]["dead"], 0);
 
     // A migration the database has not applied → not ready, with the reason.
     sqlx::query(

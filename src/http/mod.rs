@@ -62,11 +62,17 @@ pub fn router(state: AppState) -> Router {
                             .get(REQUEST_ID)
                             .and_then(|v| v.to_str().ok())
                             .unwrap_or("-");
+                        // Webhook handlers fill the empty fields once known, so every log line
+                        // of a delivery carries its ids.
                         tracing::info_span!(
                             "http_request",
                             method = %req.method(),
                             path = %req.uri().path(),
                             request_id = %request_id,
+                            delivery_id = tracing::field::Empty,
+                            event_id = tracing::field::Empty,
+                            vapi_call_id = tracing::field::Empty,
+                            clinic_id = tracing::field::Empty,
                         )
                     }),
                 )

@@ -2,10 +2,11 @@
 
 /// Normalises `raw` to E.164. Numbers without a country code are taken as US/Canada (10 digits,
 /// or 11 starting with 1) — every clinic we serve is in NANP. Anything else is refused with a
-/// message that names the input, stored on the row.
+/// message that identifies the input by its last digits only (the message is stored on the row
+/// and may be logged: no full phone numbers in logs).
 pub fn normalize_e164(raw: &str) -> Result<String, String> {
     let trimmed = raw.trim();
-    let invalid = || format!("Invalid phone number format: {trimmed:?}");
+    let invalid = || format!("Invalid phone number format: {}", mask(trimmed));
     let plus = trimmed.starts_with('+');
     let mut digits = String::new();
     for (i, c) in trimmed.chars().enumerate() {
@@ -55,5 +56,29 @@ mod tests {
         ] {
             assert!(normalize_e164(bad).is_err(), "{bad}");
         }
+    }
+}
+
+/// A phone number (or any identifier) reduced to its last 4 characters, for logs and errors.
+pub fn mask(value: &str) -> String {
+    let chars: Vec<char> = value.chars().collect();
+    if chars.len() <= 4 {
+        return "***".into();
+    }
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("***{tail}")
+}
+
+#[cfg(test)]
+mod mask_tests {
+    use super::*;
+
+    #[test]
+    fn masks_all_but_the_last_four() {
+        assert_eq!(mask("+14155550123"), "***0123");
+        assert_eq!(mask("123"), "***");
+        let err = normalize_e164("555-01x3-9999").unwrap_err();
+        assert!(!err.contains("555-01"), "{err}");
+        assert!(err.ends_with("***9999"), "{err}");
     }
 }

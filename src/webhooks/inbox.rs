@@ -278,8 +278,20 @@ pub fn retry_delay(attempts: i32) -> chrono::Duration {
     chrono::Duration::seconds(secs)
 }
 
-/// Processes one stored event (first delivery, replay, or retry).
+/// Processes one stored event (first delivery, replay, or retry), in a span carrying its ids.
 pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx::Error> {
+    let span = tracing::info_span!(
+        "webhook_event",
+        event_id = %event_id,
+        source = tracing::field::Empty,
+        delivery_id = tracing::field::Empty,
+        event_type = tracing::field::Empty,
+        clinic_id = tracing::field::Empty,
+    );
+    tracing::Instrument::instrument(process_in_span(state, event_id), span).await
+}
+
+async fn process_in_span(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx::Error> {
     let mut tx = state.pool.begin().await?;
     let row: Option<EventRow> = sqlx::query_as(
         "SELECT id, source, delivery_id, event_type, headers, payload, received_at, attempts
@@ -304,6 +316,10 @@ pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx
     let Some(event) = row.into_event() else {
         return Ok(Processed::NotFound);
     };
+    let span = tracing::Span::current();
+    span.record("source", event.source.as_str());
+    span.record("delivery_id", event.delivery_id.as_str());
+    span.record("event_type", event.event_type.as_deref().unwrap_or("-"));
 
     // A savepoint keeps the row lock while letting a failed processor's writes be undone.
     sqlx::query("SAVEPOINT processing")
@@ -324,6 +340,9 @@ pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx
             .bind(&outcome.note)
             .execute(&mut *tx)
             .await?;
+            if let Some(clinic) = outcome.clinic_id {
+                tracing::Span::current().record("clinic_id", tracing::field::display(clinic));
+            }
             Processed::Done(outcome)
         }
         Err(ProcessError::Invalid { field, message }) => {
@@ -408,7 +427,14 @@ impl EventRow {
 
 /// Stores then processes a delivery: the one pipeline shared by the HTTP routes and `replay`.
 pub async fn ingest(state: &AppState, d: &Delivery) -> Result<Ingested, sqlx::Error> {
-    match store(&state.pool, d).await? {
+    let span = tracing::Span::current();
+    span.record("delivery_id", d.delivery_id.as_str());
+    let stored = store(&state.pool, d).await?;
+    let id = match stored {
+        Stored::New(id) | Stored::Duplicate(id, _) => id,
+    };
+    span.record("event_id", tracing::field::display(id));
+    match stored {
         Stored::Duplicate(id, status) => Ok(Ingested {
             event_id: id,
             duplicate: true,

@@ -101,6 +101,13 @@ async fn vapi_inner(
     verify::verify_vapi(&headers, &body, secret.expose(), now_unix())
         .map_err(|r| ApiError::unauthorized(r.to_string()))?;
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    if let Some(call_id) = parsed
+        .as_ref()
+        .and_then(|v| v.pointer("/message/call/id"))
+        .and_then(Value::as_str)
+    {
+        tracing::Span::current().record("vapi_call_id", call_id);
+    }
     let delivery = Delivery {
         source: Source::Vapi,
         delivery_id: verify::sha256_hex(&body),
