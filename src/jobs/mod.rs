@@ -312,9 +312,10 @@ fn register<K: JobKind>(
         WorkerBuilder::new(name.as_str())
             .backend(storage)
             .data(ctx.clone())
-            .catch_panic()
             .concurrency(K::concurrency(&ctx).max(1))
             .retry(policy)
+            // After retry, so a panicking handler is retried like any other failure.
+            .catch_panic()
             .build(handle::<K>)
     })
 }
