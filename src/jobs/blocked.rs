@@ -1,6 +1,6 @@
-//! Blocked (extreme) cases, behavior.md §10: no follow-up call or email after euthanasia or
-//! death. Keywords match whole words/phrases, not substrings, so "appts" is not "pts" and
-//! "doable" is not "doa" (the old detector's bug).
+//! Blocked (extreme) cases at dispatch time, behavior.md §10: no follow-up call or email after
+//! euthanasia or death. The rules live in `scheduling::extreme` (whole-word matching, so "appts"
+//! is not "pts"); this module only gathers the facts dispatch has loaded.
 
 use serde_json::Value;
 
@@ -16,132 +16,19 @@ pub struct CaseFacts {
     pub discharge_summary: Option<String>,
 }
 
-const BLOCKED_TYPES: [&str; 3] = ["euthanasia", "doa", "deceased"];
-const KEYWORDS: [&str; 15] = [
-    "euthanasia",
-    "euthanize",
-    "euthanized",
-    "eutha",
-    "doa",
-    "dead on arrival",
-    "deceased",
-    "passed away",
-    "death during",
-    "humane ending",
-    "compassionate euthanasia",
-    "put to sleep",
-    "pts",
-    "humanely euthanized",
-    "cremation",
-];
-
-fn ptr_str<'a>(v: &'a Value, path: &str) -> Option<&'a str> {
-    v.pointer(path).and_then(Value::as_str)
-}
-
-/// The reason the case must not be contacted, if any.
+/// The reason the case must not be contacted, if any: the one detector
+/// (`scheduling::extreme`) that auto-scheduling also uses, fed with what dispatch loaded.
 pub fn blocked_reason(f: &CaseFacts) -> Option<String> {
-    if f.patient_deceased {
-        return Some("Patient is deceased".into());
-    }
-    let check = &f.extreme_case_check;
-    let flagged = check
-        .get("isExtremeCase")
-        .or_else(|| check.get("is_extreme_case"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let category = check
-        .get("category")
-        .and_then(Value::as_str)
-        .unwrap_or("")
-        .to_lowercase();
-    if flagged
-        || ["euthanasia", "deceased", "death"]
-            .iter()
-            .any(|k| category.contains(k))
-    {
-        let what = if category.is_empty() {
-            "extreme case".to_string()
-        } else {
-            category
-        };
-        return Some(format!("Extreme case check: {what}"));
-    }
-    let types = [
-        ("Case type", f.case_type.as_deref()),
-        ("Case type", f.detected_case_type.as_deref()),
-        (
-            "Entities case type",
-            ptr_str(&f.metadata, "/entities/caseType"),
-        ),
-        (
-            "Entities case type",
-            ptr_str(&f.entity_extraction, "/caseType"),
-        ),
-    ];
-    for (label, t) in types {
-        if let Some(t) = t {
-            if BLOCKED_TYPES.contains(&t.trim().to_lowercase().as_str()) {
-                return Some(format!("{label}: {t}"));
-            }
-        }
-    }
-    if let Some(status) = ptr_str(&f.metadata, "/pimsAppointment/status") {
-        let s = status.trim().to_lowercase();
-        if s == "no-show" || s == "cancelled" {
-            return Some(format!("Patient appointment was {s}"));
-        }
-    }
-    let mut parts: Vec<String> = Vec::new();
-    if let Some(s) = &f.discharge_summary {
-        parts.push(s.clone());
-    }
-    for path in [
-        "/idexx/notes",
-        "/idexx/consultation_notes",
-        "/idexx/appointment_type",
-        "/pimsConsultation/notes",
-        "/pimsConsultation/reason",
-        "/pimsConsultation/productsServices",
-        "/entities/clinical/clinicalNotes",
-    ] {
-        if let Some(s) = ptr_str(&f.metadata, path) {
-            parts.push(s.to_string());
-        }
-    }
-    if let Some(Value::Array(items)) = f
-        .metadata
-        .pointer("/entities/clinical/productsServicesProvided")
-    {
-        parts.extend(items.iter().filter_map(Value::as_str).map(str::to_string));
-    }
-    let text = parts.join(" ").to_lowercase();
-    KEYWORDS
-        .iter()
-        .find(|k| contains_phrase(&text, k))
-        .map(|k| format!("Content contains: \"{k}\""))
-}
-
-/// `needle` occurs in `hay` with no letter or digit immediately before or after it.
-fn contains_phrase(hay: &str, needle: &str) -> bool {
-    let mut from = 0;
-    while let Some(pos) = hay[from..].find(needle) {
-        let start = from + pos;
-        let end = start + needle.len();
-        let before_ok = hay[..start]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_alphanumeric());
-        let after_ok = hay[end..]
-            .chars()
-            .next()
-            .is_none_or(|c| !c.is_alphanumeric());
-        if before_ok && after_ok {
-            return true;
-        }
-        from = start + needle.chars().next().map_or(1, char::len_utf8);
-    }
-    false
+    crate::scheduling::extreme::blocked_reason(&crate::scheduling::extreme::ExtremeInput {
+        case_type: f.case_type.as_deref(),
+        detected_case_type: f.detected_case_type.as_deref(),
+        discharge_summary: f.discharge_summary.as_deref(),
+        consultation_notes: None,
+        metadata: Some(&f.metadata),
+        entity_extraction: Some(&f.entity_extraction),
+        extreme_case_check: Some(&f.extreme_case_check),
+        patient_deceased: f.patient_deceased,
+    })
 }
 
 #[cfg(test)]

@@ -148,15 +148,14 @@ impl CaseRow {
     /// Blocked (euthanasia/deceased...) reason, behavior.md §10 as the scheduling callers use it:
     /// the stored AI verdict, the entity case type and the case metadata's notes.
     pub fn blocked_reason(&self) -> Option<String> {
-        let entity_type = json_str(self.entity_extraction.as_ref(), "/caseType");
         let meta = self.metadata.as_ref();
-        let notes = json_str(meta, "/idexx/consultation_notes")
-            .or(json_str(meta, "/pimsConsultation/notes"));
         extreme::blocked_reason(&ExtremeInput {
-            case_type: entity_type.or(self.case_type.as_deref()),
+            case_type: self.case_type.as_deref(),
+            detected_case_type: None,
             discharge_summary: None,
-            consultation_notes: notes,
+            consultation_notes: None,
             metadata: meta,
+            entity_extraction: self.entity_extraction.as_ref(),
             extreme_case_check: self.extreme_case_check.as_ref(),
             patient_deceased: self.patient_deceased.unwrap_or(false),
         })

@@ -38,6 +38,10 @@ pub struct ExtremeInput<'a> {
     pub extreme_case_check: Option<&'a Value>,
     /// `patients.is_deceased`: a deceased pet never gets a "how is she doing" call.
     pub patient_deceased: bool,
+    /// `cases.detected_case_type` (the AI's classification).
+    pub detected_case_type: Option<&'a str>,
+    /// `cases.entity_extraction` (`{caseType, ...}`).
+    pub entity_extraction: Option<&'a Value>,
 }
 
 /// `Some(reason)` when the case must not be contacted.
@@ -59,13 +63,32 @@ pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
             }
         }
     }
-    if let Some(ct) = input.case_type {
+    for ct in [input.case_type, input.detected_case_type]
+        .into_iter()
+        .flatten()
+    {
         if BLOCKED_TYPES.contains(&ct.trim().to_lowercase().as_str()) {
             return Some(format!("Case type: {ct}"));
         }
     }
+    if let Some(ct) = input
+        .entity_extraction
+        .and_then(|e| e.get("caseType"))
+        .and_then(Value::as_str)
+    {
+        if BLOCKED_TYPES.contains(&ct.trim().to_lowercase().as_str()) {
+            return Some(format!("Entities case type: {ct}"));
+        }
+    }
     let meta = input.metadata;
     let ptr = |p: &str| meta.and_then(|m| m.pointer(p));
+    // A no-show or cancelled visit: there is no discharge to follow up on.
+    if let Some(status) = ptr("/pimsAppointment/status").and_then(Value::as_str) {
+        let s = status.trim().to_lowercase();
+        if s == "no-show" || s == "cancelled" {
+            return Some(format!("Patient appointment was {s}"));
+        }
+    }
     let mut parts: Vec<String> = Vec::new();
     let mut push = |v: Option<&str>| {
         if let Some(s) = v {
@@ -76,6 +99,7 @@ pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
     push(input.consultation_notes);
     for p in [
         "/idexx/notes",
+        "/idexx/consultation_notes",
         "/idexx/appointment_type",
         "/pimsConsultation/notes",
         "/pimsConsultation/reason",
