@@ -22,7 +22,9 @@
 //! sweeper's real stale-claim code then runs unchanged in the restarted process. The apalis
 //! jobs the dead process held are recovered by apalis's orphan handling after the default
 //! `heartbeat_interval × missed_heartbeats` (60 s; `EngineSettings` is not configurable from
-//! the environment), which bounds the run time of this test to roughly a minute and a half.
+//! the environment). So the test takes ~15 s when every call the dead process held was in
+//! flight (failed as ambiguous at once), and ~75 s when one was claimed but unsent (it waits
+//! for the orphaned apalis job to come back); the waits are bounded at 90 s + 150 s.
 
 mod support;
 
