@@ -1,0 +1,312 @@
+//! Fault: VAPI and Resend answer about a third of the requests with 429 or 503 (always with
+//! `Retry-After: 1`; VAPI's 503 without it would be ambiguous and rightly not retried). Every
+//! call and every email must still be accepted exactly once, nothing may end `failed`, and the
+//! retries must honour the advised delay: for each refused request, the next request for the
+//! same row arrives at least `Retry-After` later.
+//!
+//! Which requests fail is fixed per row (not drawn at random and not dependent on arrival
+//! order), so every run sees the same faults: rows with index % 10 == 0 are refused twice
+//! (429, then 503), index % 10 == 3 once with 429, 6 once with 503, 8 once with 429. That is
+//! 20 refusals in 60 requests for 20 calls + 20 emails. Two engines run against the same
+//! database, as two processes would, so the rows are also raced for.
+
+mod support;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use odis_worker::config::Config;
+use odis_worker::jobs::catalogue::Catalogue;
+use odis_worker::jobs::{self, EngineSettings, JobContext};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const CALLS: usize = 20;
+const EMAILS: usize = 20;
+const RETRY_AFTER: Duration = Duration::from_secs(1);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Provider {
+    Vapi,
+    Resend,
+}
+
+/// One request as the fake saw it: when it arrived and what it was answered.
+#[derive(Clone, Debug)]
+struct Seen {
+    at: Instant,
+    status: u16,
+}
+
+/// A fake provider: refuses each row's first requests as its plan says, then accepts.
+#[derive(Clone)]
+struct Faulty {
+    provider: Provider,
+    /// Row id → the statuses of its first requests (429/503); later requests succeed.
+    plan: Arc<HashMap<String, Vec<u16>>>,
+    log: Arc<Mutex<HashMap<String, Vec<Seen>>>>,
+}
+
+impl Faulty {
+    fn key(&self, request: &Request) -> Option<String> {
+        match self.provider {
+            Provider::Vapi => {
+                let body: Value = serde_json::from_slice(&request.body).ok()?;
+                body.pointer("/assistantOverrides/metadata/outbound_call_id")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            }
+            Provider::Resend => request
+                .headers
+                .get("idempotency-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string),
+        }
+    }
+}
+
+impl Respond for Faulty {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let at = Instant::now();
+        let Some(key) = self.key(request) else {
+            return ResponseTemplate::new(400).set_body_json(json!({"message": "no row id"}));
+        };
+        let mut log = self.log.lock().unwrap();
+        let seen = log.entry(key.clone()).or_default();
+        let planned = self.plan.get(&key).and_then(|p| p.get(seen.len())).copied();
+        let response = match (planned, self.provider) {
+            (Some(code), Provider::Vapi) => ResponseTemplate::new(code)
+                .insert_header("Retry-After", "1")
+                .set_body_json(json!({"message": "Too Many Requests", "statusCode": code})),
+            (Some(code), Provider::Resend) => {
+                let name = if code == 429 {
+                    "rate_limit_exceeded"
+                } else {
+                    "internal_server_error"
+                };
+                ResponseTemplate::new(code)
+                    .insert_header("Retry-After", "1")
+                    .set_body_json(
+                        json!({"name": name, "message": "try later", "statusCode": code}),
+                    )
+            }
+            (None, Provider::Vapi) => ResponseTemplate::new(201)
+                .set_body_json(json!({"id": format!("vapi-{key}"), "status": "queued"})),
+            (None, Provider::Resend) => {
+                ResponseTemplate::new(200).set_body_json(json!({"id": format!("re-{key}")}))
+            }
+        };
+        seen.push(Seen {
+            at,
+            status: planned.unwrap_or(if self.provider == Provider::Vapi {
+                201
+            } else {
+                200
+            }),
+        });
+        response
+    }
+}
+
+/// The refusals planned for the row at `index` (see the module comment).
+fn plan_for(index: usize) -> Vec<u16> {
+    match index % 10 {
+        0 => vec![429, 503],
+        3 | 8 => vec![429],
+        6 => vec![503],
+        _ => vec![],
+    }
+}
+
+fn fast() -> EngineSettings {
+    EngineSettings {
+        poll_interval: Duration::from_millis(100),
+        heartbeat_interval: Duration::from_secs(1),
+        missed_heartbeats: 5,
+        shutdown_timeout: Duration::from_secs(10),
+        retry_min: Duration::from_millis(50),
+        retry_max: Duration::from_millis(500),
+    }
+}
+
+fn context(pool: &PgPool, base_url: &str) -> JobContext {
+    let mut config = Config::for_tests("postgres://unused@127.0.0.1/x", base_url);
+    // Enough sends per second that Resend's own limit is the fake's 429s, not ours.
+    config.resend_max_rps = 20;
+    // The default provider timeout (15 s): a short one could turn a slow answer on a loaded
+    // machine into an ambiguous call, which is not the fault under test.
+    JobContext::new(pool.clone(), Arc::new(config)).unwrap()
+}
+
+async fn count(pool: &PgPool, sql: &'static str) -> i64 {
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool: PgPool) {
+    let s = support::seed(&pool, "UTC").await;
+    let mut calls = Vec::new();
+    for i in 0..CALLS {
+        calls.push(support::add_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
+    }
+    let mut emails = Vec::new();
+    for _ in 0..EMAILS {
+        emails.push(support::add_email(&pool, &s).await);
+    }
+    let plan = |ids: &[Uuid]| -> Arc<HashMap<String, Vec<u16>>> {
+        Arc::new(
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| (id.to_string(), plan_for(i)))
+                .collect(),
+        )
+    };
+    let vapi = Faulty {
+        provider: Provider::Vapi,
+        plan: plan(&calls),
+        log: Arc::default(),
+    };
+    let resend = Faulty {
+        provider: Provider::Resend,
+        plan: plan(&emails),
+        log: Arc::default(),
+    };
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .respond_with(vapi.clone())
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/emails"))
+        .respond_with(resend.clone())
+        .mount(&server)
+        .await;
+
+    // Nobody enqueues anything: the sweeper (every second) finds the due rows.
+    let cat = "[[job]]\nname = \"sweep-due\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n";
+    let shutdown = CancellationToken::new();
+    let mut engines = Vec::new();
+    for _ in 0..2 {
+        engines.push(tokio::spawn(jobs::run_engine(
+            context(&pool, &server.uri()),
+            Catalogue::parse(cat, "test").unwrap(),
+            fast(),
+            shutdown.clone(),
+        )));
+    }
+
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let placed = count(
+            &pool,
+            "SELECT count(*) FROM outbound_calls WHERE vapi_call_id IS NOT NULL",
+        )
+        .await;
+        let sent = count(
+            &pool,
+            "SELECT count(*) FROM outbound_emails WHERE status = 'sent'",
+        )
+        .await;
+        let failed = count(
+            &pool,
+            "SELECT (SELECT count(*) FROM outbound_calls WHERE status = 'failed') \
+                  + (SELECT count(*) FROM outbound_emails WHERE status = 'failed')",
+        )
+        .await;
+        assert_eq!(failed, 0, "a row failed under retryable faults");
+        if placed == CALLS as i64 && sent == EMAILS as i64 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out: {placed}/{CALLS} calls placed, {sent}/{EMAILS} emails sent"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // A few more sweeps: nothing is sent again.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    shutdown.cancel();
+    for engine in engines {
+        tokio::time::timeout(Duration::from_secs(30), engine)
+            .await
+            .expect("engine stops after shutdown")
+            .unwrap()
+            .unwrap();
+    }
+
+    let mut refusals = 0;
+    let mut requests = 0;
+    let mut min_gap = Duration::MAX;
+    for (fake, ids) in [(&vapi, &calls), (&resend, &emails)] {
+        let log = fake.log.lock().unwrap().clone();
+        assert_eq!(
+            log.len(),
+            ids.len(),
+            "{:?}: a row was never requested",
+            fake.provider
+        );
+        for (i, id) in ids.iter().enumerate() {
+            let seen = &log[&id.to_string()];
+            let planned = plan_for(i);
+            let statuses: Vec<u16> = seen.iter().map(|s| s.status).collect();
+            // Each planned refusal, then exactly one success, then nothing.
+            let mut want = planned.clone();
+            want.push(if fake.provider == Provider::Vapi {
+                201
+            } else {
+                200
+            });
+            assert_eq!(statuses, want, "{:?} row {id}", fake.provider);
+            // Backoff: every request after a refusal came at least Retry-After later. The
+            // retry time is set by PostgreSQL's clock (`now() + Retry-After`, written after
+            // the refusal was received) and the fake measures with a monotonic clock; the
+            // 10 ms allowance only absorbs a wall-clock adjustment between the two.
+            for pair in seen.windows(2) {
+                let gap = pair[1].at.duration_since(pair[0].at);
+                min_gap = min_gap.min(gap);
+                assert!(
+                    gap + Duration::from_millis(10) >= RETRY_AFTER,
+                    "{:?} row {id} retried after {gap:?}, before Retry-After",
+                    fake.provider
+                );
+            }
+            refusals += planned.len();
+            requests += seen.len();
+        }
+    }
+    assert_eq!(requests, CALLS + EMAILS + refusals);
+    assert!(
+        refusals * 10 >= requests * 3,
+        "the fakes refused {refusals} of {requests} requests; the fault is meant to be ~30%"
+    );
+
+    eprintln!(
+        "{refusals} of {requests} requests refused; shortest gap after a refusal {min_gap:?}"
+    );
+
+    // The rows record the answers and the retries they went through.
+    for (i, id) in calls.iter().enumerate() {
+        let (status, vapi_call_id, metadata) = support::call_row(&pool, *id).await;
+        assert_eq!(vapi_call_id, Some(format!("vapi-{id}")));
+        assert_eq!(status, "queued", "VAPI's own status for a queued call");
+        let retries = metadata["dispatch_retries"].as_u64().unwrap_or(0);
+        assert_eq!(retries as usize, plan_for(i).len(), "call {id}: {metadata}");
+    }
+    for (i, id) in emails.iter().enumerate() {
+        let (status, resend_id, metadata) = support::email_row(&pool, *id).await;
+        assert_eq!(status, "sent");
+        assert_eq!(resend_id, Some(format!("re-{id}")));
+        let attempts = metadata["dispatch_attempts"].as_u64().unwrap_or(0);
+        assert_eq!(
+            attempts as usize,
+            plan_for(i).len(),
+            "email {id}: {metadata}"
+        );
+    }
+}
