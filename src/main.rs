@@ -57,6 +57,14 @@ enum JobsAction {
 enum BenchCommand {
     /// Signed VAPI end-of-call reports over HTTP vs the plain-SQL ceiling, and a paced phase.
     Ingest(odis_worker::bench::ingest::IngestArgs),
+    /// Job engine: N no-op jobs enqueued (one-by-one and batched) then worked → enqueue/s and
+    /// work/s; N DispatchEmail jobs through the real engine against an in-process fake Resend →
+    /// jobs/s and provider requests (must equal N). Published River / graphile-worker figures
+    /// are printed beside ours as references (not measured here).
+    Jobs(odis_worker::bench::jobs::JobsArgs),
+    /// Auto-scheduling: one real run over N eligible cases across the clinics, for each size
+    /// (fresh scratch database each) → seconds, cases/s and the time ratio between sizes.
+    Autoschedule(odis_worker::bench::autoschedule::AutoscheduleArgs),
 }
 
 #[derive(clap::Args)]
@@ -120,6 +128,18 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Ingest(args)) => {
                 let report = odis_worker::bench::ingest::run(config, args).await?;
                 odis_worker::bench::ingest::print(&report);
+                println!("{}", serde_json::to_string(&report)?);
+                Ok(())
+            }
+            Command::Bench(BenchCommand::Jobs(args)) => {
+                let report = odis_worker::bench::jobs::run(config, args).await?;
+                odis_worker::bench::jobs::print(&report);
+                println!("{}", serde_json::to_string(&report)?);
+                Ok(())
+            }
+            Command::Bench(BenchCommand::Autoschedule(args)) => {
+                let report = odis_worker::bench::autoschedule::run(config, args).await?;
+                odis_worker::bench::autoschedule::print(&report);
                 println!("{}", serde_json::to_string(&report)?);
                 Ok(())
             }
