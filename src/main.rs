@@ -135,7 +135,14 @@ fn main() -> ExitCode {
                 let report = odis_worker::bench::jobs::run(config, args).await?;
                 odis_worker::bench::jobs::print(&report);
                 println!("{}", serde_json::to_string(&report)?);
-                Ok(())
+                match &report.dispatch {
+                    Some(d) if !d.exactly_once => Err(anyhow::anyhow!(
+                        "dispatch was not exactly once ({} provider requests for {} jobs)",
+                        d.provider_requests,
+                        d.jobs
+                    )),
+                    _ => Ok(()),
+                }
             }
             Command::Bench(BenchCommand::Autoschedule(args)) => {
                 let report = odis_worker::bench::autoschedule::run(config, args).await?;

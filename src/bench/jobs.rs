@@ -523,10 +523,10 @@ RETURNING id
 
 pub fn print(r: &JobsReport) {
     println!("job engine benchmark");
-    println!("{:<58} {:>12} {:>10}", "phase", "jobs/s", "jobs");
+    println!("{:<66} {:>12} {:>10}", "phase", "jobs/s", "jobs");
     if let Some(n) = &r.noop {
         println!(
-            "{:<58} {:>12.0} {:>10}",
+            "{:<66} {:>12.0} {:>10}",
             format!(
                 "no-op enqueue, one per round trip ({} conns)",
                 n.single_connections
@@ -535,13 +535,13 @@ pub fn print(r: &JobsReport) {
             n.single_jobs
         );
         println!(
-            "{:<58} {:>12.0} {:>10}",
+            "{:<66} {:>12.0} {:>10}",
             format!("no-op enqueue, batch push ({} per INSERT)", n.batch_chunk),
             n.batch_enqueue_per_s,
             n.batch_jobs
         );
         println!(
-            "{:<58} {:>12.0} {:>10}",
+            "{:<66} {:>12.0} {:>10}",
             format!(
                 "no-op work ({} workers x {} conc, batch {}){}",
                 n.workers,
@@ -555,11 +555,11 @@ pub fn print(r: &JobsReport) {
     }
     if let Some(d) = &r.dispatch {
         println!(
-            "{:<58} {:>12.0} {:>10}",
+            "{:<66} {:>12.0} {:>10}",
             "dispatch enqueue, batch push", d.enqueue_per_s, d.jobs
         );
         println!(
-            "{:<58} {:>12.0} {:>10}",
+            "{:<66} {:>12.0} {:>10}",
             format!(
                 "DispatchEmail work, real engine, fake Resend (conc {}){}",
                 d.email_concurrency,
@@ -571,7 +571,7 @@ pub fn print(r: &JobsReport) {
     }
     for reference in &r.published_reference {
         println!(
-            "{:<58} {:>12.0} {:>10}",
+            "{:<66} {:>12.0} {:>10}",
             format!("{} [{}]", reference.name, reference.note),
             reference.jobs_per_s,
             "-"
