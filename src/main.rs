@@ -57,13 +57,19 @@ enum JobsAction {
 enum BenchCommand {
     /// Signed VAPI end-of-call reports over HTTP vs the plain-SQL ceiling, and a paced phase.
     Ingest(odis_worker::bench::ingest::IngestArgs),
-    /// Job engine: N no-op jobs enqueued (one-by-one and batched) then worked → enqueue/s and
-    /// work/s; N DispatchEmail jobs through the real engine against an in-process fake Resend →
-    /// jobs/s and provider requests (must equal N). Published River / graphile-worker figures
-    /// are printed beside ours as references (not measured here).
+    /// Job engine: no-op jobs enqueued then worked, and DispatchEmail jobs against a fake Resend.
+    ///
+    /// No-op: N jobs enqueued (one per round trip, then batched) and worked → enqueue/s and
+    /// work/s. Dispatch: N DispatchEmail jobs through the real engine against an in-process fake
+    /// Resend → jobs/s and provider requests (must equal N, else the command fails). Published
+    /// River / graphile-worker figures are printed beside ours as references (not measured here).
     Jobs(odis_worker::bench::jobs::JobsArgs),
-    /// Auto-scheduling: one real run over N eligible cases across the clinics, for each size
-    /// (fresh scratch database each) → seconds, cases/s and the time ratio between sizes.
+    /// Auto-scheduling: one real run over N eligible cases per size → seconds and the ratio.
+    ///
+    /// For each size a fresh scratch database is seeded (clinics with auto-scheduling enabled,
+    /// eligible cases with discharge summaries; seeding timed separately), then one real (not
+    /// dry) run is timed → seconds, cases/s, emails/calls scheduled and the time ratio between
+    /// sizes (1.0 of linear = linear).
     Autoschedule(odis_worker::bench::autoschedule::AutoscheduleArgs),
 }
 

@@ -17,7 +17,7 @@ use crate::scheduling::auto_schedule::{self, RunOptions};
 #[derive(Debug, Clone, clap::Args)]
 pub struct AutoscheduleArgs {
     /// Eligible cases per run, comma-separated; one fresh database per size.
-    #[arg(long, value_delimiter = ',', default_values_t = [10_000i64, 100_000])]
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     pub cases: Vec<i64>,
     /// Clinics the cases are spread over (all with auto-scheduling enabled).
     #[arg(long, default_value_t = 100)]
