@@ -57,6 +57,20 @@ enum JobsAction {
 enum BenchCommand {
     /// Signed VAPI end-of-call reports over HTTP vs the plain-SQL ceiling, and a paced phase.
     Ingest(odis_worker::bench::ingest::IngestArgs),
+    /// Job engine: no-op jobs enqueued then worked, and DispatchEmail jobs against a fake Resend.
+    ///
+    /// No-op: N jobs enqueued (one per round trip, then batched) and worked → enqueue/s and
+    /// work/s. Dispatch: N DispatchEmail jobs through the real engine against an in-process fake
+    /// Resend → jobs/s and provider requests (must equal N, else the command fails). Published
+    /// River / graphile-worker figures are printed beside ours as references (not measured here).
+    Jobs(odis_worker::bench::jobs::JobsArgs),
+    /// Auto-scheduling: one real run over N eligible cases per size → seconds and the ratio.
+    ///
+    /// For each size a fresh scratch database is seeded (clinics with auto-scheduling enabled,
+    /// eligible cases with discharge summaries; seeding timed separately), then one real (not
+    /// dry) run is timed → seconds, cases/s, emails/calls scheduled and the time ratio between
+    /// sizes (1.0 of linear = linear).
+    Autoschedule(odis_worker::bench::autoschedule::AutoscheduleArgs),
 }
 
 #[derive(clap::Args)]
@@ -120,6 +134,25 @@ fn main() -> ExitCode {
             Command::Bench(BenchCommand::Ingest(args)) => {
                 let report = odis_worker::bench::ingest::run(config, args).await?;
                 odis_worker::bench::ingest::print(&report);
+                println!("{}", serde_json::to_string(&report)?);
+                Ok(())
+            }
+            Command::Bench(BenchCommand::Jobs(args)) => {
+                let report = odis_worker::bench::jobs::run(config, args).await?;
+                odis_worker::bench::jobs::print(&report);
+                println!("{}", serde_json::to_string(&report)?);
+                match &report.dispatch {
+                    Some(d) if !d.exactly_once => Err(anyhow::anyhow!(
+                        "dispatch was not exactly once ({} provider requests for {} jobs)",
+                        d.provider_requests,
+                        d.jobs
+                    )),
+                    _ => Ok(()),
+                }
+            }
+            Command::Bench(BenchCommand::Autoschedule(args)) => {
+                let report = odis_worker::bench::autoschedule::run(config, args).await?;
+                odis_worker::bench::autoschedule::print(&report);
                 println!("{}", serde_json::to_string(&report)?);
                 Ok(())
             }

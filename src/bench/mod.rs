@@ -4,7 +4,9 @@
 //! Each benchmark creates its own scratch database on the configured server (or the embedded
 //! cluster), migrates it, and drops it at the end, so figures never depend on leftover rows.
 
+pub mod autoschedule;
 pub mod ingest;
+pub mod jobs;
 
 use std::time::Duration;
 

@@ -1,0 +1,273 @@
+//! Auto-scheduling benchmark: for each size, a fresh scratch database is seeded (set-based
+//! `INSERT … SELECT generate_series`) with `--clinics` clinics whose `auto_scheduling_config` is
+//! enabled, their `clinic_settings`, and N eligible cases (completed, 1 hour to 20 days old,
+//! owner phone and email, a discharge summary) spread evenly over the clinics; then one real
+//! (not dry) [`auto_schedule::run`] is timed. Seeding is timed separately.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::Utc;
+use serde::Serialize;
+
+use super::ScratchDb;
+use crate::config::Config;
+use crate::scheduling::auto_schedule::{self, RunOptions};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct AutoscheduleArgs {
+    /// Eligible cases per run, comma-separated; one fresh database per size.
+    #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
+    pub cases: Vec<i64>,
+    /// Clinics the cases are spread over (all with auto-scheduling enabled).
+    #[arg(long, default_value_t = 100)]
+    pub clinics: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SizeReport {
+    pub cases: i64,
+    pub clinics: i64,
+    pub seed_secs: f64,
+    pub run_secs: f64,
+    pub cases_per_s: f64,
+    pub status: String,
+    pub cases_processed: i64,
+    pub emails_scheduled: i64,
+    pub calls_scheduled: i64,
+    pub skipped: i64,
+    pub errors: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ratio {
+    pub from_cases: i64,
+    pub to_cases: i64,
+    pub size_ratio: f64,
+    pub time_ratio: f64,
+    /// time ratio / size ratio: 1.0 is exactly linear, above 1 worse than linear.
+    pub vs_linear: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AutoscheduleReport {
+    pub sizes: Vec<SizeReport>,
+    pub ratios: Vec<Ratio>,
+}
+
+pub async fn run(config: Config, args: AutoscheduleArgs) -> anyhow::Result<AutoscheduleReport> {
+    let clinics = args.clinics.max(1);
+    let mut sizes = Vec::with_capacity(args.cases.len());
+    for &n in &args.cases {
+        let n = n.max(1);
+        let db = ScratchDb::create(&config, 8).await?;
+        let result = one_size(&db, n, clinics).await;
+        db.drop_db().await;
+        let r = result?;
+        eprintln!(
+            "  {} cases: seeded in {:.1} s, run in {:.2} s",
+            r.cases, r.seed_secs, r.run_secs
+        );
+        sizes.push(r);
+    }
+    let ratios = ratios(&sizes);
+    Ok(AutoscheduleReport { sizes, ratios })
+}
+
+/// Each size against the first (smallest given first).
+fn ratios(sizes: &[SizeReport]) -> Vec<Ratio> {
+    let Some(first) = sizes.first() else {
+        return Vec::new();
+    };
+    sizes
+        .iter()
+        .skip(1)
+        .map(|s| {
+            let size_ratio = s.cases as f64 / first.cases as f64;
+            let time_ratio = if first.run_secs > 0.0 {
+                s.run_secs / first.run_secs
+            } else {
+                0.0
+            };
+            Ratio {
+                from_cases: first.cases,
+                to_cases: s.cases,
+                size_ratio,
+                time_ratio,
+                vs_linear: time_ratio / size_ratio,
+            }
+        })
+        .collect()
+}
+
+const SEED_CLINICS_SQL: &str = r#"
+WITH c AS (
+  INSERT INTO clinics (name, slug, timezone, phone, email)
+  SELECT 'Bench Clinic ' || lpad(g::text, 4, '0'), 'bench-clinic-' || g,
+         (ARRAY['America/Los_Angeles', 'America/Denver', 'America/Chicago', 'America/New_York'])[1 + g % 4],
+         '(555) 010-' || lpad(g::text, 4, '0'), 'clinic' || g || '@example.com'
+  FROM generate_series(1, $1) g
+  RETURNING id),
+cfg AS (
+  INSERT INTO auto_scheduling_config (clinic_id, is_enabled, scheduling_criteria)
+  SELECT id, true, '{"maxCaseAgeDays": 30}' FROM c RETURNING clinic_id)
+INSERT INTO clinic_settings (clinic_id) SELECT clinic_id FROM cfg
+"#;
+
+const SEED_CASES_SQL: &str = r#"
+WITH k AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM clinics),
+cl AS (
+  INSERT INTO clients (clinic_id, display_name, phone, email)
+  SELECT k.id, 'Owner ' || g, '408555' || lpad((g % 10000)::text, 4, '0'), 'o' || g || '@example.com'
+  FROM generate_series(1, $1) g JOIN k ON k.k = g % $2
+  RETURNING id, clinic_id),
+pa AS (
+  INSERT INTO patients (clinic_id, client_id, name, species)
+  SELECT clinic_id, id, 'Pet', 'dog' FROM cl RETURNING id, client_id, clinic_id)
+INSERT INTO cases (clinic_id, client_id, patient_id, status, created_at)
+SELECT clinic_id, client_id, id, 'completed',
+       $3::timestamptz - interval '1 hour' - random() * interval '20 days'
+FROM pa
+"#;
+
+async fn one_size(db: &ScratchDb, n: i64, clinics: i64) -> anyhow::Result<SizeReport> {
+    let now = Utc::now();
+    let t = Instant::now();
+    sqlx::query(SEED_CLINICS_SQL)
+        .bind(clinics)
+        .execute(&db.pool)
+        .await
+        .context("seed clinics")?;
+    sqlx::query(SEED_CASES_SQL)
+        .bind(n)
+        .bind(clinics)
+        .bind(now)
+        .execute(&db.pool)
+        .await
+        .context("seed cases")?;
+    sqlx::query(
+        "INSERT INTO discharge_summaries (case_id, clinic_id, content) \
+         SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM cases",
+    )
+    .execute(&db.pool)
+    .await
+    .context("seed discharge summaries")?;
+    sqlx::query("VACUUM ANALYZE")
+        .execute(&db.pool)
+        .await
+        .context("vacuum analyze")?;
+    let seed_secs = t.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let summary = auto_schedule::run(
+        &db.pool,
+        &RunOptions {
+            clinic_ids: None,
+            dry_run: false,
+            now,
+        },
+    )
+    .await
+    .context("auto-scheduling run")?;
+    let run_secs = t.elapsed().as_secs_f64();
+
+    if summary.emails_scheduled <= 0 || summary.calls_scheduled <= 0 {
+        anyhow::bail!(
+            "the run scheduled {} emails and {} calls for {n} seeded cases (status {}, {} skipped, {} errors): the seed is not eligible",
+            summary.emails_scheduled,
+            summary.calls_scheduled,
+            summary.status,
+            summary.skipped,
+            summary.errors
+        );
+    }
+    Ok(SizeReport {
+        cases: n,
+        clinics,
+        seed_secs,
+        run_secs,
+        cases_per_s: if run_secs > 0.0 {
+            n as f64 / run_secs
+        } else {
+            0.0
+        },
+        status: summary.status,
+        cases_processed: summary.cases_processed,
+        emails_scheduled: summary.emails_scheduled,
+        calls_scheduled: summary.calls_scheduled,
+        skipped: summary.skipped,
+        errors: summary.errors,
+    })
+}
+
+pub fn print(r: &AutoscheduleReport) {
+    println!("auto-scheduling benchmark (one real run per size, fresh database each)");
+    println!(
+        "{:>8} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
+        "cases",
+        "clinics",
+        "seed s",
+        "run s",
+        "cases/s",
+        "processed",
+        "emails",
+        "calls",
+        "skipped",
+        "errors",
+        "status"
+    );
+    for s in &r.sizes {
+        println!(
+            "{:>8} {:>8} {:>9.1} {:>9.2} {:>10.0} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
+            s.cases,
+            s.clinics,
+            s.seed_secs,
+            s.run_secs,
+            s.cases_per_s,
+            s.cases_processed,
+            s.emails_scheduled,
+            s.calls_scheduled,
+            s.skipped,
+            s.errors,
+            s.status
+        );
+    }
+    for q in &r.ratios {
+        println!(
+            "ratio {} / {} cases: size x{:.1}, time x{:.2} ({:.2} of linear)",
+            q.to_cases, q.from_cases, q.size_ratio, q.time_ratio, q.vs_linear
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn size(cases: i64, run_secs: f64) -> SizeReport {
+        SizeReport {
+            cases,
+            clinics: 100,
+            seed_secs: 0.0,
+            run_secs,
+            cases_per_s: 0.0,
+            status: "completed".into(),
+            cases_processed: cases,
+            emails_scheduled: cases,
+            calls_scheduled: cases,
+            skipped: 0,
+            errors: 0,
+        }
+    }
+
+    #[test]
+    fn ratios_against_the_first_size() {
+        let r = ratios(&[size(10_000, 2.0), size(100_000, 25.0)]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(
+            (r[0].size_ratio, r[0].time_ratio, r[0].vs_linear),
+            (10.0, 12.5, 1.25)
+        );
+        assert!(ratios(&[size(10, 1.0)]).is_empty());
+    }
+}

@@ -1,0 +1,597 @@
+//! Job engine benchmark.
+//!
+//! * **No-op**: N jobs of a bench-only `Noop` kind (queue `odis.bench_noop`, never registered by
+//!   the production engine) are enqueued, then worked by apalis workers this benchmark starts
+//!   itself. Enqueueing is measured two ways: a prefix pushed one job per round trip through the
+//!   production [`crate::jobs::enqueue`] path (from several concurrent tasks), and the rest with
+//!   apalis-postgres's batch push (`TaskSink::push_all`, one `INSERT … SELECT unnest(…)` per
+//!   chunk). Work is timed from starting the workers until every job is `Done` in `apalis.jobs`.
+//! * **Dispatch**: N queued `outbound_emails` rows (set-based seeding), one `DispatchEmail` job
+//!   each, worked by the real engine ([`crate::jobs::run_engine`], empty catalogue) with the real
+//!   handler against an in-process fake Resend on loopback that counts requests and
+//!   idempotency keys: exactly-once means requests = distinct keys = sent rows = N.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use apalis::prelude::*;
+use apalis_postgres::PostgresStorage;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use super::ScratchDb;
+use crate::config::{Config, Secret};
+use crate::jobs::{DispatchEmail, EngineSettings, JobContext, JobError, JobKind};
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct JobsArgs {
+    /// No-op jobs to enqueue and then work (0 skips the phase).
+    #[arg(long, default_value_t = 100_000)]
+    pub noop: usize,
+    /// DispatchEmail jobs worked by the real engine against a fake Resend (0 skips the phase).
+    #[arg(long, default_value_t = 10_000)]
+    pub dispatch: usize,
+    /// apalis workers (separate polling loops) serving the no-op queue.
+    #[arg(long, default_value_t = 2)]
+    pub workers: usize,
+    /// Jobs each no-op worker runs at once.
+    #[arg(long, default_value_t = 10)]
+    pub concurrency: usize,
+    /// Jobs each no-op worker fetches per poll (the production engine uses 10).
+    #[arg(long, default_value_t = 10)]
+    pub batch_size: usize,
+    /// Of the no-op jobs, how many are pushed one per round trip (the production `enqueue`
+    /// path) before the rest are batch-pushed.
+    #[arg(long, default_value_t = 5_000)]
+    pub single: usize,
+    /// Rows per batched enqueue statement.
+    #[arg(long, default_value_t = 5_000)]
+    pub chunk: usize,
+    /// Give up waiting for a phase's jobs after this many seconds.
+    #[arg(long, default_value_t = 900)]
+    pub timeout_secs: u64,
+}
+
+/// The bench-only job kind: does nothing.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Noop {
+    pub n: u64,
+}
+
+impl JobKind for Noop {
+    const QUEUE: &'static str = "odis.bench_noop";
+    const MAX_ATTEMPTS: usize = 1;
+
+    async fn run(self, _ctx: JobContext) -> Result<Value, JobError> {
+        Ok(Value::Null)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct QueueCounts {
+    pub done: i64,
+    pub failed: i64,
+    pub killed: i64,
+    pub other: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoopReport {
+    pub jobs: usize,
+    pub workers: usize,
+    pub concurrency: usize,
+    pub batch_size: usize,
+    pub single_jobs: usize,
+    pub single_connections: usize,
+    pub single_enqueue_per_s: f64,
+    pub batch_jobs: usize,
+    pub batch_chunk: usize,
+    pub batch_enqueue_per_s: f64,
+    pub enqueue_path: String,
+    pub work_secs: f64,
+    pub work_per_s: f64,
+    pub counts: QueueCounts,
+    pub completed: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DispatchReport {
+    pub jobs: usize,
+    pub seed_secs: f64,
+    pub enqueue_per_s: f64,
+    pub email_concurrency: usize,
+    pub work_secs: f64,
+    pub jobs_per_s: f64,
+    pub counts: QueueCounts,
+    pub provider_requests: usize,
+    pub distinct_idempotency_keys: usize,
+    pub rows_sent: i64,
+    pub exactly_once: bool,
+    pub completed: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Reference {
+    pub name: &'static str,
+    pub jobs_per_s: f64,
+    pub note: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct JobsReport {
+    pub noop: Option<NoopReport>,
+    pub dispatch: Option<DispatchReport>,
+    /// Published figures, NOT measured here.
+    pub published_reference: Vec<Reference>,
+}
+
+pub fn references() -> Vec<Reference> {
+    vec![
+        Reference {
+            name: "River (Go)",
+            jobs_per_s: 46_000.0,
+            note: "published, 8-core laptop; not measured here",
+        },
+        Reference {
+            name: "graphile-worker (Node)",
+            jobs_per_s: 15_000.0,
+            note: "published, unbatched; not measured here",
+        },
+    ]
+}
+
+pub async fn run(config: Config, args: JobsArgs) -> anyhow::Result<JobsReport> {
+    let db = ScratchDb::create(&config, 24).await?;
+    let result = run_on(&db, config, &args).await;
+    db.drop_db().await;
+    result
+}
+
+async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Result<JobsReport> {
+    crate::jobs::setup(&db.pool)
+        .await
+        .context("create apalis tables")?;
+    let noop = if args.noop > 0 {
+        let r = noop_phase(&db.pool, args).await?;
+        // Leave the dispatch phase an unbloated jobs table.
+        sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
+            .bind(Noop::QUEUE)
+            .execute(&db.pool)
+            .await?;
+        sqlx::query("VACUUM ANALYZE apalis.jobs")
+            .execute(&db.pool)
+            .await?;
+        Some(r)
+    } else {
+        None
+    };
+    let dispatch = if args.dispatch > 0 {
+        Some(dispatch_phase(&db.pool, config, args).await?)
+    } else {
+        None
+    };
+    Ok(JobsReport {
+        noop,
+        dispatch,
+        published_reference: references(),
+    })
+}
+
+/// Batch push of `jobs` onto `K`'s queue in chunks of `chunk` (one INSERT per chunk).
+async fn push_batched<K: JobKind>(pool: &PgPool, jobs: Vec<K>, chunk: usize) -> anyhow::Result<()> {
+    let mut storage = PostgresStorage::<K>::new(pool)
+        .with_config(apalis_postgres::Config::default().queue(K::QUEUE));
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let tasks: Vec<_> = jobs
+            .by_ref()
+            .take(chunk.max(1))
+            .map(|j| TaskBuilder::new(j).max_attempts(K::MAX_ATTEMPTS).build())
+            .collect();
+        storage
+            .push_all(futures::stream::iter(tasks))
+            .await
+            .map_err(|e| anyhow::anyhow!("batch push: {e}"))?;
+    }
+    Ok(())
+}
+
+async fn counts(pool: &PgPool, queue: &str) -> anyhow::Result<QueueCounts> {
+    let (done, failed, killed, other): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'Done'), count(*) FILTER (WHERE status = 'Failed'), \
+           count(*) FILTER (WHERE status = 'Killed'), \
+           count(*) FILTER (WHERE status NOT IN ('Done', 'Failed', 'Killed')) \
+         FROM apalis.jobs WHERE job_type = $1",
+    )
+    .bind(queue)
+    .fetch_one(pool)
+    .await?;
+    Ok(QueueCounts {
+        done,
+        failed,
+        killed,
+        other,
+    })
+}
+
+/// Polls the queue's status counts until `n` jobs are `Done` (true), nothing is left to run, or
+/// the timeout passes (false). Returns the time taken and the last counts.
+async fn wait_done(
+    pool: &PgPool,
+    queue: &str,
+    n: usize,
+    timeout: Duration,
+) -> anyhow::Result<(Duration, QueueCounts, bool)> {
+    let start = Instant::now();
+    let mut last_report = Instant::now();
+    loop {
+        let c = counts(pool, queue).await?;
+        if c.done >= n as i64 {
+            return Ok((start.elapsed(), c, true));
+        }
+        if (c.other == 0 && c.done + c.killed + c.failed >= n as i64) || start.elapsed() > timeout {
+            return Ok((start.elapsed(), c, false));
+        }
+        if last_report.elapsed() > Duration::from_secs(10) {
+            eprintln!(
+                "  {queue}: {} / {n} done after {:.0} s",
+                c.done,
+                start.elapsed().as_secs_f64()
+            );
+            last_report = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn noop_handler(_job: Noop) -> Result<Value, BoxDynError> {
+    Ok(Value::Null)
+}
+
+async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport> {
+    let n = args.noop;
+    let single = args.single.min(n);
+    let conns = 8usize;
+
+    // One job per round trip, through the production enqueue path.
+    let next = Arc::new(AtomicUsize::new(0));
+    let t = Instant::now();
+    let mut tasks = Vec::with_capacity(conns);
+    for _ in 0..conns {
+        let next = next.clone();
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= single {
+                    return Ok::<(), JobError>(());
+                }
+                crate::jobs::enqueue(&pool, Noop { n: i as u64 }, None).await?;
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.context("enqueue task panicked")??;
+    }
+    let single_secs = t.elapsed().as_secs_f64();
+
+    // The rest in batches.
+    let batch: Vec<Noop> = (single..n).map(|i| Noop { n: i as u64 }).collect();
+    let batch_jobs = batch.len();
+    let t = Instant::now();
+    push_batched(pool, batch, args.chunk).await?;
+    let batch_secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "  no-op: {n} jobs enqueued; starting {} workers",
+        args.workers
+    );
+
+    // Workers, started now: the clock runs until every job is Done.
+    let shutdown = CancellationToken::new();
+    let settings = EngineSettings::default();
+    let mut monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
+    let run_id = Uuid::new_v4().simple().to_string();
+    for w in 0..args.workers.max(1) {
+        let pool = pool.clone();
+        let settings = settings.clone();
+        let concurrency = args.concurrency.max(1);
+        let batch_size = args.batch_size.max(1);
+        let run_id = run_id.clone();
+        monitor = monitor.register(move |restarts| {
+            let storage = PostgresStorage::<Noop>::new(&pool)
+                .with_config(
+                    apalis_postgres::Config::default()
+                        .queue(Noop::QUEUE)
+                        .batch_size(batch_size)
+                        .heartbeat_interval(settings.heartbeat_interval)
+                        .missed_heartbeats(settings.missed_heartbeats),
+                )
+                .poll_with_strategy(Strategy::new().interval(settings.poll_interval));
+            let name = format!("{}@bench-{}-{w}#{restarts}", Noop::QUEUE, &run_id[..8]);
+            WorkerBuilder::new(name.as_str())
+                .backend(storage)
+                .catch_panic()
+                .concurrency(concurrency)
+                .build(noop_handler)
+        });
+    }
+    let signal = shutdown.clone();
+    let t = Instant::now();
+    let workers = tokio::spawn(monitor.run_with_signal(async move {
+        signal.cancelled().await;
+        Ok(())
+    }));
+    let waited = wait_done(pool, Noop::QUEUE, n, Duration::from_secs(args.timeout_secs)).await;
+    let work_secs = t.elapsed().as_secs_f64();
+    shutdown.cancel();
+    match tokio::time::timeout(Duration::from_secs(15), workers).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "no-op workers stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "no-op workers panicked"),
+        Err(_) => tracing::warn!("no-op workers did not stop within 15 s"),
+    }
+    let (_, counts, completed) = waited?;
+
+    Ok(NoopReport {
+        jobs: n,
+        workers: args.workers.max(1),
+        concurrency: args.concurrency.max(1),
+        batch_size: args.batch_size.max(1),
+        single_jobs: single,
+        single_connections: conns,
+        single_enqueue_per_s: rate(single, single_secs),
+        batch_jobs,
+        batch_chunk: args.chunk.max(1),
+        batch_enqueue_per_s: rate(batch_jobs, batch_secs),
+        enqueue_path: format!(
+            "{single} via jobs::enqueue (push_task, one INSERT + commit per job, {conns} concurrent); \
+             {batch_jobs} via apalis-postgres TaskSink::push_all (one INSERT ... unnest per {} jobs)",
+            args.chunk.max(1)
+        ),
+        work_secs,
+        work_per_s: rate(counts.done.max(0) as usize, work_secs),
+        counts,
+        completed,
+    })
+}
+
+fn rate(n: usize, secs: f64) -> f64 {
+    if secs > 0.0 {
+        n as f64 / secs
+    } else {
+        0.0
+    }
+}
+
+#[derive(Default)]
+struct FakeResend {
+    requests: AtomicUsize,
+    keys: Mutex<HashSet<String>>,
+}
+
+async fn fake_send(State(fake): State<Arc<FakeResend>>, headers: HeaderMap) -> Json<Value> {
+    let n = fake.requests.fetch_add(1, Ordering::Relaxed);
+    if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
+        if let Ok(mut keys) = fake.keys.lock() {
+            keys.insert(key.to_string());
+        }
+    }
+    Json(json!({ "id": format!("re_bench_{n:08}") }))
+}
+
+async fn dispatch_phase(
+    pool: &PgPool,
+    mut config: Config,
+    args: &JobsArgs,
+) -> anyhow::Result<DispatchReport> {
+    let n = args.dispatch;
+    let fake = Arc::new(FakeResend::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/emails", post(fake_send))
+        .with_state(fake.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    config.resend_base_url = format!("http://{addr}");
+    config.resend_api_key = Some(Secret::for_bench("bench-resend-key"));
+    config.email_from = Some("Bench Clinic <bench@example.com>".into());
+    config.resend_max_rps = 100_000;
+
+    // Seed: one clinic, 100 cases with discharge summaries, N queued emails spread over them.
+    let t = Instant::now();
+    let ids: Vec<Uuid> = sqlx::query_scalar(SEED_DISPATCH_SQL)
+        .bind(n as i64)
+        .fetch_all(pool)
+        .await
+        .context("seed outbound emails")?;
+    sqlx::query("ANALYZE").execute(pool).await?;
+    let seed_secs = t.elapsed().as_secs_f64();
+    if ids.len() != n {
+        anyhow::bail!("seeded {} emails, expected {n}", ids.len());
+    }
+
+    let t = Instant::now();
+    let jobs: Vec<DispatchEmail> = ids
+        .into_iter()
+        .map(|outbound_email_id| DispatchEmail { outbound_email_id })
+        .collect();
+    push_batched(pool, jobs, args.chunk).await?;
+    let enqueue_secs = t.elapsed().as_secs_f64();
+    eprintln!("  dispatch: {n} jobs enqueued; starting the engine");
+
+    let ctx = JobContext::new(pool.clone(), Arc::new(config))?;
+    let email_concurrency = DispatchEmail::concurrency(&ctx);
+    let catalogue = crate::jobs::catalogue::Catalogue {
+        source: "bench (empty)".into(),
+        entries: Vec::new(),
+    };
+    let settings = EngineSettings {
+        shutdown_timeout: Duration::from_secs(5),
+        ..EngineSettings::default()
+    };
+    let shutdown = CancellationToken::new();
+    let t = Instant::now();
+    let engine = tokio::spawn(crate::jobs::run_engine(
+        ctx,
+        catalogue,
+        settings,
+        shutdown.clone(),
+    ));
+    let waited = wait_done(
+        pool,
+        DispatchEmail::QUEUE,
+        n,
+        Duration::from_secs(args.timeout_secs),
+    )
+    .await;
+    let work_secs = t.elapsed().as_secs_f64();
+    shutdown.cancel();
+    match tokio::time::timeout(Duration::from_secs(15), engine).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "engine stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "engine panicked"),
+        Err(_) => tracing::warn!("engine did not stop within 15 s"),
+    }
+    server.abort();
+    let (_, counts, completed) = waited?;
+
+    let rows_sent: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM outbound_emails WHERE status = 'sent' AND resend_email_id IS NOT NULL",
+    )
+    .fetch_one(pool)
+    .await?;
+    let provider_requests = fake.requests.load(Ordering::Relaxed);
+    let distinct_idempotency_keys = fake.keys.lock().map(|k| k.len()).unwrap_or(0);
+    Ok(DispatchReport {
+        jobs: n,
+        seed_secs,
+        enqueue_per_s: rate(n, enqueue_secs),
+        email_concurrency,
+        work_secs,
+        jobs_per_s: rate(counts.done.max(0) as usize, work_secs),
+        counts,
+        provider_requests,
+        distinct_idempotency_keys,
+        rows_sent,
+        exactly_once: provider_requests == n
+            && distinct_idempotency_keys == n
+            && rows_sent == n as i64,
+        completed,
+    })
+}
+
+const SEED_DISPATCH_SQL: &str = r#"
+WITH clinic AS (
+  INSERT INTO clinics (name, slug, phone, timezone)
+  VALUES ('Bench Dispatch Clinic', 'bench-dispatch-clinic', '(408) 555-0100', 'America/Los_Angeles')
+  RETURNING id),
+st AS (INSERT INTO clinic_settings (clinic_id) SELECT id FROM clinic RETURNING clinic_id),
+cl AS (
+  INSERT INTO clients (clinic_id, display_name, phone, email)
+  SELECT clinic.id, 'Owner ' || g, '408555' || lpad(g::text, 4, '0'), 'owner' || g || '@example.com'
+  FROM clinic, generate_series(1, 100) g
+  RETURNING id, clinic_id),
+pa AS (
+  INSERT INTO patients (clinic_id, client_id, name, species)
+  SELECT clinic_id, id, 'Pet', 'dog' FROM cl RETURNING id, client_id, clinic_id),
+ca AS (
+  INSERT INTO cases (clinic_id, client_id, patient_id, status)
+  SELECT clinic_id, client_id, id, 'completed' FROM pa RETURNING id, clinic_id),
+ds AS (
+  INSERT INTO discharge_summaries (case_id, clinic_id, content)
+  SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM ca RETURNING case_id),
+numbered AS (SELECT id, clinic_id, row_number() OVER () - 1 AS k FROM ca)
+INSERT INTO outbound_emails (clinic_id, case_id, recipient_email, recipient_name, subject,
+  html_content, text_content, scheduled_for, status)
+SELECT numbered.clinic_id, numbered.id, 'owner' || g || '@example.com', 'Owner ' || g,
+  'Discharge instructions for Pet', '<p>Rest and recheck in two weeks.</p>',
+  'Rest and recheck in two weeks.', now() - interval '1 minute', 'queued'
+FROM generate_series(1, $1) g JOIN numbered ON numbered.k = g % 100
+RETURNING id
+"#;
+
+pub fn print(r: &JobsReport) {
+    println!("job engine benchmark");
+    println!("{:<66} {:>12} {:>10}", "phase", "jobs/s", "jobs");
+    if let Some(n) = &r.noop {
+        println!(
+            "{:<66} {:>12.0} {:>10}",
+            format!(
+                "no-op enqueue, one per round trip ({} conns)",
+                n.single_connections
+            ),
+            n.single_enqueue_per_s,
+            n.single_jobs
+        );
+        println!(
+            "{:<66} {:>12.0} {:>10}",
+            format!("no-op enqueue, batch push ({} per INSERT)", n.batch_chunk),
+            n.batch_enqueue_per_s,
+            n.batch_jobs
+        );
+        println!(
+            "{:<66} {:>12.0} {:>10}",
+            format!(
+                "no-op work ({} workers x {} conc, batch {}){}",
+                n.workers,
+                n.concurrency,
+                n.batch_size,
+                if n.completed { "" } else { " INCOMPLETE" }
+            ),
+            n.work_per_s,
+            n.counts.done
+        );
+    }
+    if let Some(d) = &r.dispatch {
+        println!(
+            "{:<66} {:>12.0} {:>10}",
+            "dispatch enqueue, batch push", d.enqueue_per_s, d.jobs
+        );
+        println!(
+            "{:<66} {:>12.0} {:>10}",
+            format!(
+                "DispatchEmail work, real engine, fake Resend (conc {}){}",
+                d.email_concurrency,
+                if d.completed { "" } else { " INCOMPLETE" }
+            ),
+            d.jobs_per_s,
+            d.counts.done
+        );
+    }
+    for reference in &r.published_reference {
+        println!(
+            "{:<66} {:>12.0} {:>10}",
+            format!("{} [{}]", reference.name, reference.note),
+            reference.jobs_per_s,
+            "-"
+        );
+    }
+    if let Some(n) = &r.noop {
+        println!(
+            "no-op: {:.1} s to work {} jobs; status counts {:?}",
+            n.work_secs, n.jobs, n.counts
+        );
+    }
+    if let Some(d) = &r.dispatch {
+        println!(
+            "dispatch: {:.1} s to work {} jobs; provider requests {}, distinct idempotency keys {}, rows sent {}; exactly once: {}",
+            d.work_secs,
+            d.jobs,
+            d.provider_requests,
+            d.distinct_idempotency_keys,
+            d.rows_sent,
+            if d.exactly_once { "yes" } else { "NO" }
+        );
+    }
+}
