@@ -10,6 +10,7 @@ pub mod error;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod phone;
 pub mod providers;
 pub mod replay;
 pub mod scheduling;

@@ -223,7 +223,7 @@ async fn dispatch_claimed(
             }
         }
     };
-    let number = match super::phone::normalize_e164(&raw_phone) {
+    let number = match crate::phone::normalize_e164(&raw_phone) {
         Ok(n) => n,
         Err(error) => return fail(ctx, id, error, false, Value::Object(extra)).await,
     };

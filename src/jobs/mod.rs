@@ -26,7 +26,6 @@ pub mod dispatch_call;
 pub mod dispatch_email;
 pub mod inbox_retry;
 pub mod items;
-pub mod phone;
 pub mod process_discharge_batch;
 pub mod rate;
 pub mod reprocess_webhook;

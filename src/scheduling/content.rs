@@ -4,18 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-/// Owner phone in E.164, or `None` when it cannot be one. Ten digits are a North American number
-/// (the clinics are in the US); eleven starting with 1 likewise; otherwise a leading `+` with
-/// 8–15 digits is taken as already international.
+/// Owner phone in E.164, or `None` when it cannot be one (rules: [`crate::phone::normalize_e164`]).
 pub fn normalize_phone(raw: &str) -> Option<String> {
-    let raw = raw.trim();
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    match digits.len() {
-        10 if !raw.starts_with('+') => Some(format!("+1{digits}")),
-        11 if digits.starts_with('1') => Some(format!("+{digits}")),
-        8..=15 if raw.starts_with('+') => Some(format!("+{digits}")),
-        _ => None,
-    }
+    crate::phone::normalize_e164(raw).ok()
 }
 
 /// `^[^\s@]+@[^\s@]+\.[^\s@]+$` without a regex dependency.

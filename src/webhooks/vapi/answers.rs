@@ -101,19 +101,9 @@ async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx
     .await
 }
 
-/// E.164 as VAPI requires (`+` and digits); US 10-digit numbers get `+1`.
+/// E.164 as VAPI requires (rules: [`crate::phone::normalize_e164`]).
 pub fn e164(raw: &str) -> Option<String> {
-    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
-    if digits.len() < 7 || digits.len() > 15 {
-        return None;
-    }
-    Some(if raw.trim_start().starts_with('+') {
-        format!("+{digits}")
-    } else if digits.len() == 10 {
-        format!("+1{digits}")
-    } else {
-        format!("+{digits}")
-    })
+    crate::phone::normalize_e164(raw).ok()
 }
 
 /// Clinic name, `clinic_settings.emergency_phone`, `clinics.phone`.

@@ -1,4 +1,5 @@
-//! Phone numbers to E.164, which VAPI requires (`customer.number`).
+//! Phone numbers to E.164, which VAPI requires (`customer.number`), and masked for logs. The one
+//! normaliser of the service: scheduling, dispatch and the VAPI answers all use it.
 
 /// Normalises `raw` to E.164. Numbers without a country code are taken as US/Canada (10 digits,
 /// or 11 starting with 1) — every clinic we serve is in NANP. Anything else is refused with a
