@@ -119,6 +119,15 @@ fn req_str<'a>(v: &'a Value, key: &str, field: &str) -> Result<&'a str, ProcessE
     opt_str(v, key).ok_or_else(|| ProcessError::invalid(field, "missing or empty"))
 }
 
+/// The version a deletion is recorded at: deleted objects carry no `updated_at` in practice, so
+/// the event time, else 0 (user and organization deletions are final whatever the version).
+fn deletion_version(data: &Value, ts: Option<i64>) -> i64 {
+    data.get("updated_at")
+        .and_then(Value::as_i64)
+        .or(ts)
+        .unwrap_or(0)
+}
+
 /// The version of an object snapshot: its `updated_at`, else the event time.
 fn version(data: &Value, ts: Option<i64>) -> Result<i64, ProcessError> {
     data.get("updated_at")
@@ -451,12 +460,7 @@ async fn user_deleted(
     let clerk_id = req_str(data, "id", "data.id")?;
     // A deleted object has no updated_at; a user's deletion is final, so the version only
     // matters as a record.
-    let v = data
-        .get("updated_at")
-        .and_then(Value::as_i64)
-        .or(ts)
-        .unwrap_or(0);
-    admit(conn, Kind::User, clerk_id, v, true).await?;
+    admit(conn, Kind::User, clerk_id, deletion_version(data, ts), true).await?;
     // FOR UPDATE: memberships lock the users row before adding access, so none can slip in
     // between the access cleanup below and the end of this transaction.
     let user_id: Option<Uuid> =
@@ -725,11 +729,7 @@ async fn org_deleted(
     ts: Option<i64>,
 ) -> Result<Outcome, ProcessError> {
     let org_id = req_str(data, "id", "data.id")?;
-    let v = data
-        .get("updated_at")
-        .and_then(Value::as_i64)
-        .or(ts)
-        .unwrap_or(0);
+    let v = deletion_version(data, ts);
     admit(conn, Kind::Organization, org_id, v, true).await?;
     // Deactivated, not deleted: the clinic's calls, cases and billing history stay.
     let id: Option<Uuid> = sqlx::query_scalar(
