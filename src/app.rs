@@ -8,7 +8,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::db::embedded::EmbeddedPostgres;
-use crate::http::{self, AppState};
+use crate::http;
+use crate::state::AppState;
 
 /// The service database: a pool on `DATABASE_URL`, or on the embedded cluster when unset.
 pub struct Database {
@@ -48,7 +49,7 @@ impl Database {
         }
         // The job queue's own tables, in schema `apalis` with their own migration history
         // (`apalis._sqlx_migrations`), so neither migrator sees the other's versions.
-        if let Err(e) = crate::jobs::setup(&db.pool).await {
+        if let Err(e) = crate::db::queue::setup(&db.pool).await {
             db.close().await;
             return Err(anyhow::Error::new(e).context("setting up the job queue tables failed"));
         }
@@ -114,7 +115,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     spawn_signal_handler(shutdown.clone());
     let db = Database::open(&config, 20).await?;
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
-    let state = AppState::new(db.pool.clone(), config);
+    let state = match AppState::new(db.pool.clone(), config) {
+        Ok(state) => state,
+        Err(e) => {
+            db.close().await;
+            return Err(e.into());
+        }
+    };
 
     let workers = tokio::spawn(crate::jobs::run_workers(state.clone(), shutdown.clone()));
     let listener = match tokio::net::TcpListener::bind(addr).await {
@@ -146,8 +153,10 @@ pub async fn worker(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
     let db = Database::open(&config, 10).await?;
-    let state = AppState::new(db.pool.clone(), config);
-    let result = crate::jobs::run_workers(state, shutdown).await;
+    let result = match AppState::new(db.pool.clone(), config) {
+        Ok(state) => crate::jobs::run_workers(state, shutdown).await,
+        Err(e) => Err(e.into()),
+    };
     db.close().await;
     result
 }
@@ -159,10 +168,12 @@ pub async fn replay(
     inbox: Option<crate::replay::InboxFilter>,
 ) -> anyhow::Result<()> {
     let db = Database::open(&config, 4).await?;
-    let state = AppState::new(db.pool.clone(), config);
-    let result = match inbox {
-        Some(filter) => crate::replay::replay_inbox(&state, &filter).await,
-        None => crate::replay::replay_files(&state, &paths).await,
+    let result = match AppState::new(db.pool.clone(), config) {
+        Ok(state) => match inbox {
+            Some(filter) => crate::replay::replay_inbox(&state, &filter).await,
+            None => crate::replay::replay_files(&state, &paths).await,
+        },
+        Err(e) => Err(e.into()),
     };
     db.close().await;
     let summary = result?;
@@ -189,9 +200,11 @@ pub async fn jobs_run(config: Config, name: &str) -> anyhow::Result<()> {
     })?;
     let job = entry.job;
     let db = Database::open(&config, 4).await?;
-    let result = match crate::jobs::JobContext::new(db.pool.clone(), std::sync::Arc::new(config)) {
-        Ok(ctx) => crate::jobs::catalogue::run_now(&ctx, job).await,
-        Err(e) => Err(e),
+    let result = match AppState::new(db.pool.clone(), config) {
+        Ok(ctx) => crate::jobs::catalogue::run_now(&ctx, job)
+            .await
+            .map_err(anyhow::Error::from),
+        Err(e) => Err(e.into()),
     };
     db.close().await;
     let value = result.with_context(|| format!("running {name}"))?;

@@ -86,7 +86,7 @@ struct ReplayArgs {
     source: Option<odis_worker::webhooks::inbox::Source>,
     /// Only events in these statuses (comma-separated; default unmatched,failed).
     #[arg(long, requires = "from_inbox", value_delimiter = ',', value_parser = parse_status)]
-    status: Vec<odis_worker::webhooks::inbox::EventStatus>,
+    status: Vec<odis_worker::domain::status::EventStatus>,
     /// Only this event (any status).
     #[arg(long, requires = "from_inbox")]
     id: Option<uuid::Uuid>,
@@ -100,8 +100,8 @@ fn parse_source(s: &str) -> Result<odis_worker::webhooks::inbox::Source, String>
         .ok_or_else(|| format!("unknown source {s:?} (vapi, clerk, qstash)"))
 }
 
-fn parse_status(s: &str) -> Result<odis_worker::webhooks::inbox::EventStatus, String> {
-    odis_worker::webhooks::inbox::EventStatus::parse(s).ok_or_else(|| {
+fn parse_status(s: &str) -> Result<odis_worker::domain::status::EventStatus, String> {
+    odis_worker::domain::status::EventStatus::parse(s).ok_or_else(|| {
         format!("unknown status {s:?} (pending, processed, skipped, unmatched, invalid, failed)")
     })
 }
@@ -116,6 +116,10 @@ fn main() -> ExitCode {
         }
     };
     odis_worker::telemetry::init(config.log_format);
+    // The one global metrics recorder, before anything records.
+    if odis_worker::metrics::handle().is_none() {
+        tracing::warn!("another metrics recorder is installed: /metrics will answer 503");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

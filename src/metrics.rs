@@ -16,17 +16,14 @@
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::http::AppState;
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
-/// Installs the global recorder on first use. `None` if another recorder was installed first
+/// Installs the global recorder on first use (the binary calls it at start-up; so do tests). `None` if another recorder was installed first
 /// (then `/metrics` says so instead of serving an empty page).
 pub fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
@@ -63,75 +60,6 @@ pub async fn track_http(req: Request, next: Next) -> Response {
     resp
 }
 
-/// `GET /metrics`: refreshes the database-derived gauges, then renders the text format.
-pub async fn render(State(state): State<AppState>) -> Response {
-    let Some(handle) = handle() else {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "metrics recorder not installed\n",
-        )
-            .into_response();
-    };
-    if let Err(e) = refresh_db_gauges(&state).await {
-        tracing::warn!(error = %e, "could not refresh database gauges");
-    }
-    (
-        [("content-type", "text/plain; version=0.0.4")],
-        handle.render(),
-    )
-        .into_response()
-}
-
-async fn refresh_db_gauges(state: &AppState) -> Result<(), sqlx::Error> {
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT status, count(*) FROM webhook_events GROUP BY status")
-            .fetch_all(&state.pool)
-            .await?;
-    for status in [
-        "pending",
-        "processed",
-        "skipped",
-        "unmatched",
-        "invalid",
-        "failed",
-    ] {
-        let n = rows
-            .iter()
-            .find(|(s, _)| s == status)
-            .map(|(_, n)| *n)
-            .unwrap_or(0);
-        metrics::gauge!("odis_inbox_events", "status" => status).set(n as f64);
-    }
-    refresh_queue_gauges(state).await
-}
-
-/// Queue depth by job kind and the age of the oldest due job, from apalis's own table.
-async fn refresh_queue_gauges(state: &AppState) -> Result<(), sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('apalis.jobs') IS NOT NULL")
-        .fetch_one(&state.pool)
-        .await?;
-    if !exists {
-        return Ok(());
-    }
-    let depth: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT job_type, count(*) FROM apalis.jobs
-         WHERE status IN ('Pending', 'Queued', 'Running') GROUP BY job_type",
-    )
-    .fetch_all(&state.pool)
-    .await?;
-    for (kind, n) in depth {
-        metrics::gauge!("odis_queue_depth", "kind" => kind).set(n as f64);
-    }
-    let oldest: Option<f64> = sqlx::query_scalar(
-        "SELECT extract(epoch FROM now() - min(run_at))::float8 FROM apalis.jobs
-         WHERE status IN ('Pending', 'Queued') AND run_at <= now()",
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    metrics::gauge!("odis_queue_oldest_due_seconds").set(oldest.unwrap_or(0.0));
-    Ok(())
-}
-
 /// One webhook outcome (`result`: processed, skipped, unmatched, invalid, failed, duplicate).
 pub fn webhook(source: &'static str, event_type: Option<&str>, result: &str) {
     // Event types come from the sender: bound the label's cardinality to known-looking names.
@@ -158,4 +86,9 @@ pub fn webhook_rejected(source: &'static str, reason: &str) {
 pub fn provider_request(provider: &'static str, status: &str) {
     metrics::counter!("odis_provider_requests_total", "provider" => provider, "status" => status.to_string())
         .increment(1);
+}
+
+/// One job outcome (`result`: enqueued, succeeded, retried, dead).
+pub fn job(kind: &'static str, result: &'static str) {
+    metrics::counter!("odis_jobs_total", "kind" => kind, "result" => result).increment(1);
 }

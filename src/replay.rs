@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::state::AppState;
 use crate::webhooks::fixtures::{self, Fixture};
 use crate::webhooks::inbox::{self, EventStatus, IngestResult, Processed, Source};
 

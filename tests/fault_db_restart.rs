@@ -23,7 +23,8 @@ async fn database_restart_loses_nothing_verified() {
     let pool = odis_worker::db::connect(&pg.url(), 8).await.unwrap();
     odis_worker::db::migrate(&pool).await.unwrap();
     let state =
-        odis_worker::http::AppState::new(pool.clone(), common::config("http://127.0.0.1:9"));
+        odis_worker::http::AppState::new(pool.clone(), common::config("http://127.0.0.1:9"))
+            .unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server =

@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 
 use odis_worker::config::Config;
 use odis_worker::jobs::catalogue::Catalogue;
-use odis_worker::jobs::{self, EngineSettings, JobContext};
+use odis_worker::jobs::{self, EngineSettings};
+use odis_worker::state::AppState as JobContext;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -140,7 +141,7 @@ fn context(pool: &PgPool, base_url: &str) -> JobContext {
     config.resend_max_rps = 20;
     // The default provider timeout (15 s): a short one could turn a slow answer on a loaded
     // machine into an ambiguous call, which is not the fault under test.
-    JobContext::new(pool.clone(), Arc::new(config)).unwrap()
+    JobContext::from_parts(pool.clone(), Arc::new(config)).unwrap()
 }
 
 async fn count(pool: &PgPool, sql: &'static str) -> i64 {

@@ -5,7 +5,7 @@ mod support;
 
 use odis_worker::jobs::dispatch_call::{self, CallOutcome};
 use odis_worker::jobs::dispatch_email::{self, EmailOutcome};
-use odis_worker::jobs::{DispatchCall, DispatchEmail, JobKind};
+use odis_worker::jobs::{DispatchCall, DispatchEmail, Job, JobKind};
 use serde_json::json;
 use sqlx::PgPool;
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -413,7 +413,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     };
     assert_eq!(
         until,
-        odis_worker::scheduling::clock::next_in_window(tz, start, end, before)
+        odis_worker::domain::clock::next_in_window(tz, start, end, before)
     );
     assert_eq!(until.with_timezone(&tz).time(), start);
     let (status, vapi_id, meta): (String, Option<String>, serde_json::Value) =

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use odis_worker::jobs::catalogue::{self, Catalogue, CatalogueError, PeriodicJob};
-use odis_worker::jobs::{self, DispatchCall, DispatchEmail, EngineSettings, JobKind};
+use odis_worker::jobs::{self, DispatchCall, DispatchEmail, EngineSettings, Job};
 use serde_json::json;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;

@@ -126,7 +126,7 @@ async fn unconfigured_secret_is_503_not_accepted(pool: PgPool) {
     cfg.clerk_webhook_secret = None;
     cfg.qstash_current_signing_key = None;
     cfg.qstash_next_signing_key = None;
-    let st = odis_worker::http::AppState::new(pool.clone(), cfg);
+    let st = odis_worker::http::AppState::new(pool.clone(), cfg).unwrap();
     for path in [
         "/webhooks/vapi",
         "/webhooks/clerk",

@@ -6,7 +6,7 @@ mod support;
 
 use axum::http::StatusCode;
 use common::*;
-use odis_worker::jobs::JobKind;
+use odis_worker::jobs::{Job, JobKind};
 use sqlx::PgPool;
 
 #[sqlx::test(migrations = "./migrations")]

@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use axum::http::StatusCode;
 use common::*;
+use odis_worker::domain::status::EventStatus;
 use odis_worker::replay::{replay_inbox, InboxFilter};
 use odis_worker::webhooks::fixtures::Fixture;
-use odis_worker::webhooks::inbox::EventStatus;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;

@@ -13,7 +13,8 @@ use tokio::sync::Semaphore;
 
 use super::{percentiles, Percentiles, ScratchDb};
 use crate::config::{Config, Secret};
-use crate::http::{router, AppState};
+use crate::http::router;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
@@ -164,7 +165,7 @@ async fn run_on(
 
     // --- HTTP, closed loop -------------------------------------------------------------
     config.vapi_webhook_secret = Some(Secret::for_bench(SECRET));
-    let state = AppState::new(db.pool.clone(), config);
+    let state = AppState::new(db.pool.clone(), config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });

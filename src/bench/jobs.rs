@@ -31,7 +31,9 @@ use uuid::Uuid;
 
 use super::ScratchDb;
 use crate::config::{Config, Secret};
-use crate::jobs::{DispatchEmail, EngineSettings, JobContext, JobError, JobKind};
+use crate::db::queue::{DispatchEmail, Job};
+use crate::jobs::{EngineSettings, JobError, JobKind};
+use crate::state::AppState;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct JobsArgs {
@@ -68,11 +70,13 @@ pub struct Noop {
     pub n: u64,
 }
 
-impl JobKind for Noop {
+impl Job for Noop {
     const QUEUE: &'static str = "odis.bench_noop";
     const MAX_ATTEMPTS: usize = 1;
+}
 
-    async fn run(self, _ctx: JobContext) -> Result<Value, JobError> {
+impl JobKind for Noop {
+    async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
         Ok(Value::Null)
     }
 }
@@ -158,7 +162,7 @@ pub async fn run(config: Config, args: JobsArgs) -> anyhow::Result<JobsReport> {
 }
 
 async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Result<JobsReport> {
-    crate::jobs::setup(&db.pool)
+    crate::db::queue::setup(&db.pool)
         .await
         .context("create apalis tables")?;
     let noop = if args.noop > 0 {
@@ -430,7 +434,7 @@ async fn dispatch_phase(
     let enqueue_secs = t.elapsed().as_secs_f64();
     eprintln!("  dispatch: {n} jobs enqueued; starting the engine");
 
-    let ctx = JobContext::new(pool.clone(), Arc::new(config))?;
+    let ctx = AppState::new(pool.clone(), config)?;
     let email_concurrency = DispatchEmail::concurrency(&ctx);
     let catalogue = crate::jobs::catalogue::Catalogue {
         source: "bench (empty)".into(),

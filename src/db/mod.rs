@@ -1,6 +1,24 @@
-//! The database: pool construction, the Schema V2 migrator, and the embedded dev cluster.
+//! The database: pool construction, the Schema V2 migrator, the embedded dev cluster, and
+//! **all SQL of the service**, one module per table or aggregate, each a set of named functions
+//! taking an executor (`docs/behaviour.md`). Nothing outside `db/` calls `sqlx::query*`.
+//!
+//! May import: `domain`, `config`, `metrics`.
 
+pub mod auto_scheduling;
+pub mod bench;
+pub mod call_analysis;
+pub mod cases;
+pub mod clinics;
+pub mod discharge_batches;
 pub mod embedded;
+pub mod identity;
+pub mod inbound_calls;
+pub mod job_ticks;
+pub mod outbound_calls;
+pub mod outbound_emails;
+pub mod queue;
+pub mod vapi_assistants;
+pub mod webhook_events;
 
 use std::time::Duration;
 
@@ -26,6 +44,11 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
 
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
+}
+
+/// A round trip to the database.
+pub async fn ping(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
 }
 
 /// Versions embedded in this binary that the database has not applied successfully.

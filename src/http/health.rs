@@ -8,6 +8,7 @@ use axum::{Json, Router};
 use serde_json::json;
 
 use super::AppState;
+use crate::db;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,10 +28,10 @@ async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response()
     };
-    if let Err(e) = sqlx::query("SELECT 1").execute(&state.pool).await {
+    if let Err(e) = db::ping(&state.pool).await {
         return unavailable(format!("database not answering: {e}"));
     }
-    match crate::db::pending_migrations(&state.pool).await {
+    match db::pending_migrations(&state.pool).await {
         Err(e) => return unavailable(format!("cannot read migration state: {e}")),
         Ok(p) if !p.is_empty() => {
             return unavailable(format!("{} migration(s) pending: {p:?}", p.len()))
@@ -52,38 +53,16 @@ async fn readyz(State(state): State<AppState>) -> Response {
 /// workers, and the inbox's retry backlog. Reported, not judged: a backlog is load to work off,
 /// and taking the instance out of rotation for it would only make it worse.
 async fn queue_health(state: &AppState) -> Result<Option<serde_json::Value>, sqlx::Error> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('apalis.jobs') IS NOT NULL")
-        .fetch_one(&state.pool)
-        .await?;
-    if !exists {
+    let Some(q) = db::queue::health(&state.pool).await? else {
         return Ok(None);
-    }
-    let (pending, running, dead, oldest_due): (i64, i64, i64, Option<f64>) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status IN ('Pending', 'Queued')),
-                count(*) FILTER (WHERE status = 'Running'),
-                count(*) FILTER (WHERE status IN ('Failed', 'Killed') AND attempts >= max_attempts
-                                 OR status = 'Killed'),
-                extract(epoch FROM now() - min(run_at) FILTER (WHERE status IN ('Pending', 'Queued') AND run_at <= now()))::float8
-         FROM apalis.jobs",
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    let workers: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM apalis.workers WHERE last_seen > now() - interval '1 minute'",
-    )
-    .fetch_one(&state.pool)
-    .await?;
-    let inbox_retry: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM webhook_events WHERE status IN ('failed', 'pending')",
-    )
-    .fetch_one(&state.pool)
-    .await?;
+    };
+    let inbox_retry = db::webhook_events::retry_backlog(&state.pool).await?;
     Ok(Some(json!({
-        "pending": pending,
-        "running": running,
-        "dead": dead,
-        "oldest_due_seconds": oldest_due.unwrap_or(0.0),
-        "live_workers": workers,
+        "pending": q.pending,
+        "running": q.running,
+        "dead": q.dead,
+        "oldest_due_seconds": q.oldest_due_seconds,
+        "live_workers": q.live_workers,
         "inbox_failed_or_pending": inbox_retry,
     })))
 }

@@ -1,42 +1,24 @@
 //! The HTTP surface: one router built by a pure function of [`AppState`], used by `serve`, by
 //! in-process tests (`tower::ServiceExt::oneshot`) and by real-socket tests alike.
+//!
+//! May import: anything but `app` and `bench` (it is the top of the request side).
 
 pub mod health;
+pub mod metrics;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::Router;
-use sqlx::PgPool;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::config::{Config, MAX_BODY_BYTES};
-
-/// Everything a request handler may need, cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// The service's connection pool (tables owner; RLS does not apply to it).
-    pub pool: PgPool,
-    pub config: Arc<Config>,
-}
-
-impl AppState {
-    pub fn new(pool: PgPool, config: Config) -> Self {
-        Self::from_parts(pool, Arc::new(config))
-    }
-
-    pub fn from_parts(pool: PgPool, config: Arc<Config>) -> Self {
-        // Install the metrics recorder before anything records.
-        let _ = crate::metrics::handle();
-        Self { pool, config }
-    }
-}
+use crate::config::MAX_BODY_BYTES;
+pub use crate::state::AppState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -47,7 +29,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
         .merge(crate::webhooks::router())
-        .route("/metrics", axum::routing::get(crate::metrics::render))
+        .route("/metrics", axum::routing::get(metrics::render))
         // Router::layer runs after routing, so the middleware sees the MatchedPath.
         .layer(axum::middleware::from_fn(crate::metrics::track_http))
         // Layers wrap inside-out: the request id must be set before TraceLayer opens the span

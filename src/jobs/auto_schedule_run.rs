@@ -2,29 +2,19 @@
 //! Retrying is safe: a second run the same day schedules nothing twice.
 
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sqlx::PgPool;
-use uuid::Uuid;
 
-use super::{JobContext, JobError, JobKind};
+use super::{AppState, JobError, JobKind};
+pub use crate::db::queue::AutoScheduleRun;
 use crate::scheduling::auto_schedule::{self, RunOptions, RunSummary};
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct AutoScheduleRun {
-    pub clinic_ids: Option<Vec<Uuid>>,
-    pub dry_run: bool,
-}
-
 impl JobKind for AutoScheduleRun {
-    const QUEUE: &'static str = "odis.auto_schedule_run";
-    const MAX_ATTEMPTS: usize = 3;
-
-    fn concurrency(_ctx: &JobContext) -> usize {
+    fn concurrency(_ctx: &AppState) -> usize {
         1
     }
 
-    async fn run(self, ctx: JobContext) -> Result<Value, JobError> {
+    async fn run(self, ctx: AppState) -> Result<Value, JobError> {
         let summary = run_now(&ctx.pool, &self).await?;
         serde_json::to_value(summary).map_err(|e| JobError::Transient(e.to_string()))
     }

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 
-use super::{JobContext, JobError};
+use super::{AppState, JobError};
 
 /// Where the catalogue is looked for, relative to the working directory.
 pub const DEFAULT_PATH: &str = "jobs/catalogue.toml";
@@ -251,7 +251,7 @@ pub async fn claim_tick(
 
 /// What a tick does. The auto-scheduling run is enqueued as a durable job (retries, dead
 /// state); the sweeper and the inbox retry are quick and run in the tick itself.
-pub async fn fire(ctx: &JobContext, job: PeriodicJob) -> Result<Value, JobError> {
+pub async fn fire(ctx: &AppState, job: PeriodicJob) -> Result<Value, JobError> {
     match job {
         PeriodicJob::AutoSchedule => {
             super::enqueue_auto_schedule_run(&ctx.pool, None, false).await?;
@@ -262,7 +262,7 @@ pub async fn fire(ctx: &JobContext, job: PeriodicJob) -> Result<Value, JobError>
 }
 
 /// Runs an entry's work now, in this process, and returns its result (`odis-worker jobs run`).
-pub async fn run_now(ctx: &JobContext, job: PeriodicJob) -> Result<Value, JobError> {
+pub async fn run_now(ctx: &AppState, job: PeriodicJob) -> Result<Value, JobError> {
     let to_json =
         |v: Result<Value, serde_json::Error>| v.map_err(|e| JobError::Transient(e.to_string()));
     match job {
@@ -280,7 +280,7 @@ pub async fn run_now(ctx: &JobContext, job: PeriodicJob) -> Result<Value, JobErr
 }
 
 /// One loop per enabled entry until `shutdown`.
-pub async fn run_ticks(ctx: JobContext, catalogue: Catalogue, shutdown: CancellationToken) {
+pub async fn run_ticks(ctx: AppState, catalogue: Catalogue, shutdown: CancellationToken) {
     let mut loops = tokio::task::JoinSet::new();
     for entry in catalogue.entries.into_iter().filter(|e| e.enabled) {
         loops.spawn(tick_loop(ctx.clone(), entry, shutdown.clone()));
@@ -288,7 +288,7 @@ pub async fn run_ticks(ctx: JobContext, catalogue: Catalogue, shutdown: Cancella
     while loops.join_next().await.is_some() {}
 }
 
-async fn tick_loop(ctx: JobContext, entry: Entry, shutdown: CancellationToken) {
+async fn tick_loop(ctx: AppState, entry: Entry, shutdown: CancellationToken) {
     loop {
         let now = Utc::now();
         let Some(tick) = entry.next_after(now) else {

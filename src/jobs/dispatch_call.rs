@@ -10,39 +10,33 @@
 
 use std::time::Duration;
 
-use chrono::{DateTime, NaiveTime, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::blocked::{blocked_reason, CaseFacts};
 use super::items::{self, Channel, Final};
-use super::{JobContext, JobError, JobKind};
+use super::{AppState, JobError, JobKind};
+pub use crate::db::queue::DispatchCall;
+use crate::domain::blocked::{blocked_reason, CaseFacts};
+use crate::domain::clinic_policy::CallPolicy;
+use crate::domain::clock;
 use crate::providers::vapi::VapiError;
-use crate::scheduling::clock;
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct DispatchCall {
-    pub outbound_call_id: Uuid,
-}
 
 impl JobKind for DispatchCall {
-    const QUEUE: &'static str = "odis.dispatch_call";
-    const MAX_ATTEMPTS: usize = 3;
-
-    fn concurrency(ctx: &JobContext) -> usize {
+    fn concurrency(ctx: &AppState) -> usize {
         ctx.config.vapi_max_concurrent_calls
     }
 
-    async fn run(self, ctx: JobContext) -> Result<Value, JobError> {
+    async fn run(self, ctx: AppState) -> Result<Value, JobError> {
         let outcome = dispatch(&ctx, self.outbound_call_id).await?;
         serde_json::to_value(outcome).map_err(|e| JobError::Transient(e.to_string()))
     }
 }
 
 /// Retries of a call VAPI certainly did not receive (429, 503 + Retry-After, connect error).
-pub const MAX_DISPATCH_RETRIES: i64 = 5;
+pub const MAX_DISPATCH_RETRIES: i64 = crate::domain::backoff::MAX_CALL_DISPATCH_RETRIES;
 const DEFAULT_AGENT_NAME: &str = "Sarah";
 const DEFAULT_VOICEMAIL: &str = "Hi {{owner_name}}, this is {{agent_name}} from {{clinic_name}}. I'm calling to check in on {{pet_name}} after the recent visit. Everything looked great from our end. If you have any questions or concerns about {{pet_name}}, please give us a call at {{clinic_phone}}. Take care!";
 
@@ -88,12 +82,10 @@ struct Claimed {
 struct Clinic {
     name: Option<String>,
     phone: Option<String>,
-    timezone: String,
+    policy: CallPolicy,
     voicemail_enabled: bool,
     voicemail_hangup: bool,
     voicemail_message: Option<String>,
-    window_start: NaiveTime,
-    window_end: NaiveTime,
     test_mode: bool,
     test_phone: Option<String>,
     emergency_phone: Option<String>,
@@ -107,7 +99,7 @@ struct CaseInfo {
     structured_summary: Value,
 }
 
-pub async fn dispatch(ctx: &JobContext, id: Uuid) -> Result<CallOutcome, JobError> {
+pub async fn dispatch(ctx: &AppState, id: Uuid) -> Result<CallOutcome, JobError> {
     let pool = &ctx.pool;
     let Some(row) = claim(ctx, id).await? else {
         return Ok(CallOutcome::Skipped {
@@ -132,11 +124,7 @@ pub async fn dispatch(ctx: &JobContext, id: Uuid) -> Result<CallOutcome, JobErro
     result
 }
 
-async fn dispatch_claimed(
-    ctx: &JobContext,
-    id: Uuid,
-    row: Claimed,
-) -> Result<CallOutcome, JobError> {
+async fn dispatch_claimed(ctx: &AppState, id: Uuid, row: Claimed) -> Result<CallOutcome, JobError> {
     let pool = &ctx.pool;
 
     let clinic = load_clinic(ctx, row.clinic_id).await?;
@@ -156,15 +144,13 @@ async fn dispatch_claimed(
         return Ok(CallOutcome::Cancelled { reason });
     }
 
-    let tz: chrono_tz::Tz = match clinic.timezone.parse() {
-        Ok(tz) => tz,
-        Err(_) => {
-            let error = format!("Invalid clinic time zone {:?}", clinic.timezone);
-            return fail(ctx, id, error, false, json!({})).await;
-        }
-    };
     let now = Utc::now();
-    let opening = clock::next_in_window(tz, clinic.window_start, clinic.window_end, now);
+    let opening = clock::next_in_window(
+        clinic.policy.tz,
+        clinic.policy.window_start,
+        clinic.policy.window_end,
+        now,
+    );
     if opening > now {
         // Never place a call at night: move it to the next opening and come back then.
         sqlx::query(
@@ -223,7 +209,7 @@ async fn dispatch_claimed(
             }
         }
     };
-    let number = match crate::phone::normalize_e164(&raw_phone) {
+    let number = match crate::domain::phone::normalize_e164(&raw_phone) {
         Ok(n) => n,
         Err(error) => return fail(ctx, id, error, false, Value::Object(extra)).await,
     };
@@ -382,25 +368,18 @@ fn non_blank(s: Option<String>) -> Option<String> {
     s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
 }
 
-/// 10 s, 20 s, 40 s … capped at 10 min, ±20 % jitter.
 fn backoff(retries: i64) -> Duration {
-    use rand::Rng;
-    let base = 10u64.saturating_mul(1u64 << retries.clamp(0, 6)).min(600);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    Duration::from_secs_f64(base as f64 * jitter)
+    crate::domain::backoff::call_dispatch_retry(retries, crate::domain::backoff::jitter())
 }
 
-/// VAPI call status → the spec's `outbound_calls.status`.
+/// VAPI's status of a call it just created; absent or unknown means it is still `queued`.
 fn map_vapi_status(s: Option<&str>) -> &'static str {
-    match s.unwrap_or("queued") {
-        "ringing" => "ringing",
-        "in-progress" | "forwarding" => "in-progress",
-        "ended" => "ended",
-        _ => "queued",
-    }
+    s.and_then(crate::domain::vapi_status::map_vapi_status)
+        .unwrap_or(crate::domain::status::CallStatus::Queued)
+        .as_str()
 }
 
-async fn claim(ctx: &JobContext, id: Uuid) -> Result<Option<Claimed>, JobError> {
+async fn claim(ctx: &AppState, id: Uuid) -> Result<Option<Claimed>, JobError> {
     let row = sqlx::query(
         "UPDATE outbound_calls SET metadata = coalesce(metadata, '{}'::jsonb) \
            || jsonb_build_object('dispatch_claimed_at', now(), 'dispatch_claimed_by', $2::text) \
@@ -429,7 +408,7 @@ async fn claim(ctx: &JobContext, id: Uuid) -> Result<Option<Claimed>, JobError> 
     }))
 }
 
-async fn why_not_claimed(ctx: &JobContext, id: Uuid) -> Result<String, JobError> {
+async fn why_not_claimed(ctx: &AppState, id: Uuid) -> Result<String, JobError> {
     let row = sqlx::query(
         "SELECT status, vapi_call_id IS NOT NULL AS placed, \
            coalesce(metadata, '{}'::jsonb) ? 'dispatch_claimed_at' AS claimed, \
@@ -454,14 +433,14 @@ async fn why_not_claimed(ctx: &JobContext, id: Uuid) -> Result<String, JobError>
     })
 }
 
-async fn load_clinic(ctx: &JobContext, clinic_id: Uuid) -> Result<Clinic, JobError> {
+async fn load_clinic(ctx: &AppState, clinic_id: Uuid) -> Result<Clinic, JobError> {
     let r = sqlx::query(
         "SELECT c.name, c.phone, c.timezone, \
            coalesce(s.voicemail_detection_enabled, false) AS vm_enabled, \
            coalesce(s.voicemail_hangup_on_detection, false) AS vm_hangup, \
            s.voicemail_message, \
-           coalesce(s.preferred_call_start_time, TIME '16:00') AS window_start, \
-           coalesce(s.preferred_call_end_time, TIME '19:00') AS window_end, \
+           s.preferred_call_start_time AS window_start, \
+           s.preferred_call_end_time AS window_end, \
            coalesce(s.test_mode_enabled, false) AS test_mode, s.test_contact_phone, s.emergency_phone \
          FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id WHERE c.id = $1",
     )
@@ -471,14 +450,16 @@ async fn load_clinic(ctx: &JobContext, clinic_id: Uuid) -> Result<Clinic, JobErr
     Ok(Clinic {
         name: r.try_get("name")?,
         phone: r.try_get("phone")?,
-        timezone: r
-            .try_get::<Option<String>, _>("timezone")?
-            .unwrap_or_else(|| "America/Los_Angeles".into()),
+        policy: CallPolicy::from_columns(
+            clinic_id,
+            r.try_get::<Option<String>, _>("timezone")?.as_deref(),
+            r.try_get("window_start")?,
+            r.try_get("window_end")?,
+            None,
+        ),
         voicemail_enabled: r.try_get("vm_enabled")?,
         voicemail_hangup: r.try_get("vm_hangup")?,
         voicemail_message: r.try_get("voicemail_message")?,
-        window_start: r.try_get("window_start")?,
-        window_end: r.try_get("window_end")?,
         test_mode: r.try_get("test_mode")?,
         test_phone: r.try_get("test_contact_phone")?,
         emergency_phone: r.try_get("emergency_phone")?,
@@ -487,7 +468,7 @@ async fn load_clinic(ctx: &JobContext, clinic_id: Uuid) -> Result<Clinic, JobErr
 
 /// The case, its patient/client and latest discharge summary — shared with email dispatch.
 pub(crate) async fn load_case_facts(
-    ctx: &JobContext,
+    ctx: &AppState,
     case_id: Uuid,
 ) -> Result<(CaseFacts, sqlx::postgres::PgRow), JobError> {
     let r = sqlx::query(
@@ -520,7 +501,7 @@ pub(crate) async fn load_case_facts(
     Ok((facts, r))
 }
 
-async fn load_case(ctx: &JobContext, case_id: Uuid) -> Result<CaseInfo, JobError> {
+async fn load_case(ctx: &AppState, case_id: Uuid) -> Result<CaseInfo, JobError> {
     let (facts, r) = load_case_facts(ctx, case_id).await?;
     let snapshot: Value = r.try_get("snapshot")?;
     let snap = |k: &str| snapshot.get(k).and_then(Value::as_str).map(str::to_string);
@@ -537,7 +518,7 @@ async fn load_case(ctx: &JobContext, case_id: Uuid) -> Result<CaseInfo, JobError
     })
 }
 
-async fn outbound_assistant(ctx: &JobContext, clinic_id: Uuid) -> Result<Option<String>, JobError> {
+async fn outbound_assistant(ctx: &AppState, clinic_id: Uuid) -> Result<Option<String>, JobError> {
     Ok(sqlx::query_scalar(
         "SELECT assistant_id FROM vapi_assistant_mappings \
          WHERE clinic_id = $1 AND coalesce(is_active, true) AND assistant_type = 'outbound' \
@@ -636,7 +617,7 @@ fn variable_values(clinic: &Clinic, case: &CaseInfo, metadata: &Value) -> Map<St
 }
 
 async fn fail(
-    ctx: &JobContext,
+    ctx: &AppState,
     id: Uuid,
     error: String,
     ambiguous: bool,
@@ -665,7 +646,7 @@ async fn fail(
 }
 
 async fn release_for_retry(
-    ctx: &JobContext,
+    ctx: &AppState,
     id: Uuid,
     after: Duration,
     error: &str,
@@ -687,7 +668,7 @@ async fn release_for_retry(
     Ok(())
 }
 
-async fn release_claim(ctx: &JobContext, id: Uuid) -> Result<(), JobError> {
+async fn release_claim(ctx: &AppState, id: Uuid) -> Result<(), JobError> {
     sqlx::query(
         "UPDATE outbound_calls SET metadata = coalesce(metadata, '{}'::jsonb) \
            - 'dispatch_claimed_at' - 'dispatch_claimed_by' - 'dispatch_sending_at' WHERE id = $1",

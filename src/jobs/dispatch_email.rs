@@ -6,37 +6,30 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sqlx::Row;
 use uuid::Uuid;
 
-use super::blocked::blocked_reason;
 use super::items::{self, Channel, Final};
-use super::{JobContext, JobError, JobKind};
+use super::{AppState, JobError, JobKind};
+pub use crate::db::queue::DispatchEmail;
+use crate::domain::blocked::blocked_reason;
 use crate::providers::resend::{ResendError, SendEmail};
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct DispatchEmail {
-    pub outbound_email_id: Uuid,
-}
-
 impl JobKind for DispatchEmail {
-    const QUEUE: &'static str = "odis.dispatch_email";
-    const MAX_ATTEMPTS: usize = 3;
-
-    fn concurrency(ctx: &JobContext) -> usize {
+    fn concurrency(ctx: &AppState) -> usize {
         (ctx.config.resend_max_rps as usize).clamp(1, 10)
     }
 
-    async fn run(self, ctx: JobContext) -> Result<Value, JobError> {
+    async fn run(self, ctx: AppState) -> Result<Value, JobError> {
         let outcome = dispatch(&ctx, self.outbound_email_id).await?;
         serde_json::to_value(outcome).map_err(|e| JobError::Transient(e.to_string()))
     }
 }
 
 /// Sends attempted before a transiently failing email is given up.
-pub const MAX_SEND_ATTEMPTS: i64 = 6;
+pub const MAX_SEND_ATTEMPTS: i64 = crate::domain::backoff::MAX_EMAIL_SEND_ATTEMPTS;
 
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -48,7 +41,7 @@ pub enum EmailOutcome {
     Failed { error: String },
 }
 
-pub async fn dispatch(ctx: &JobContext, id: Uuid) -> Result<EmailOutcome, JobError> {
+pub async fn dispatch(ctx: &AppState, id: Uuid) -> Result<EmailOutcome, JobError> {
     let pool = &ctx.pool;
     let claimed = sqlx::query(
         "UPDATE outbound_emails SET metadata = coalesce(metadata, '{}'::jsonb) \
@@ -88,7 +81,7 @@ pub async fn dispatch(ctx: &JobContext, id: Uuid) -> Result<EmailOutcome, JobErr
 }
 
 async fn dispatch_claimed(
-    ctx: &JobContext,
+    ctx: &AppState,
     id: Uuid,
     row: sqlx::postgres::PgRow,
 ) -> Result<EmailOutcome, JobError> {
@@ -237,18 +230,12 @@ async fn dispatch_claimed(
     }
 }
 
-/// 1 s, 2 s, 4 s … capped at 5 min, ±20 % jitter (protocols.md §6 suggests 1/2/4 s).
 fn backoff(attempts: i64) -> Duration {
-    use rand::Rng;
-    let base = 1u64
-        .saturating_mul(1u64 << (attempts - 1).clamp(0, 8))
-        .min(300);
-    let jitter = rand::thread_rng().gen_range(0.8..1.2);
-    Duration::from_secs_f64(base as f64 * jitter)
+    crate::domain::backoff::email_send_retry(attempts, crate::domain::backoff::jitter())
 }
 
 async fn fail(
-    ctx: &JobContext,
+    ctx: &AppState,
     id: Uuid,
     error: String,
     extra: Value,
@@ -270,7 +257,7 @@ async fn fail(
     Ok(EmailOutcome::Failed { error })
 }
 
-async fn release_claim(ctx: &JobContext, id: Uuid) -> Result<(), JobError> {
+async fn release_claim(ctx: &AppState, id: Uuid) -> Result<(), JobError> {
     sqlx::query(
         "UPDATE outbound_emails SET metadata = coalesce(metadata, '{}'::jsonb) \
            - 'dispatch_claimed_at' - 'dispatch_claimed_by' WHERE id = $1",

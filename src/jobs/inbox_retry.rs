@@ -11,13 +11,13 @@
 use uuid::Uuid;
 
 use super::reprocess_webhook::ReprocessWebhook;
-use super::{enqueue, JobContext, JobError};
+use super::{enqueue, AppState, JobError};
 
 /// Events claimed per tick; the rest wait for the next tick.
 const BATCH: i64 = 200;
 
 /// Enqueues reprocessing for due inbox events; returns how many were enqueued.
-pub async fn tick(ctx: &JobContext) -> Result<u64, JobError> {
+pub async fn tick(ctx: &AppState) -> Result<u64, JobError> {
     let ids: Vec<Uuid> = sqlx::query_scalar(
         "UPDATE webhook_events SET next_attempt_at = now() + interval '5 minutes'
          WHERE id IN (

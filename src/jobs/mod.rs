@@ -20,56 +20,42 @@
 //! know the advised delay and whether repeating is safe.
 
 pub mod auto_schedule_run;
-pub mod blocked;
 pub mod catalogue;
 pub mod dispatch_call;
 pub mod dispatch_email;
 pub mod inbox_retry;
 pub mod items;
 pub mod process_discharge_batch;
-pub mod rate;
 pub mod reprocess_webhook;
 pub mod sweep;
 
 use std::fmt::Debug;
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::HasherRng;
 use apalis::prelude::*;
 use apalis_postgres::PostgresStorage;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use serde_json::Value;
-use sqlx::PgPool;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
-use uuid::Uuid;
 
-use crate::config::Config;
-use crate::http::AppState;
-use crate::providers::resend::ResendClient;
-use crate::providers::vapi::VapiClient;
-
-pub use auto_schedule_run::AutoScheduleRun;
-pub use dispatch_call::DispatchCall;
-pub use dispatch_email::DispatchEmail;
-pub use process_discharge_batch::ProcessDischargeBatch;
-pub use reprocess_webhook::ReprocessWebhook;
+pub use crate::db::queue::{
+    enqueue, enqueue_auto_schedule_run, enqueue_dispatch_call, enqueue_dispatch_email,
+    enqueue_process_discharge_batch, setup, AutoScheduleRun, DispatchCall, DispatchEmail, Job,
+    ProcessDischargeBatch, ReprocessWebhook,
+};
+use crate::state::AppState;
 
 /// Errors of the job boundary (handlers, enqueueing, start-up).
 #[derive(Debug, thiserror::Error)]
 pub enum JobError {
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
-    #[error("cannot enqueue job: {0}")]
-    Enqueue(String),
+    #[error(transparent)]
+    Enqueue(#[from] crate::db::queue::EnqueueError),
     #[error("{0} is not configured")]
     NotConfigured(&'static str),
-    #[error("cannot build provider client: {0}")]
-    Client(String),
     /// A failure another attempt may fix (retried with backoff by the engine).
     #[error("{0}")]
     Transient(String),
@@ -84,81 +70,14 @@ impl JobError {
     }
 }
 
-/// What every handler gets: the pool, the configuration and the shared provider limits.
-/// Cheap to clone; one per process so the limits are per process.
-#[derive(Clone)]
-pub struct JobContext {
-    pub pool: PgPool,
-    pub config: Arc<Config>,
-    pub vapi: VapiClient,
-    pub resend: ResendClient,
-    /// At most `VAPI_MAX_CONCURRENT_CALLS` create-call requests in flight from this process.
-    pub call_slots: Arc<Semaphore>,
-    /// At most `RESEND_MAX_RPS` sends per second from this process.
-    pub email_rate: rate::RateLimiter,
-    /// Names this process in claims (`dispatch_claimed_by`, `job_ticks.claimed_by`).
-    pub instance: Arc<str>,
-}
-
-impl JobContext {
-    pub fn new(pool: PgPool, config: Arc<Config>) -> Result<Self, JobError> {
-        let vapi = VapiClient::new(
-            &config.vapi_base_url,
-            config.vapi_api_key.clone(),
-            crate::providers::DEFAULT_TIMEOUT,
-        )
-        .map_err(|e| JobError::Client(e.to_string()))?;
-        let resend = ResendClient::new(
-            &config.resend_base_url,
-            config.resend_api_key.clone(),
-            crate::providers::DEFAULT_TIMEOUT,
-        )
-        .map_err(|e| JobError::Client(e.to_string()))?;
-        Ok(Self {
-            call_slots: Arc::new(Semaphore::new(config.vapi_max_concurrent_calls.max(1))),
-            email_rate: rate::RateLimiter::per_second(config.resend_max_rps),
-            instance: instance_name().into(),
-            pool,
-            config,
-            vapi,
-            resend,
-        })
-    }
-
-    pub fn from_state(state: &AppState) -> Result<Self, JobError> {
-        Self::new(state.pool.clone(), state.config.clone())
-    }
-}
-
-/// A name unique to this process (apalis refuses two live workers with one name).
-fn instance_name() -> String {
-    let host = std::env::var("HOSTNAME")
-        .or_else(|_| std::env::var("FLY_MACHINE_ID"))
-        .unwrap_or_else(|_| "local".into());
-    let id = Uuid::new_v4().simple().to_string();
-    format!("{host}-{}-{}", std::process::id(), &id[..8])
-}
-
-/// One kind of durable job.
-pub trait JobKind:
-    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + Unpin + 'static
-{
-    /// The apalis queue (`apalis.jobs.job_type`); never rename once jobs exist.
-    const QUEUE: &'static str;
-    /// Attempts in total, the first included, before the job is left dead.
-    const MAX_ATTEMPTS: usize;
+/// How a kind of job (its payload and queue: [`crate::db::queue::Job`]) is run.
+pub trait JobKind: Job {
     /// Jobs of this kind run at once in one process.
-    fn concurrency(_ctx: &JobContext) -> usize {
+    fn concurrency(_ctx: &AppState) -> usize {
         2
     }
     /// Runs the job; the value is stored as the job's result.
-    fn run(self, ctx: JobContext) -> impl Future<Output = Result<Value, JobError>> + Send;
-}
-
-/// Creates apalis's tables (schema `apalis`, its own `apalis._sqlx_migrations`). Idempotent;
-/// run at start-up beside our migrator.
-pub async fn setup(pool: &PgPool) -> Result<(), apalis_postgres::Error> {
-    PostgresStorage::setup(pool).await
+    fn run(self, ctx: AppState) -> impl Future<Output = Result<Value, JobError>> + Send;
 }
 
 /// Tuning of the engine; tests shorten the intervals.
@@ -183,8 +102,8 @@ impl Default for EngineSettings {
             heartbeat_interval: Duration::from_secs(10),
             missed_heartbeats: 6,
             shutdown_timeout: Duration::from_secs(30),
-            retry_min: Duration::from_secs(2),
-            retry_max: Duration::from_secs(300),
+            retry_min: crate::domain::backoff::JOB_RETRY_MIN,
+            retry_max: crate::domain::backoff::JOB_RETRY_MAX,
         }
     }
 }
@@ -196,79 +115,16 @@ impl EngineSettings {
 }
 
 fn storage_config<K: JobKind>(settings: &EngineSettings) -> apalis_postgres::Config {
-    apalis_postgres::Config::default()
-        .queue(K::QUEUE)
+    crate::db::queue::storage_config::<K>()
         .batch_size(10)
         .heartbeat_interval(settings.heartbeat_interval)
         .missed_heartbeats(settings.missed_heartbeats)
 }
 
-/// Pushes `job` onto its queue, to run after `run_after` (now when `None`).
-pub async fn enqueue<K: JobKind>(
-    pool: &PgPool,
-    job: K,
-    run_after: Option<Duration>,
-) -> Result<(), JobError> {
-    let mut storage = PostgresStorage::<K>::new(pool)
-        .with_config(storage_config::<K>(&EngineSettings::default()));
-    let mut builder = TaskBuilder::new(job).max_attempts(K::MAX_ATTEMPTS);
-    if let Some(delay) = run_after {
-        builder = builder.run_after(delay);
-    }
-    storage
-        .push_task(builder.build())
-        .await
-        .map_err(|e| JobError::Enqueue(e.to_string()))?;
-    metrics::counter!("odis_jobs_total", "kind" => K::QUEUE, "result" => "enqueued").increment(1);
-    Ok(())
-}
-
-/// Dispatches one `outbound_calls` row (now, or after `run_after`). Safe to call any number
-/// of times: only one dispatch can claim the row.
-pub async fn enqueue_dispatch_call(
-    pool: &PgPool,
-    outbound_call_id: Uuid,
-    run_after: Option<Duration>,
-) -> Result<(), JobError> {
-    enqueue(pool, DispatchCall { outbound_call_id }, run_after).await
-}
-
-/// Sends one `outbound_emails` row (now, or after `run_after`). Idempotent like the call one.
-pub async fn enqueue_dispatch_email(
-    pool: &PgPool,
-    outbound_email_id: Uuid,
-    run_after: Option<Duration>,
-) -> Result<(), JobError> {
-    enqueue(pool, DispatchEmail { outbound_email_id }, run_after).await
-}
-
-pub async fn enqueue_auto_schedule_run(
-    pool: &PgPool,
-    clinic_ids: Option<Vec<Uuid>>,
-    dry_run: bool,
-) -> Result<(), JobError> {
-    enqueue(
-        pool,
-        AutoScheduleRun {
-            clinic_ids,
-            dry_run,
-        },
-        None,
-    )
-    .await
-}
-
-pub async fn enqueue_process_discharge_batch(
-    pool: &PgPool,
-    batch_id: Uuid,
-) -> Result<(), JobError> {
-    enqueue(pool, ProcessDischargeBatch { batch_id }, None).await
-}
-
 /// The service function every worker runs: typed job in, JSON result out. Permanent errors
 /// are wrapped in `AbortError` so apalis marks the job `Killed` instead of retrying it.
-async fn handle<K: JobKind>(job: K, ctx: Data<JobContext>) -> Result<Value, BoxDynError> {
-    let ctx: JobContext = (*ctx).clone();
+async fn handle<K: JobKind>(job: K, ctx: Data<AppState>) -> Result<Value, BoxDynError> {
+    let ctx: AppState = (*ctx).clone();
     let span = tracing::info_span!("job", kind = K::QUEUE, job = ?job);
     let result = tracing::Instrument::instrument(job.run(ctx), span).await;
     let outcome = match &result {
@@ -276,7 +132,7 @@ async fn handle<K: JobKind>(job: K, ctx: Data<JobContext>) -> Result<Value, BoxD
         Err(e) if e.is_permanent() => "dead",
         Err(_) => "retried",
     };
-    metrics::counter!("odis_jobs_total", "kind" => K::QUEUE, "result" => outcome).increment(1);
+    crate::metrics::job(K::QUEUE, outcome);
     match result {
         Ok(v) => Ok(v),
         Err(e) if e.is_permanent() => {
@@ -292,7 +148,7 @@ async fn handle<K: JobKind>(job: K, ctx: Data<JobContext>) -> Result<Value, BoxD
 
 fn register<K: JobKind>(
     monitor: Monitor,
-    ctx: &JobContext,
+    ctx: &AppState,
     settings: &EngineSettings,
     backoff: &ExponentialBackoffMaker<HasherRng>,
 ) -> Monitor {
@@ -320,8 +176,7 @@ fn register<K: JobKind>(
 }
 
 /// Runs every worker and the periodic catalogue until `shutdown` is cancelled.
-pub async fn run_workers(state: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
-    let ctx = JobContext::from_state(&state)?;
+pub async fn run_workers(ctx: AppState, shutdown: CancellationToken) -> anyhow::Result<()> {
     let catalogue = catalogue::Catalogue::load_default()?;
     tracing::info!(source = %catalogue.source, entries = catalogue.entries.len(), "job catalogue loaded");
     run_engine(ctx, catalogue, EngineSettings::default(), shutdown).await
@@ -329,7 +184,7 @@ pub async fn run_workers(state: AppState, shutdown: CancellationToken) -> anyhow
 
 /// [`run_workers`] with an explicit context, catalogue and settings (tests use this).
 pub async fn run_engine(
-    ctx: JobContext,
+    ctx: AppState,
     catalogue: catalogue::Catalogue,
     settings: EngineSettings,
     shutdown: CancellationToken,
@@ -337,7 +192,7 @@ pub async fn run_engine(
     let backoff = ExponentialBackoffMaker::new(
         settings.retry_min,
         settings.retry_max,
-        0.5,
+        crate::domain::backoff::JOB_RETRY_JITTER,
         HasherRng::default(),
     )
     .map_err(|e| anyhow::anyhow!("invalid retry backoff: {e}"))?;

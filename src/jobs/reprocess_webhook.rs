@@ -3,26 +3,15 @@
 //! count and backoff, so a processing failure is an `Ok` result here, not a job retry: only a
 //! database outage (the event could not be read or updated at all) makes the job retry.
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use uuid::Uuid;
 
-use super::{JobContext, JobError, JobKind};
-use crate::http::AppState;
+use super::{AppState, JobError, JobKind};
+pub use crate::db::queue::ReprocessWebhook;
 use crate::webhooks::inbox::{self, Processed};
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ReprocessWebhook {
-    pub event_id: Uuid,
-}
-
 impl JobKind for ReprocessWebhook {
-    const QUEUE: &'static str = "odis.reprocess_webhook";
-    const MAX_ATTEMPTS: usize = 3;
-
-    async fn run(self, ctx: JobContext) -> Result<Value, JobError> {
-        let state = AppState::from_parts(ctx.pool.clone(), ctx.config.clone());
-        let result = inbox::process(&state, self.event_id).await?;
+    async fn run(self, ctx: AppState) -> Result<Value, JobError> {
+        let result = inbox::process(&ctx, self.event_id).await?;
         Ok(match result {
             Processed::Done(o) => json!({"status": o.status, "note": o.note}),
             Processed::Invalid { field, message } => {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use sqlx::{AssertSqlSafe, PgPool};
 use uuid::Uuid;
 
-use super::{DispatchCall, DispatchEmail, JobContext, JobError, JobKind, ProcessDischargeBatch};
+use super::{AppState, DispatchCall, DispatchEmail, Job, JobError, ProcessDischargeBatch};
 
 /// Most rows enqueued per table per sweep; the next sweep takes the rest.
 pub const SWEEP_LIMIT: i64 = 500;
@@ -67,7 +67,7 @@ async fn due_rows(
     .await
 }
 
-pub async fn run(ctx: &JobContext) -> Result<SweepSummary, JobError> {
+pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
     let pool = &ctx.pool;
     let mut summary = SweepSummary::default();
 

@@ -3,6 +3,7 @@
 //! `POST /call` can place a second real phone call; a repeated Resend send with the same
 //! `Idempotency-Key` cannot send a second email).
 
+pub mod rate;
 pub mod resend;
 pub mod vapi;
 

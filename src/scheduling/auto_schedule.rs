@@ -3,7 +3,7 @@
 //! Shape, chosen so it stays fast at 100k cases: per clinic, candidate cases are read in pages
 //! of [`PAGE_SIZE`] by one keyset query (newest first) that also brings the latest discharge
 //! summary, contacts and "already has a live call/email" flags; times and content are computed
-//! in Rust with the pure functions of [`super::clock`], [`super::cadence`] and
+//! in Rust with the pure functions of [`crate::domain::clock`], [`crate::domain::cadence`] and
 //! [`super::content`]; each page is written in one transaction with a handful of bulk
 //! `INSERT ... SELECT FROM UNNEST(...)` statements. Memory is bounded by the page size.
 //!
@@ -20,10 +20,12 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::cadence::{self, CaseCadence, ConfigCadence, Resolution, SettingsCadence, TypeCadence};
 use super::case_data::{CaseRow, ClinicInfo, CASE_SELECT};
-use super::clock;
 use super::SchedulingError;
+use crate::domain::cadence::{
+    self, CaseCadence, ConfigCadence, Resolution, SettingsCadence, TypeCadence,
+};
+use crate::domain::clock;
 
 /// Cases per read/write round; a page is one SELECT and one write transaction.
 pub const PAGE_SIZE: i64 = 1000;
@@ -368,10 +370,11 @@ async fn run_clinic(
     types: &HashMap<(Uuid, String), TypeCadence>,
     tally: &mut ClinicTally,
 ) -> Result<(), SchedulingError> {
-    let (tz, fell_back) = clock::clinic_tz_or_default(Some(&clinic.timezone));
+    let (tz, fell_back) =
+        crate::domain::clinic_policy::clinic_tz_or_default(Some(&clinic.timezone));
     if fell_back {
         tracing::warn!(clinic_id = %clinic.id, timezone = %clinic.timezone,
-            "unknown clinic time zone; using {}", clock::DEFAULT_TZ);
+            "unknown clinic time zone; using {}", crate::domain::clinic_policy::DEFAULT_TZ);
     }
     let criteria = Criteria::from_json(clinic.scheduling_criteria.as_ref());
     let config = ConfigCadence {

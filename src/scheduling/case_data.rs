@@ -7,7 +7,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::content::{self, Branding, CallContext, EmailContent};
-use super::extreme::{self, ExtremeInput};
+use crate::domain::extreme::{self, ExtremeInput};
 
 /// Columns and joins; callers append `WHERE ...`. The latest discharge summary comes from a
 /// LATERAL join, and the "already has a live email/call" flags from EXISTS probes on indexed

@@ -4,9 +4,9 @@
 
 use serde_json::{json, Map, Value};
 
-/// Owner phone in E.164, or `None` when it cannot be one (rules: [`crate::phone::normalize_e164`]).
+/// Owner phone in E.164, or `None` when it cannot be one (rules: [`crate::domain::phone::normalize_e164`]).
 pub fn normalize_phone(raw: &str) -> Option<String> {
-    crate::phone::normalize_e164(raw).ok()
+    crate::domain::phone::normalize_e164(raw).ok()
 }
 
 /// `^[^\s@]+@[^\s@]+\.[^\s@]+$` without a regex dependency.

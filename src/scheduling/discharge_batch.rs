@@ -22,8 +22,8 @@ use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
 use super::case_data::{CaseRow, ClinicInfo, CASE_SELECT};
-use super::clock;
 use super::SchedulingError;
+use crate::domain::clock;
 
 pub const EMAIL_STAGGER: Duration = Duration::seconds(20);
 pub const CALL_STAGGER: Duration = Duration::minutes(2);
@@ -164,7 +164,7 @@ async fn load_clinic(
     .fetch_optional(pool)
     .await?;
     Ok(row.map(|r| {
-        let (tz, _) = clock::clinic_tz_or_default(Some(&r.timezone));
+        let (tz, _) = crate::domain::clinic_policy::clinic_tz_or_default(Some(&r.timezone));
         (
             ClinicInfo {
                 name: Some(r.name),

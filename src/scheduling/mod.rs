@@ -23,12 +23,9 @@
 //!   [`clock::next_in_window`] with `clinic_settings.preferred_call_start_time`/`end_time`.
 
 pub mod auto_schedule;
-pub mod cadence;
 pub mod case_data;
-pub mod clock;
 pub mod content;
 pub mod discharge_batch;
 mod error;
-pub mod extreme;
 
 pub use error::SchedulingError;

@@ -35,7 +35,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::inbox::{EventStatus, Outcome, ProcessError, StoredEvent};
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// Prefix of `users.clerk_user_id` for a row whose owner has no Clerk account yet.
 pub const PLACEHOLDER_PREFIX: &str = "pending:";

@@ -18,7 +18,9 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::http::AppState;
+use crate::domain::backoff;
+pub use crate::domain::status::EventStatus;
+use crate::state::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -50,43 +52,6 @@ impl Source {
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// The inbox's status values (`webhook_events.status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventStatus {
-    Pending,
-    Processed,
-    Skipped,
-    Unmatched,
-    Invalid,
-    Failed,
-}
-
-impl EventStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Processed => "processed",
-            Self::Skipped => "skipped",
-            Self::Unmatched => "unmatched",
-            Self::Invalid => "invalid",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "pending" => Self::Pending,
-            "processed" => Self::Processed,
-            "skipped" => Self::Skipped,
-            "unmatched" => Self::Unmatched,
-            "invalid" => Self::Invalid,
-            "failed" => Self::Failed,
-            _ => return None,
-        })
     }
 }
 
@@ -269,14 +234,7 @@ pub enum Processed {
 
 /// Processing attempts after which a failing event is left `failed` for an operator instead of
 /// being retried again (a poison event must not loop forever).
-pub const MAX_ATTEMPTS: i32 = 10;
-
-/// Backoff before the retry job tries a failed event again: 30 s, 1 min, 2 min, … capped at 1 h.
-pub fn retry_delay(attempts: i32) -> chrono::Duration {
-    let exp = attempts.clamp(1, 8) - 1;
-    let secs = (30i64 << exp).min(3600);
-    chrono::Duration::seconds(secs)
-}
+pub const MAX_ATTEMPTS: i32 = crate::domain::backoff::MAX_EVENT_ATTEMPTS;
 
 /// Processes one stored event (first delivery, replay, or retry), in a span carrying its ids.
 pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx::Error> {
@@ -366,8 +324,11 @@ async fn process_in_span(state: &AppState, event_id: Uuid) -> Result<Processed, 
                 .execute(&mut *tx)
                 .await?;
             let error = e.to_string();
-            let next = (event.attempts + 1 < MAX_ATTEMPTS)
-                .then(|| Utc::now() + retry_delay(event.attempts + 1));
+            let next = backoff::event_may_retry(event.attempts + 1).then(|| {
+                Utc::now()
+                    + chrono::Duration::from_std(backoff::inbox_retry(event.attempts + 1))
+                        .unwrap_or_default()
+            });
             sqlx::query(
                 "UPDATE webhook_events
                  SET status = 'failed', last_error = $2, attempts = attempts + 1, next_attempt_at = $3

@@ -25,7 +25,7 @@ use serde_json::{json, Value};
 
 use crate::config::MAX_BODY_BYTES;
 use crate::error::ApiError;
-use crate::http::AppState;
+use crate::state::AppState;
 use inbox::{Delivery, IngestResult, Ingested, Processed, Source};
 
 pub fn router() -> Router<AppState> {

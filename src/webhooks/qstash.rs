@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::inbox::{Outcome, ProcessError, StoredEvent};
-use crate::http::AppState;
+use crate::state::AppState;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -76,7 +76,7 @@ pub async fn process(
             event.json()?
         };
     let enqueue_failed =
-        |e: crate::jobs::JobError| ProcessError::Other(format!("enqueue failed: {e}"));
+        |e: crate::db::queue::EnqueueError| ProcessError::Other(format!("enqueue failed: {e}"));
     match route {
         Route::ExecuteCall => {
             let id = uuid_field(&v, "callId")?;
@@ -93,7 +93,7 @@ pub async fn process(
                 return Ok(Outcome::skipped(format!("call {id} is already {status}"))
                     .with_clinic(clinic_id));
             }
-            crate::jobs::enqueue_dispatch_call(&state.pool, id, delay_until(scheduled_for))
+            crate::db::queue::enqueue_dispatch_call(&state.pool, id, delay_until(scheduled_for))
                 .await
                 .map_err(enqueue_failed)?;
             Ok(Outcome::processed(Some(clinic_id)))
@@ -113,7 +113,7 @@ pub async fn process(
                 return Ok(Outcome::skipped(format!("email {id} is already {status}"))
                     .with_clinic(clinic_id));
             }
-            crate::jobs::enqueue_dispatch_email(&state.pool, id, delay_until(scheduled_for))
+            crate::db::queue::enqueue_dispatch_email(&state.pool, id, delay_until(scheduled_for))
                 .await
                 .map_err(enqueue_failed)?;
             Ok(Outcome::processed(Some(clinic_id)))
@@ -142,7 +142,7 @@ pub async fn process(
                 Some(Value::Bool(b)) => *b,
                 Some(_) => return Err(ProcessError::invalid("dryRun", "expected a boolean")),
             };
-            crate::jobs::enqueue_auto_schedule_run(&state.pool, clinic_ids, dry_run)
+            crate::db::queue::enqueue_auto_schedule_run(&state.pool, clinic_ids, dry_run)
                 .await
                 .map_err(enqueue_failed)?;
             Ok(Outcome::processed(None))

@@ -28,7 +28,8 @@ pub fn config(provider_base: &str) -> Config {
 }
 
 pub fn state(pool: &PgPool) -> AppState {
-    AppState::new(pool.clone(), config("http://127.0.0.1:9"))
+    let _ = odis_worker::metrics::handle();
+    AppState::new(pool.clone(), config("http://127.0.0.1:9")).unwrap()
 }
 
 pub fn now() -> i64 {

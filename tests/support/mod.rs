@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use odis_worker::config::Config;
-use odis_worker::jobs::JobContext;
 use odis_worker::providers::resend::ResendClient;
 use odis_worker::providers::vapi::VapiClient;
+use odis_worker::state::AppState as JobContext;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -27,7 +27,7 @@ pub fn context(pool: &PgPool, base_url: &str) -> JobContext {
 }
 
 pub fn context_with(pool: &PgPool, config: Config) -> JobContext {
-    let mut ctx = JobContext::new(pool.clone(), Arc::new(config)).unwrap();
+    let mut ctx = JobContext::from_parts(pool.clone(), Arc::new(config)).unwrap();
     ctx.vapi = VapiClient::new(
         &ctx.config.vapi_base_url,
         ctx.config.vapi_api_key.clone(),

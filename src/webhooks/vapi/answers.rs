@@ -101,9 +101,9 @@ async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx
     .await
 }
 
-/// E.164 as VAPI requires (rules: [`crate::phone::normalize_e164`]).
+/// E.164 as VAPI requires (rules: [`crate::domain::phone::normalize_e164`]).
 pub fn e164(raw: &str) -> Option<String> {
-    crate::phone::normalize_e164(raw).ok()
+    crate::domain::phone::normalize_e164(raw).ok()
 }
 
 /// Clinic name, `clinic_settings.emergency_phone`, `clinics.phone`.

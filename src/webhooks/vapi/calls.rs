@@ -12,14 +12,15 @@
 //! * status only moves forward (queued < ringing < in-progress < terminal); once terminal, only
 //!   the report may re-classify it (from the merged `ended_reason`).
 
-use chrono::{DateTime, Duration, NaiveTime, Utc};
+use chrono::{DateTime, NaiveTime, Utc};
 use serde_json::{json, Value};
 use sqlx::{AssertSqlSafe, PgConnection};
 use uuid::Uuid;
 
-use super::payload::{
-    self, call_facts, is_retry_worthy, is_terminal, status_rank, terminal_status, CallFacts,
-};
+use super::payload::{self, call_facts, CallFacts};
+use crate::domain::clinic_policy::{self, CallPolicy};
+use crate::domain::status::CallStatus;
+use crate::domain::vapi_status::{is_retry_worthy, terminal_status};
 use crate::webhooks::inbox::{Outcome, ProcessError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,13 +99,17 @@ pub fn merge(row: &CallRow, f: &CallFacts, kind: EventKind) -> CallRow {
     let auth = kind == EventKind::Report;
     let c = row.clone();
     let ended_reason = pick(c.ended_reason, f.ended_reason.clone(), auth);
-    let old_status = c.status.unwrap_or_else(|| "queued".into());
+    let old_status = c
+        .status
+        .unwrap_or_else(|| CallStatus::Queued.as_str().into());
+    let old_rank = CallStatus::rank_of(&old_status);
+    let old_terminal = CallStatus::parse(&old_status).is_some_and(CallStatus::is_terminal);
     // A report always describes an ended call, whatever `status` it carries.
-    let new_status: Option<&str> = if auth {
+    let new_status: Option<CallStatus> = if auth {
         Some(terminal_status(ended_reason.as_deref()))
     } else {
         f.status.map(|s| {
-            if is_terminal(s) {
+            if s.is_terminal() {
                 terminal_status(ended_reason.as_deref())
             } else {
                 s
@@ -112,8 +117,8 @@ pub fn merge(row: &CallRow, f: &CallFacts, kind: EventKind) -> CallRow {
         })
     };
     let status = match new_status {
-        Some(new) if is_terminal(&old_status) && auth && is_terminal(new) => new.to_string(),
-        Some(new) if status_rank(new) > status_rank(&old_status) => new.to_string(),
+        Some(new) if old_terminal && auth && new.is_terminal() => new.as_str().to_string(),
+        Some(new) if new.rank() > old_rank => new.as_str().to_string(),
         _ => old_status,
     };
     let mut metadata = match c.metadata {
@@ -206,7 +211,7 @@ pub async fn apply(
                 .await?;
             }
         }
-        if merged.status.as_deref() == Some("failed")
+        if merged.status.as_deref() == Some(CallStatus::Failed.as_str())
             && is_retry_worthy(merged.ended_reason.as_deref())
         {
             create_retry(conn, &merged).await?;
@@ -490,20 +495,6 @@ async fn upsert_analysis(
     Ok(())
 }
 
-/// `clinics.timezone` and the clinic's call window / retry limit (NULL when no settings row).
-type ClinicCallSettings = (String, Option<NaiveTime>, Option<NaiveTime>, Option<i32>);
-
-/// Delay before re-dialing an owner who did not pick up.
-const RETRY_DELAY_MINUTES: i64 = 10;
-const DEFAULT_MAX_RETRIES: i32 = 3;
-
-fn default_window() -> (NaiveTime, NaiveTime) {
-    (
-        NaiveTime::from_hms_opt(16, 0, 0).unwrap_or_default(),
-        NaiveTime::from_hms_opt(19, 0, 0).unwrap_or_default(),
-    )
-}
-
 /// The attempt number stored by the dispatcher (first call = 1; absent means 1).
 fn attempt_of(metadata: Option<&Value>) -> i64 {
     match metadata.and_then(|m| m.get("attempt")) {
@@ -518,7 +509,8 @@ fn attempt_of(metadata: Option<&Value>) -> i64 {
 /// `NOT EXISTS` on `metadata.retry_of` makes redeliveries and the status-update/report pair
 /// create one row; the original row's lock, held since the merge, serializes them).
 async fn create_retry(conn: &mut PgConnection, row: &CallRow) -> Result<(), sqlx::Error> {
-    let settings: Option<ClinicCallSettings> = sqlx::query_as(
+    type CallSettings = (String, Option<NaiveTime>, Option<NaiveTime>, Option<i32>);
+    let settings: Option<CallSettings> = sqlx::query_as(
         "SELECT c.timezone, s.preferred_call_start_time, s.preferred_call_end_time,
                     s.max_call_retries
              FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id
@@ -527,26 +519,21 @@ async fn create_retry(conn: &mut PgConnection, row: &CallRow) -> Result<(), sqlx
     .bind(row.clinic_id)
     .fetch_optional(&mut *conn)
     .await?;
-    let (tz, start, end, max_retries) = match settings {
-        Some((tz, start, end, max)) => {
-            let (ds, de) = default_window();
-            (
-                tz.parse::<chrono_tz::Tz>()
-                    .unwrap_or(chrono_tz::America::Los_Angeles),
-                start.unwrap_or(ds),
-                end.unwrap_or(de),
-                max.unwrap_or(DEFAULT_MAX_RETRIES),
-            )
-        }
-        None => return Ok(()),
+    let Some((tz, start, end, max_retries)) = settings else {
+        return Ok(());
     };
+    let policy = CallPolicy::from_columns(row.clinic_id, Some(&tz), start, end, max_retries);
     let attempt = attempt_of(row.metadata.as_ref());
-    // `max_call_retries` counts retries: attempt n has had n-1 retries before it.
-    if attempt > i64::from(max_retries) {
+    if !policy.may_retry_after(attempt) {
         return Ok(());
     }
-    let base = row.ended_at.unwrap_or_else(Utc::now) + Duration::minutes(RETRY_DELAY_MINUTES);
-    let scheduled_for = crate::scheduling::clock::next_in_window(tz, start, end, base);
+    let base = row.ended_at.unwrap_or_else(Utc::now) + clinic_policy::REDIAL_DELAY;
+    let scheduled_for = crate::domain::clock::next_in_window(
+        policy.tz,
+        policy.window_start,
+        policy.window_end,
+        base,
+    );
     sqlx::query(
         "INSERT INTO outbound_calls (clinic_id, case_id, assistant_id, outbound_phone_number_id,
                                      customer_phone, scheduled_for, status, metadata)
@@ -574,7 +561,7 @@ mod tests {
     fn facts(status: Option<&'static str>, reason: Option<&str>) -> CallFacts {
         CallFacts {
             vapi_call_id: "c1".into(),
-            status,
+            status: status.and_then(CallStatus::parse),
             ended_reason: reason.map(str::to_string),
             ..CallFacts::default()
         }

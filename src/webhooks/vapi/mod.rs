@@ -16,7 +16,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 
 use super::inbox::{Outcome, ProcessError, StoredEvent};
-use crate::http::AppState;
+use crate::state::AppState;
 
 /// `message.type` of a VAPI envelope. A type containing U+0000 is treated as absent: the
 /// inbox stores it in a text column, which cannot hold that character (the delivery would be

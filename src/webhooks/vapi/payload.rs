@@ -1,121 +1,12 @@
 //! Pure reading of VAPI payloads: which fields we take from where, how statuses and ended
-//! reasons are classified, the structured-output buckets, the incomplete-call detector and the
+//! reasons are read (classified by `domain::vapi_status`), the structured-output buckets, the incomplete-call detector and the
 //! call-window helper. Nothing here touches the database, so all of it is unit-tested.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-/// The spec's status values, in lifecycle order. Terminal ones share the top rank so a late
-/// `status-update` can never move a finished call backwards.
-pub fn status_rank(status: &str) -> u8 {
-    match status {
-        "queued" => 0,
-        "ringing" => 1,
-        "in-progress" => 2,
-        "ended" | "failed" | "cancelled" => 3,
-        // Unknown values (written by someone else) are treated as "not started".
-        _ => 0,
-    }
-}
-
-pub fn is_terminal(status: &str) -> bool {
-    status_rank(status) == 3
-}
-
-/// VAPI `call.status` → spec status (before the ended reason is considered).
-pub fn map_vapi_status(s: &str) -> Option<&'static str> {
-    Some(match s.to_ascii_lowercase().as_str() {
-        "scheduled" | "queued" => "queued",
-        "ringing" => "ringing",
-        "in-progress" | "forwarding" => "in-progress",
-        "ended" => "ended",
-        // `not-found`, `deletion-failed` and anything new say nothing about the lifecycle.
-        _ => return None,
-    })
-}
-
-/// Outbound endings that mean "the owner was not reached, try again later". Voicemail is
-/// deliberately absent: a voicemail left is a completed discharge call.
-const RETRY_WORTHY: &[&str] = &[
-    "customer-did-not-answer",
-    "customer-busy",
-    "silence-timed-out",
-    "dial-busy",
-    "dial-no-answer",
-    "twilio-failed-to-connect-call",
-    "call.start.error-subscription-concurrency-limit-reached",
-];
-
-const FAILED_EXACT: &[&str] = &[
-    "customer-did-not-answer",
-    "customer-busy",
-    "silence-timed-out",
-    "dial-busy",
-    "dial-failed",
-    "dial-no-answer",
-    "assistant-error",
-    "assistant-not-found",
-    "assistant-not-valid",
-    "assistant-not-invalid",
-    "assistant-not-provided",
-    "assistant-join-timed-out",
-    "twilio-failed-to-connect-call",
-    "twilio-reported-customer-misdialed",
-    "vonage-rejected",
-    "vonage-disconnected",
-    "vonage-failed-to-connect-call",
-    "sip-outbound-call-failed",
-    "failed-to-connect",
-    "phone-call-provider-closed-websocket",
-    "phone-call-provider-bypass-enabled-but-no-call-received",
-    "worker-shutdown",
-    "call-start-error-neither-assistant-nor-server-set",
-];
-
-const FAILED_PREFIXES: &[&str] = &[
-    "call.start.error",
-    "pipeline-error",
-    "pipeline-no-available",
-    "call.in-progress.error",
-    "assistant-request-",
-];
-
-const CANCELLED_EXACT: &[&str] = &[
-    "manually-canceled",
-    "scheduled-call-deleted",
-    "call-deleted",
-];
-
-/// The terminal status an ended call gets from its `endedReason` (an open string: unknown
-/// reasons are a normal end, so a new VAPI reason never turns into a false failure).
-pub fn terminal_status(ended_reason: Option<&str>) -> &'static str {
-    let Some(reason) = ended_reason.map(str::to_ascii_lowercase) else {
-        return "ended";
-    };
-    let r = reason.as_str();
-    if r.contains("voicemail") {
-        return "ended";
-    }
-    if CANCELLED_EXACT.contains(&r) || r.contains("cancelled") || r.contains("canceled") {
-        return "cancelled";
-    }
-    if FAILED_EXACT.contains(&r)
-        || FAILED_PREFIXES.iter().any(|p| r.starts_with(p))
-        // SIP ringing failures are failures, the ringing hooks are normal endings.
-        || (r.starts_with("call.ringing.") && !r.starts_with("call.ringing.hook-executed"))
-    {
-        return "failed";
-    }
-    "ended"
-}
-
-/// Whether an outbound attempt that ended this way gets a new attempt.
-pub fn is_retry_worthy(ended_reason: Option<&str>) -> bool {
-    let Some(r) = ended_reason.map(str::to_ascii_lowercase) else {
-        return false;
-    };
-    !r.contains("voicemail") && RETRY_WORTHY.contains(&r.as_str())
-}
+use crate::domain::status::CallStatus;
+use crate::domain::vapi_status::map_vapi_status;
 
 pub fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
     let mut cur = v;
@@ -154,7 +45,7 @@ pub struct CallFacts {
     pub phone_number_id: Option<String>,
     pub customer_phone: Option<String>,
     /// Spec status from `call.status` / `message.status` (None when absent or unknown).
-    pub status: Option<&'static str>,
+    pub status: Option<CallStatus>,
     pub started_at: Option<DateTime<Utc>>,
     pub ended_at: Option<DateTime<Utc>>,
     pub ended_reason: Option<String>,
@@ -622,59 +513,6 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn terminal_status_by_reason() {
-        let cases = [
-            (None, "ended"),
-            (Some("customer-ended-call"), "ended"),
-            (Some("assistant-ended-call"), "ended"),
-            (Some("voicemail"), "ended"),
-            (Some("exceeded-max-duration"), "ended"),
-            (Some("call.ringing.hook-executed-say"), "ended"),
-            (Some("some-new-reason"), "ended"),
-            (Some("customer-did-not-answer"), "failed"),
-            (Some("customer-busy"), "failed"),
-            (Some("silence-timed-out"), "failed"),
-            (Some("twilio-failed-to-connect-call"), "failed"),
-            (Some("pipeline-error-openai-llm-failed"), "failed"),
-            (Some("call.in-progress.error-vapifault-x"), "failed"),
-            (Some("call.start.error-subscription-frozen"), "failed"),
-            (Some("assistant-request-returned-error"), "failed"),
-            (Some("call.ringing.sip-inbound-caller-hungup"), "failed"),
-            (Some("manually-canceled"), "cancelled"),
-            (Some("scheduled-call-deleted"), "cancelled"),
-        ];
-        for (reason, want) in cases {
-            assert_eq!(terminal_status(reason), want, "{reason:?}");
-        }
-    }
-
-    #[test]
-    fn retry_worthy_never_voicemail() {
-        assert!(is_retry_worthy(Some("customer-did-not-answer")));
-        assert!(is_retry_worthy(Some("Customer-Busy")));
-        assert!(is_retry_worthy(Some("silence-timed-out")));
-        assert!(!is_retry_worthy(Some("voicemail")));
-        assert!(!is_retry_worthy(Some("customer-ended-call")));
-        assert!(!is_retry_worthy(None));
-    }
-
-    #[test]
-    fn vapi_status_mapping() {
-        let cases = [
-            ("scheduled", Some("queued")),
-            ("queued", Some("queued")),
-            ("ringing", Some("ringing")),
-            ("in-progress", Some("in-progress")),
-            ("forwarding", Some("in-progress")),
-            ("ended", Some("ended")),
-            ("not-found", None),
-        ];
-        for (s, want) in cases {
-            assert_eq!(map_vapi_status(s), want, "{s}");
-        }
-    }
-
-    #[test]
     fn facts_duration_cost_and_fallbacks() {
         let msg = json!({
             "startedAt": "2026-11-20T17:00:00.000Z", "endedAt": "2026-11-20T17:02:05.900Z",
@@ -687,7 +525,7 @@ mod tests {
         assert_eq!(f.duration_seconds, Some(125));
         assert!((f.cost.unwrap() - 0.03).abs() < 1e-9);
         assert_eq!(f.recording_url.as_deref(), Some("https://r/mono.wav"));
-        assert_eq!(f.status, Some("ended"));
+        assert_eq!(f.status, Some(CallStatus::Ended));
 
         let legacy = json!({"durationSeconds": 42.7, "cost": 0.5});
         let f = call_facts(&legacy, &json!({}), "c1", true);

@@ -8,17 +8,10 @@
 use chrono::NaiveTime;
 use serde::Serialize;
 
-/// Built-in defaults (behavior.md §3.2), used only when no level supplies a value.
-pub const DEFAULT_EMAIL_DELAY_DAYS: i32 = 1;
-pub const DEFAULT_CALL_DELAY_DAYS: i32 = 3;
-
-pub fn default_email_time() -> NaiveTime {
-    NaiveTime::from_hms_opt(10, 0, 0).unwrap_or(NaiveTime::MIN)
-}
-
-pub fn default_call_time() -> NaiveTime {
-    NaiveTime::from_hms_opt(16, 0, 0).unwrap_or(NaiveTime::MIN)
-}
+// Built-in defaults, used only when no level supplies a value: the clinic policy's.
+use super::clinic_policy::{
+    DEFAULT_CALL_DELAY_DAYS, DEFAULT_CALL_TIME, DEFAULT_EMAIL_DELAY_DAYS, DEFAULT_EMAIL_TIME,
+};
 
 /// The case's own cadence columns.
 #[derive(Debug, Clone, Default)]
@@ -140,11 +133,11 @@ pub fn resolve(
     let lower_email_time = config
         .and_then(|c| c.preferred_email_time)
         .or_else(|| settings.and_then(|s| s.preferred_email_start_time))
-        .unwrap_or_else(default_email_time);
+        .unwrap_or(DEFAULT_EMAIL_TIME);
     let lower_call_time = config
         .and_then(|c| c.preferred_call_time)
         .or_else(|| settings.and_then(|s| s.preferred_call_start_time))
-        .unwrap_or_else(default_call_time);
+        .unwrap_or(DEFAULT_CALL_TIME);
 
     // Times at the case-type level (with fall-through), reused by a case override.
     let type_email_time = case_type

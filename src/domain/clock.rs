@@ -10,24 +10,6 @@ use chrono::{
 };
 use chrono_tz::Tz;
 
-/// The zone used when a clinic's `timezone` column cannot be parsed (the column's own default).
-pub const DEFAULT_TZ: Tz = chrono_tz::America::Los_Angeles;
-
-/// Parses a clinic's `timezone` column (an IANA name such as `America/New_York`).
-/// Callers that must keep going use [`clinic_tz_or_default`].
-pub fn clinic_tz(name: &str) -> Result<Tz, chrono_tz::ParseError> {
-    name.trim().parse::<Tz>()
-}
-
-/// Like [`clinic_tz`], but falls back to [`DEFAULT_TZ`]; the flag says whether it fell back so
-/// the caller can log the misconfigured clinic once.
-pub fn clinic_tz_or_default(name: Option<&str>) -> (Tz, bool) {
-    match name.map(clinic_tz) {
-        Some(Ok(tz)) => (tz, false),
-        _ => (DEFAULT_TZ, true),
-    }
-}
-
 /// Wall-clock `time` on `date` in `tz` → UTC. A time that does not exist (spring-forward gap)
 /// moves forward by the gap; an ambiguous one (fall-back) takes the first occurrence.
 pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
@@ -563,18 +545,5 @@ mod tests {
         for (i, secs, want) in cases {
             assert_eq!(stagger(base, *i, Duration::seconds(*secs)), u(want));
         }
-    }
-
-    #[test]
-    fn clinic_tz_parsing() {
-        assert_eq!(clinic_tz("America/New_York").unwrap(), America::New_York);
-        assert_eq!(clinic_tz(" Asia/Kolkata ").unwrap(), Asia::Kolkata);
-        assert!(clinic_tz("Mars/Olympus").is_err());
-        assert_eq!(clinic_tz_or_default(Some("Nope")), (DEFAULT_TZ, true));
-        assert_eq!(clinic_tz_or_default(None), (DEFAULT_TZ, true));
-        assert_eq!(
-            clinic_tz_or_default(Some("Australia/Adelaide")),
-            (Australia::Adelaide, false)
-        );
     }
 }

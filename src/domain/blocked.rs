@@ -1,5 +1,5 @@
 //! Blocked (extreme) cases at dispatch time, behavior.md §10: no follow-up call or email after
-//! euthanasia or death. The rules live in `scheduling::extreme` (whole-word matching, so "appts"
+//! euthanasia or death. The rules live in `domain::extreme` (whole-word matching, so "appts"
 //! is not "pts"); this module only gathers the facts dispatch has loaded.
 
 use serde_json::Value;
@@ -17,9 +17,9 @@ pub struct CaseFacts {
 }
 
 /// The reason the case must not be contacted, if any: the one detector
-/// (`scheduling::extreme`) that auto-scheduling also uses, fed with what dispatch loaded.
+/// (`domain::extreme`) that auto-scheduling also uses, fed with what dispatch loaded.
 pub fn blocked_reason(f: &CaseFacts) -> Option<String> {
-    crate::scheduling::extreme::blocked_reason(&crate::scheduling::extreme::ExtremeInput {
+    crate::domain::extreme::blocked_reason(&crate::domain::extreme::ExtremeInput {
         case_type: f.case_type.as_deref(),
         detected_case_type: f.detected_case_type.as_deref(),
         discharge_summary: f.discharge_summary.as_deref(),

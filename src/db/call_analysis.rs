@@ -1,0 +1,14 @@
+//! `call_analysis`: one analysis per call (inbound or outbound).
+
+#[allow(unused_imports)]
+use chrono::{DateTime, NaiveTime, Utc};
+#[allow(unused_imports)]
+use serde_json::Value;
+#[allow(unused_imports)]
+use sqlx::{PgConnection, PgExecutor, PgPool};
+#[allow(unused_imports)]
+use uuid::Uuid;
+
+// ==== webhooks (webhooks/vapi) ====
+
+// ==== end webhooks (webhooks/vapi) ====

@@ -1,0 +1,229 @@
+//! The job queue as data: every job kind's payload, queue name and attempt limit, and pushing
+//! jobs onto apalis-postgres's storage. Everything that touches the `apalis` schema lives in
+//! this module; the handlers that run the jobs live in `jobs/` (`docs/behaviour.md#jobs`).
+
+use std::fmt::Debug;
+use std::time::Duration;
+
+use apalis::prelude::TaskBuilder;
+use apalis_postgres::PostgresStorage;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// One kind of durable job: what is stored, where, and how often it may be tried.
+pub trait Job:
+    Serialize + DeserializeOwned + Clone + Debug + Send + Sync + Unpin + 'static
+{
+    /// The apalis queue (`apalis.jobs.job_type`); never rename once jobs exist.
+    const QUEUE: &'static str;
+    /// Attempts in total, the first included, before the job is left dead.
+    const MAX_ATTEMPTS: usize;
+}
+
+/// Places one `outbound_calls` row through VAPI.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DispatchCall {
+    pub outbound_call_id: Uuid,
+}
+
+impl Job for DispatchCall {
+    const QUEUE: &'static str = "odis.dispatch_call";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+/// Sends one `outbound_emails` row through Resend.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DispatchEmail {
+    pub outbound_email_id: Uuid,
+}
+
+impl Job for DispatchEmail {
+    const QUEUE: &'static str = "odis.dispatch_email";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+/// The auto-scheduling run (all clinics when `clinic_ids` is `None`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AutoScheduleRun {
+    pub clinic_ids: Option<Vec<Uuid>>,
+    pub dry_run: bool,
+}
+
+impl Job for AutoScheduleRun {
+    const QUEUE: &'static str = "odis.auto_schedule_run";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+/// Processes one discharge batch.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProcessDischargeBatch {
+    pub batch_id: Uuid,
+}
+
+impl Job for ProcessDischargeBatch {
+    const QUEUE: &'static str = "odis.process_discharge_batch";
+    const MAX_ATTEMPTS: usize = 5;
+}
+
+/// Processes one stored webhook event again.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ReprocessWebhook {
+    pub event_id: Uuid,
+}
+
+impl Job for ReprocessWebhook {
+    const QUEUE: &'static str = "odis.reprocess_webhook";
+    const MAX_ATTEMPTS: usize = 3;
+}
+
+/// The job could not be stored.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot enqueue job: {0}")]
+pub struct EnqueueError(pub String);
+
+/// Creates apalis's tables (schema `apalis`, its own `apalis._sqlx_migrations`). Idempotent;
+/// run at start-up beside our migrator.
+pub async fn setup(pool: &PgPool) -> Result<(), apalis_postgres::Error> {
+    PostgresStorage::setup(pool).await
+}
+
+/// The storage configuration of `K`'s queue.
+pub fn storage_config<K: Job>() -> apalis_postgres::Config {
+    apalis_postgres::Config::default().queue(K::QUEUE)
+}
+
+/// Pushes `job` onto its queue, to run after `run_after` (now when `None`).
+pub async fn enqueue<K: Job>(
+    pool: &PgPool,
+    job: K,
+    run_after: Option<Duration>,
+) -> Result<(), EnqueueError> {
+    let mut storage = PostgresStorage::<K>::new(pool).with_config(storage_config::<K>());
+    let mut builder = TaskBuilder::new(job).max_attempts(K::MAX_ATTEMPTS);
+    if let Some(delay) = run_after {
+        builder = builder.run_after(delay);
+    }
+    apalis::prelude::TaskSink::push_task(&mut storage, builder.build())
+        .await
+        .map_err(|e| EnqueueError(e.to_string()))?;
+    crate::metrics::job(K::QUEUE, "enqueued");
+    Ok(())
+}
+
+/// Dispatches one `outbound_calls` row (now, or after `run_after`). Safe to call any number
+/// of times: only one dispatch can claim the row.
+pub async fn enqueue_dispatch_call(
+    pool: &PgPool,
+    outbound_call_id: Uuid,
+    run_after: Option<Duration>,
+) -> Result<(), EnqueueError> {
+    enqueue(pool, DispatchCall { outbound_call_id }, run_after).await
+}
+
+/// Sends one `outbound_emails` row (now, or after `run_after`). Idempotent like the call one.
+pub async fn enqueue_dispatch_email(
+    pool: &PgPool,
+    outbound_email_id: Uuid,
+    run_after: Option<Duration>,
+) -> Result<(), EnqueueError> {
+    enqueue(pool, DispatchEmail { outbound_email_id }, run_after).await
+}
+
+pub async fn enqueue_auto_schedule_run(
+    pool: &PgPool,
+    clinic_ids: Option<Vec<Uuid>>,
+    dry_run: bool,
+) -> Result<(), EnqueueError> {
+    let job = AutoScheduleRun {
+        clinic_ids,
+        dry_run,
+    };
+    enqueue(pool, job, None).await
+}
+
+pub async fn enqueue_process_discharge_batch(
+    pool: &PgPool,
+    batch_id: Uuid,
+) -> Result<(), EnqueueError> {
+    enqueue(pool, ProcessDischargeBatch { batch_id }, None).await
+}
+
+// ==== reads for operators (http/health, http/metrics) ====
+
+/// The queue's health, from apalis's tables (`None` when they do not exist yet).
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct QueueHealth {
+    pub pending: i64,
+    pub running: i64,
+    pub dead: i64,
+    pub oldest_due_seconds: f64,
+    pub live_workers: i64,
+}
+
+/// Whether apalis's tables exist (created by [`setup`]).
+pub async fn tables_exist(pool: &PgPool) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT to_regclass('apalis.jobs') IS NOT NULL")
+        .fetch_one(pool)
+        .await
+}
+
+/// Backlog, running and dead jobs, age of the oldest due job, workers seen in the last minute.
+pub async fn health(pool: &PgPool) -> Result<Option<QueueHealth>, sqlx::Error> {
+    if !tables_exist(pool).await? {
+        return Ok(None);
+    }
+    let (pending, running, dead, oldest_due): (i64, i64, i64, Option<f64>) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status IN ('Pending', 'Queued')),
+                count(*) FILTER (WHERE status = 'Running'),
+                count(*) FILTER (WHERE status IN ('Failed', 'Killed') AND attempts >= max_attempts
+                                 OR status = 'Killed'),
+                extract(epoch FROM now() - min(run_at) FILTER (WHERE status IN ('Pending', 'Queued') AND run_at <= now()))::float8
+         FROM apalis.jobs",
+    )
+    .fetch_one(pool)
+    .await?;
+    let live_workers: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM apalis.workers WHERE last_seen > now() - interval '1 minute'",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Some(QueueHealth {
+        pending,
+        running,
+        dead,
+        oldest_due_seconds: oldest_due.unwrap_or(0.0),
+        live_workers,
+    }))
+}
+
+/// Jobs waiting or running, by queue; and the age in seconds of the oldest due job.
+pub async fn depth(pool: &PgPool) -> Result<Option<(Vec<(String, i64)>, f64)>, sqlx::Error> {
+    if !tables_exist(pool).await? {
+        return Ok(None);
+    }
+    let depth: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT job_type, count(*) FROM apalis.jobs
+         WHERE status IN ('Pending', 'Queued', 'Running') GROUP BY job_type",
+    )
+    .fetch_all(pool)
+    .await?;
+    let oldest: Option<f64> = sqlx::query_scalar(
+        "SELECT extract(epoch FROM now() - min(run_at))::float8 FROM apalis.jobs
+         WHERE status IN ('Pending', 'Queued') AND run_at <= now()",
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(Some((depth, oldest.unwrap_or(0.0))))
+}
+
+// ==== end reads for operators ====
+
+// ==== engine, sweep and catalogue (jobs/) ====
+
+// ==== end engine, sweep and catalogue ====
+
+// ==== enqueue inside a transaction (webhooks/qstash) ====
+
+// ==== end enqueue inside a transaction ====

@@ -1,0 +1,15 @@
+//! The business rules, one home each, pure and unit-tested: nothing here touches the database,
+//! the network or the clock (callers pass `now`). See `docs/behaviour.md`.
+//!
+//! May import: external crates only (never another `crate::` module outside `domain`).
+
+pub mod backoff;
+pub mod blocked;
+pub mod cadence;
+pub mod clinic_policy;
+pub mod clock;
+pub mod dispatch_meta;
+pub mod extreme;
+pub mod phone;
+pub mod status;
+pub mod vapi_status;

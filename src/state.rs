@@ -1,0 +1,76 @@
+//! What request handlers and job handlers share: the pool, the configuration, the provider
+//! clients and the per-process provider limits. Built once at start-up by `app` (or a test),
+//! cheap to clone. Installing the metrics recorder is the binary's start-up job, not this one's.
+//!
+//! May import: `config`, `providers`.
+
+use std::sync::Arc;
+
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use uuid::Uuid;
+
+use crate::config::Config;
+use crate::providers::rate::RateLimiter;
+use crate::providers::resend::ResendClient;
+use crate::providers::vapi::VapiClient;
+
+/// The shared state of one process.
+#[derive(Clone)]
+pub struct AppState {
+    /// The service's connection pool (tables owner; RLS does not apply to it).
+    pub pool: PgPool,
+    pub config: Arc<Config>,
+    pub vapi: VapiClient,
+    pub resend: ResendClient,
+    /// At most `VAPI_MAX_CONCURRENT_CALLS` create-call requests in flight from this process.
+    pub call_slots: Arc<Semaphore>,
+    /// At most `RESEND_MAX_RPS` sends per second from this process.
+    pub email_rate: RateLimiter,
+    /// Names this process in claims (`dispatch_claimed_by`, `job_ticks.claimed_by`).
+    pub instance: Arc<str>,
+}
+
+/// A provider client could not be built from the configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot build provider client: {0}")]
+pub struct StateError(String);
+
+impl AppState {
+    pub fn new(pool: PgPool, config: Config) -> Result<Self, StateError> {
+        Self::from_parts(pool, Arc::new(config))
+    }
+
+    pub fn from_parts(pool: PgPool, config: Arc<Config>) -> Result<Self, StateError> {
+        let vapi = VapiClient::new(
+            &config.vapi_base_url,
+            config.vapi_api_key.clone(),
+            crate::providers::DEFAULT_TIMEOUT,
+        )
+        .map_err(|e| StateError(e.to_string()))?;
+        let resend = ResendClient::new(
+            &config.resend_base_url,
+            config.resend_api_key.clone(),
+            crate::providers::DEFAULT_TIMEOUT,
+        )
+        .map_err(|e| StateError(e.to_string()))?;
+        Ok(Self {
+            call_slots: Arc::new(Semaphore::new(config.vapi_max_concurrent_calls.max(1))),
+            email_rate: RateLimiter::per_second(config.resend_max_rps),
+            instance: instance_name().into(),
+            pool,
+            config,
+            vapi,
+            resend,
+        })
+    }
+}
+
+/// A name unique to this process (apalis refuses two live workers with one name).
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .or_else(|_| std::env::var("FLY_MACHINE_ID"))
+        .unwrap_or_else(|_| "local".into());
+    let id = Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &id[..8])
+}
