@@ -127,7 +127,7 @@ pub fn next_occurrence_after(tz: Tz, time: NaiveTime, now: DateTime<Utc>) -> Dat
     now + Duration::days(1)
 }
 
-/// Batch stagger (behavior.md §6.5): the i-th item (0-based) is `i × step` after `base`.
+/// Batch stagger (`docs/behaviour.md#discharge-batch`): the i-th item (0-based) is `i × step` after `base`.
 pub fn stagger(base: DateTime<Utc>, index: usize, step: Duration) -> DateTime<Utc> {
     let i = i32::try_from(index).unwrap_or(i32::MAX);
     base + step * i
