@@ -96,90 +96,36 @@ impl Config {
     /// Reads configuration through `lookup` (the environment in production, a map in tests).
     /// Empty values count as unset, as most deploy tools cannot unset a variable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| {
-            lookup(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        let secret = |k: &str| get(k).map(Secret);
-
-        let port = match get("PORT") {
-            None => 8080,
-            Some(v) => v.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
-                ConfigError::new("PORT", format!("expected a port number 1-65535, got {v:?}"))
-            })?,
-        };
-        let log_format = match get("LOG_FORMAT").as_deref() {
-            None | Some("pretty") => LogFormat::Pretty,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                return Err(ConfigError::new(
-                    "LOG_FORMAT",
-                    format!("expected `json` or `pretty`, got {other:?}"),
-                ))
-            }
-        };
-        let database_url = match get("DATABASE_URL") {
+        let env = Env(&lookup);
+        let secret = |k: &str| env.get(k).map(Secret);
+        let public_base_url = match env.get("PUBLIC_BASE_URL") {
             None => None,
-            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Some(u),
-            Some(_) => {
-                return Err(ConfigError::new(
-                    "DATABASE_URL",
-                    "expected a postgres:// or postgresql:// URL",
-                ))
-            }
+            Some(_) => Some(env.url("PUBLIC_BASE_URL", "")?),
         };
-        let url = |k: &'static str, default: &str| -> Result<String, ConfigError> {
-            let v = get(k).unwrap_or_else(|| default.to_string());
-            let parsed = reqwest::Url::parse(&v)
-                .map_err(|e| ConfigError::new(k, format!("not a valid URL ({e})")))?;
-            if !matches!(parsed.scheme(), "http" | "https") {
-                return Err(ConfigError::new(k, "expected an http:// or https:// URL"));
-            }
-            Ok(v.trim_end_matches('/').to_string())
-        };
-        let positive = |k: &'static str, default: u64| -> Result<u64, ConfigError> {
-            match get(k) {
-                None => Ok(default),
-                Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    ConfigError::new(k, format!("expected a positive integer, got {v:?}"))
-                }),
-            }
-        };
-        let public_base_url = match get("PUBLIC_BASE_URL") {
-            None => None,
-            Some(_) => Some(url("PUBLIC_BASE_URL", "")?),
-        };
-        let email_from = get("EMAIL_FROM");
-        if let Some(from) = &email_from {
-            if !from.contains('@') {
-                return Err(ConfigError::new(
-                    "EMAIL_FROM",
-                    "expected an address like `Clinic <care@example.com>`",
-                ));
-            }
-        }
         Ok(Self {
-            database_url,
-            data_dir: get("ODIS_DATA_DIR")
+            database_url: env.database_url()?,
+            data_dir: env
+                .get("ODIS_DATA_DIR")
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("./.odis")),
-            port,
-            log_format,
+            port: env.port()?,
+            log_format: env.log_format()?,
             vapi_webhook_secret: secret("VAPI_WEBHOOK_SECRET"),
             vapi_api_key: secret("VAPI_API_KEY"),
-            vapi_base_url: url("VAPI_BASE_URL", "https://api.vapi.ai")?,
-            vapi_outbound_phone_number_id: get("VAPI_OUTBOUND_PHONE_NUMBER_ID"),
-            vapi_max_concurrent_calls: usize::try_from(positive("VAPI_MAX_CONCURRENT_CALLS", 10)?)
-                .unwrap_or(usize::MAX),
+            vapi_base_url: env.url("VAPI_BASE_URL", "https://api.vapi.ai")?,
+            vapi_outbound_phone_number_id: env.get("VAPI_OUTBOUND_PHONE_NUMBER_ID"),
+            vapi_max_concurrent_calls: usize::try_from(
+                env.positive("VAPI_MAX_CONCURRENT_CALLS", 10)?,
+            )
+            .unwrap_or(usize::MAX),
             resend_api_key: secret("RESEND_API_KEY"),
-            resend_base_url: url("RESEND_BASE_URL", "https://api.resend.com")?,
-            resend_max_rps: u32::try_from(positive("RESEND_MAX_RPS", 2)?).unwrap_or(u32::MAX),
-            email_from,
+            resend_base_url: env.url("RESEND_BASE_URL", "https://api.resend.com")?,
+            resend_max_rps: u32::try_from(env.positive("RESEND_MAX_RPS", 2)?).unwrap_or(u32::MAX),
+            email_from: env.email_from()?,
             qstash_current_signing_key: secret("QSTASH_CURRENT_SIGNING_KEY"),
             qstash_next_signing_key: secret("QSTASH_NEXT_SIGNING_KEY"),
             qstash_token: secret("QSTASH_TOKEN"),
-            qstash_url: url("QSTASH_URL", "https://qstash.upstash.io")?,
+            qstash_url: env.url("QSTASH_URL", "https://qstash.upstash.io")?,
             clerk_webhook_secret: secret("CLERK_WEBHOOK_SECRET"),
             public_base_url,
         })
@@ -212,6 +158,81 @@ impl Config {
             Ok(c) => c,
             Err(e) => panic!("test configuration is invalid: {e}"),
         }
+    }
+}
+
+/// Reads and validates single variables; empty counts as unset.
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn get(&self, k: &str) -> Option<String> {
+        (self.0)(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn port(&self) -> Result<u16, ConfigError> {
+        match self.get("PORT") {
+            None => Ok(8080),
+            Some(v) => v.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| {
+                ConfigError::new("PORT", format!("expected a port number 1-65535, got {v:?}"))
+            }),
+        }
+    }
+
+    fn log_format(&self) -> Result<LogFormat, ConfigError> {
+        match self.get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => Ok(LogFormat::Pretty),
+            Some("json") => Ok(LogFormat::Json),
+            Some(other) => Err(ConfigError::new(
+                "LOG_FORMAT",
+                format!("expected `json` or `pretty`, got {other:?}"),
+            )),
+        }
+    }
+
+    fn database_url(&self) -> Result<Option<String>, ConfigError> {
+        match self.get("DATABASE_URL") {
+            None => Ok(None),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => {
+                Ok(Some(u))
+            }
+            Some(_) => Err(ConfigError::new(
+                "DATABASE_URL",
+                "expected a postgres:// or postgresql:// URL",
+            )),
+        }
+    }
+
+    /// An http(s) URL without its trailing slash.
+    fn url(&self, k: &'static str, default: &str) -> Result<String, ConfigError> {
+        let v = self.get(k).unwrap_or_else(|| default.to_string());
+        let parsed = reqwest::Url::parse(&v)
+            .map_err(|e| ConfigError::new(k, format!("not a valid URL ({e})")))?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(ConfigError::new(k, "expected an http:// or https:// URL"));
+        }
+        Ok(v.trim_end_matches('/').to_string())
+    }
+
+    fn positive(&self, k: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.get(k) {
+            None => Ok(default),
+            Some(v) => v.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                ConfigError::new(k, format!("expected a positive integer, got {v:?}"))
+            }),
+        }
+    }
+
+    fn email_from(&self) -> Result<Option<String>, ConfigError> {
+        let from = self.get("EMAIL_FROM");
+        if from.as_deref().is_some_and(|f| !f.contains('@')) {
+            return Err(ConfigError::new(
+                "EMAIL_FROM",
+                "expected an address like `Clinic <care@example.com>`",
+            ));
+        }
+        Ok(from)
     }
 }
 

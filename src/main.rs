@@ -130,56 +130,59 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(async move {
-        match cli.command {
-            Command::Serve => odis_worker::app::serve(config).await,
-            Command::Worker => odis_worker::app::worker(config).await,
-            Command::Migrate => odis_worker::app::migrate(config).await,
-            Command::Bench(BenchCommand::Ingest(args)) => {
-                let report = odis_worker::bench::ingest::run(config, args).await?;
-                odis_worker::bench::ingest::print(&report);
-                println!("{}", serde_json::to_string(&report)?);
-                Ok(())
-            }
-            Command::Bench(BenchCommand::Jobs(args)) => {
-                let report = odis_worker::bench::jobs::run(config, args).await?;
-                odis_worker::bench::jobs::print(&report);
-                println!("{}", serde_json::to_string(&report)?);
-                match &report.dispatch {
-                    Some(d) if !d.exactly_once => Err(anyhow::anyhow!(
-                        "dispatch was not exactly once ({} provider requests for {} jobs)",
-                        d.provider_requests,
-                        d.jobs
-                    )),
-                    _ => Ok(()),
-                }
-            }
-            Command::Bench(BenchCommand::Autoschedule(args)) => {
-                let report = odis_worker::bench::autoschedule::run(config, args).await?;
-                odis_worker::bench::autoschedule::print(&report);
-                println!("{}", serde_json::to_string(&report)?);
-                Ok(())
-            }
-            Command::Replay(args) => {
-                let filter = args.from_inbox.then_some(odis_worker::replay::InboxFilter {
-                    source: args.source,
-                    statuses: args.status,
-                    id: args.id,
-                    since: args.since,
-                });
-                odis_worker::app::replay(config, args.paths, filter).await
-            }
-            Command::Jobs { action: None } => odis_worker::app::jobs_list(),
-            Command::Jobs {
-                action: Some(JobsAction::Run { name }),
-            } => odis_worker::app::jobs_run(config, &name).await,
-        }
-    });
+    let result = runtime.block_on(run(cli.command, config));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("odis-worker: error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The subcommand's body.
+async fn run(command: Command, config: Config) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => odis_worker::app::serve(config).await,
+        Command::Worker => odis_worker::app::worker(config).await,
+        Command::Migrate => odis_worker::app::migrate(config).await,
+        Command::Bench(BenchCommand::Ingest(args)) => {
+            let report = odis_worker::bench::ingest::run(config, args).await?;
+            odis_worker::bench::ingest::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Jobs(args)) => {
+            let report = odis_worker::bench::jobs::run(config, args).await?;
+            odis_worker::bench::jobs::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            match &report.dispatch {
+                Some(d) if !d.exactly_once => Err(anyhow::anyhow!(
+                    "dispatch was not exactly once ({} provider requests for {} jobs)",
+                    d.provider_requests,
+                    d.jobs
+                )),
+                _ => Ok(()),
+            }
+        }
+        Command::Bench(BenchCommand::Autoschedule(args)) => {
+            let report = odis_worker::bench::autoschedule::run(config, args).await?;
+            odis_worker::bench::autoschedule::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Replay(args) => {
+            let filter = args.from_inbox.then_some(odis_worker::replay::InboxFilter {
+                source: args.source,
+                statuses: args.status,
+                id: args.id,
+                since: args.since,
+            });
+            odis_worker::app::replay(config, args.paths, filter).await
+        }
+        Command::Jobs { action: None } => odis_worker::app::jobs_list(),
+        Command::Jobs {
+            action: Some(JobsAction::Run { name }),
+        } => odis_worker::app::jobs_run(config, &name).await,
     }
 }
