@@ -10,8 +10,6 @@
 //! 20 refusals in 60 requests for 20 calls + 20 emails. Two engines run against the same
 //! database, as two processes would, so the rows are also raced for.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -25,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::helpers::{app, seed};
 
 const CALLS: usize = 20;
 const EMAILS: usize = 20;
@@ -149,14 +149,14 @@ async fn count(pool: &PgPool, sql: &'static str) -> i64 {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool: PgPool) {
-    let s = support::seed(&pool, "UTC").await;
+    let s = seed::seed(&pool, "UTC").await;
     let mut calls = Vec::new();
     for i in 0..CALLS {
-        calls.push(support::add_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
+        calls.push(seed::add_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
     }
     let mut emails = Vec::new();
     for _ in 0..EMAILS {
-        emails.push(support::add_email(&pool, &s).await);
+        emails.push(seed::add_email(&pool, &s).await);
     }
     let plan = |ids: &[Uuid]| -> Arc<HashMap<String, Vec<u16>>> {
         Arc::new(
@@ -292,14 +292,14 @@ async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool:
 
     // The rows record the answers and the retries they went through.
     for (i, id) in calls.iter().enumerate() {
-        let (status, vapi_call_id, metadata) = support::call_row(&pool, *id).await;
+        let (status, vapi_call_id, metadata) = app::call_row(&pool, *id).await;
         assert_eq!(vapi_call_id, Some(format!("vapi-{id}")));
         assert_eq!(status, "queued", "VAPI's own status for a queued call");
         let retries = metadata["dispatch_retries"].as_u64().unwrap_or(0);
         assert_eq!(retries as usize, plan_for(i).len(), "call {id}: {metadata}");
     }
     for (i, id) in emails.iter().enumerate() {
-        let (status, resend_id, metadata) = support::email_row(&pool, *id).await;
+        let (status, resend_id, metadata) = app::email_row(&pool, *id).await;
         assert_eq!(status, "sent");
         assert_eq!(resend_id, Some(format!("re-{id}")));
         let attempts = metadata["dispatch_attempts"].as_u64().unwrap_or(0);

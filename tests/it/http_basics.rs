@@ -1,12 +1,12 @@
 //! Health, readiness, request ids and metrics through the real router; the embedded cluster.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use sqlx::PgPool;
 use tower::ServiceExt;
+
+use crate::helpers::app::{send, state};
+use crate::helpers::sign::vapi_request;
 
 #[sqlx::test(migrations = "./migrations")]
 async fn healthz_and_readyz(pool: PgPool) {

@@ -1,8 +1,6 @@
 //! Dispatch of calls and emails against fake VAPI/Resend servers on loopback (wiremock), on a
 //! fresh database per test. Each test checks the exact request and what the row became.
 
-mod support;
-
 use odis_worker::jobs::dispatch_call::{self, CallOutcome};
 use odis_worker::jobs::dispatch_email::{self, EmailOutcome};
 use odis_worker::jobs::{DispatchCall, DispatchEmail, JobKind};
@@ -16,11 +14,13 @@ fn created(id: &str) -> ResponseTemplate {
         .set_body_json(json!({"id": id, "status": "queued", "type": "outboundPhoneCall"}))
 }
 
+use crate::helpers::{app, seed};
+
 #[sqlx::test(migrations = "./migrations")]
 async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_call(&pool, &s, "(408) 555-0199").await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let id = seed::add_call(&pool, &s, "(408) 555-0199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .and(header("authorization", "Bearer test-vapi-key"))
@@ -51,7 +51,7 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -76,7 +76,7 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
         }
     }
     assert_eq!(placed, 1);
-    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    let (status, vapi_id, meta) = app::call_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert_eq!(vapi_id.as_deref(), Some("vapi-call-1"));
     assert_eq!(meta["voicemail_detection_enabled"], json!(true));
@@ -101,8 +101,8 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/New_York").await;
-    let id = support::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::seed(&pool, "America/New_York").await;
+    let id = seed::add_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
@@ -121,20 +121,20 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
         .with_priority(2)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let first = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(
         matches!(first, CallOutcome::RetryScheduled { after_secs: 7, .. }),
         "{first:?}"
     );
-    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    let (status, vapi_id, meta) = app::call_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert!(vapi_id.is_none());
     assert!(meta.get("dispatch_claimed_at").is_none());
     assert_eq!(meta["dispatch_retries"], json!(1));
     // A fresh job waits for the advised delay; until then the row cannot be claimed.
-    let jobs = support::pending_jobs(&pool, DispatchCall::QUEUE).await;
+    let jobs = app::pending_jobs(&pool, DispatchCall::QUEUE).await;
     assert_eq!(jobs.len(), 1);
     assert!(
         jobs[0] > 3.0,
@@ -155,7 +155,7 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
     let second = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(matches!(second, CallOutcome::Placed { .. }), "{second:?}");
     assert_eq!(
-        support::call_row(&pool, id).await.1.as_deref(),
+        app::call_row(&pool, id).await.1.as_deref(),
         Some("vapi-call-2")
     );
     server.verify().await;
@@ -164,8 +164,8 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Chicago").await;
-    let id = support::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::seed(&pool, "America/Chicago").await;
+    let id = seed::add_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         // Longer than the client's 500 ms timeout: VAPI may have placed the call.
@@ -173,7 +173,7 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(
@@ -186,11 +186,11 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
         ),
         "{out:?}"
     );
-    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    let (status, vapi_id, meta) = app::call_row(&pool, id).await;
     assert_eq!(status, "failed");
     assert!(vapi_id.is_none());
     assert_eq!(meta["dispatch_ambiguous"], json!(true));
-    assert!(support::pending_jobs(&pool, DispatchCall::QUEUE)
+    assert!(app::pending_jobs(&pool, DispatchCall::QUEUE)
         .await
         .is_empty());
     // Another delivery of the job does not call VAPI again.
@@ -212,8 +212,8 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
 #[sqlx::test(migrations = "./migrations")]
 async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let id = seed::add_email(&pool, &s).await;
     let expected_body = json!({
         "from": "Test Clinic <care@example.com>",
         "to": ["dana@example.com"],
@@ -243,7 +243,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
         .with_priority(2)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let first = dispatch_email::dispatch(&ctx, id).await.unwrap();
     assert!(
@@ -251,9 +251,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
         "{first:?}"
     );
     assert_eq!(
-        support::pending_jobs(&pool, DispatchEmail::QUEUE)
-            .await
-            .len(),
+        app::pending_jobs(&pool, DispatchEmail::QUEUE).await.len(),
         1
     );
     sqlx::query(
@@ -270,7 +268,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
             resend_email_id: "re_123".into()
         }
     );
-    let (status, resend_id, _) = support::email_row(&pool, id).await;
+    let (status, resend_id, _) = app::email_row(&pool, id).await;
     assert_eq!(status, "sent");
     assert_eq!(resend_id.as_deref(), Some("re_123"));
     let sent_at: Option<chrono::DateTime<chrono::Utc>> =
@@ -286,7 +284,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
     sqlx::query(
         "UPDATE clinic_settings SET test_mode_enabled = true, test_contact_phone = '650-555-0142', \
          test_contact_email = 'qa@example.com' WHERE clinic_id = $1",
@@ -295,8 +293,8 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
     .execute(&pool)
     .await
     .unwrap();
-    let call = support::add_call(&pool, &s, "(408) 555-0199").await;
-    let email = support::add_email(&pool, &s).await;
+    let call = seed::add_call(&pool, &s, "(408) 555-0199").await;
+    let email = seed::add_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .and(body_partial_json(
@@ -313,20 +311,20 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     assert!(matches!(
         dispatch_call::dispatch(&ctx, call).await.unwrap(),
         CallOutcome::Placed { .. }
     ));
-    let (_, _, meta) = support::call_row(&pool, call).await;
+    let (_, _, meta) = app::call_row(&pool, call).await;
     assert_eq!(meta["test_mode"], json!(true));
     assert_eq!(meta["original_customer_phone"], json!("(408) 555-0199"));
     assert!(matches!(
         dispatch_email::dispatch(&ctx, email).await.unwrap(),
         EmailOutcome::Sent { .. }
     ));
-    let (_, _, meta) = support::email_row(&pool, email).await;
+    let (_, _, meta) = app::email_row(&pool, email).await;
     assert_eq!(meta["original_recipient_email"], json!("dana@example.com"));
     server.verify().await;
 }
@@ -334,20 +332,20 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
 #[sqlx::test(migrations = "./migrations")]
 async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
     sqlx::query("UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1")
         .bind(s.clinic_id)
         .execute(&pool)
         .await
         .unwrap();
-    let call = support::add_call(&pool, &s, "(408) 555-0199").await;
-    let email = support::add_email(&pool, &s).await;
+    let call = seed::add_call(&pool, &s, "(408) 555-0199").await;
+    let email = seed::add_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
     assert_eq!(
@@ -357,7 +355,7 @@ async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
             ambiguous: false
         }
     );
-    let (status, _, meta) = support::call_row(&pool, call).await;
+    let (status, _, meta) = app::call_row(&pool, call).await;
     assert_eq!(status, "failed");
     assert_eq!(
         meta["error"],
@@ -365,7 +363,7 @@ async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
     );
     let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
     assert!(matches!(out, EmailOutcome::Failed { .. }), "{out:?}");
-    assert_eq!(support::email_row(&pool, email).await.0, "failed");
+    assert_eq!(app::email_row(&pool, email).await.0, "failed");
     server.verify().await;
 }
 
@@ -375,7 +373,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     let server = MockServer::start().await;
     // A half-hour zone; the window opens two hours from now (local) and lasts one hour.
     let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
-    let s = support::seed(&pool, "Asia/Kolkata").await;
+    let s = seed::seed(&pool, "Asia/Kolkata").await;
     let now_local = Utc::now().with_timezone(&tz);
     // A same-day window that does not contain now: two hours ahead, or 03:00-04:00 late in
     // the evening (so the window never wraps midnight).
@@ -398,13 +396,13 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let id = support::add_call(&pool, &s, "+14085550199").await;
+    let id = seed::add_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let before = Utc::now();
     let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
@@ -417,7 +415,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     );
     assert_eq!(until.with_timezone(&tz).time(), start);
     let (status, vapi_id, meta): (String, Option<String>, serde_json::Value) =
-        support::call_row(&pool, id).await;
+        app::call_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert!(vapi_id.is_none());
     assert!(meta.get("dispatch_claimed_at").is_none());
@@ -428,7 +426,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(scheduled_for, until);
-    let jobs = support::pending_jobs(&pool, DispatchCall::QUEUE).await;
+    let jobs = app::pending_jobs(&pool, DispatchCall::QUEUE).await;
     assert_eq!(jobs.len(), 1);
     assert!(
         jobs[0] > 3600.0,
@@ -441,20 +439,20 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn blocked_case_cancels_call_and_email(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
     sqlx::query("UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' WHERE case_id = $1")
         .bind(s.case_id)
         .execute(&pool)
         .await
         .unwrap();
-    let call = support::add_call(&pool, &s, "+14085550199").await;
-    let email = support::add_email(&pool, &s).await;
+    let call = seed::add_call(&pool, &s, "+14085550199").await;
+    let email = seed::add_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
     assert_eq!(
@@ -463,7 +461,7 @@ async fn blocked_case_cancels_call_and_email(pool: PgPool) {
             reason: "Content contains: \"euthanasia\"".into()
         }
     );
-    let (status, _, meta) = support::call_row(&pool, call).await;
+    let (status, _, meta) = app::call_row(&pool, call).await;
     assert_eq!(status, "cancelled");
     assert_eq!(
         meta["blocked_reason"],
@@ -489,37 +487,37 @@ async fn blocked_case_cancels_call_and_email(pool: PgPool) {
             reason: "Patient is deceased".into()
         }
     );
-    assert_eq!(support::email_row(&pool, email).await.0, "cancelled");
+    assert_eq!(app::email_row(&pool, email).await.0, "cancelled");
     server.verify().await;
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unparseable_phone_fails_the_row_with_a_clear_error(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_call(&pool, &s, "call the front desk").await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let id = seed::add_call(&pool, &s, "call the front desk").await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(
         matches!(&out, CallOutcome::Failed { error, ambiguous: false } if error.starts_with("Invalid phone number format")),
         "{out:?}"
     );
-    assert_eq!(support::call_row(&pool, id).await.0, "failed");
+    assert_eq!(app::call_row(&pool, id).await.0, "failed");
     server.verify().await;
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let a = support::add_call(&pool, &s, "+14085550101").await;
-    let b = support::add_call(&pool, &s, "+14085550102").await;
+    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let a = seed::add_call(&pool, &s, "+14085550101").await;
+    let b = seed::add_call(&pool, &s, "+14085550102").await;
     Mock::given(method("POST"))
         .and(body_partial_json(
             json!({"customer": {"number": "+14085550101"}}),
@@ -535,7 +533,7 @@ async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     assert!(matches!(
         dispatch_call::dispatch(&ctx, a).await.unwrap(),
@@ -549,7 +547,7 @@ async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
         matches!(&out, CallOutcome::Failed { ambiguous: false, error } if error.contains("valid phone number")),
         "{out:?}"
     );
-    assert!(support::pending_jobs(&pool, DispatchCall::QUEUE)
+    assert!(app::pending_jobs(&pool, DispatchCall::QUEUE)
         .await
         .is_empty());
     server.verify().await;

@@ -5,18 +5,18 @@
 // Row tuples read inline next to their SELECT are easier to check than named aliases.
 #![allow(clippy::type_complexity)]
 
-mod common;
-
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use common::*;
 use odis_worker::replay::{replay_inbox, InboxFilter};
 use odis_worker::webhooks::fixtures::Fixture;
 use odis_worker::webhooks::inbox::EventStatus;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::helpers::app::{send, state, AppState};
+use crate::helpers::sign::{fixture_paths, fixture_request, vapi_request};
 
 const CLINIC: &str = "0f1c0000-0000-4000-8000-000000000001";
 const IN_CALL: &str = "c0ffee00-0000-4000-8000-000000000101";
@@ -35,13 +35,7 @@ fn dir() -> PathBuf {
 }
 
 fn all_fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
+    fixture_paths("vapi")
 }
 
 fn body(name: &str) -> Vec<u8> {
@@ -61,13 +55,13 @@ fn variant(name: &str, swaps: &[(&str, &str)]) -> Vec<u8> {
 }
 
 async fn seed(pool: &PgPool) {
-    sqlx::raw_sql(include_str!("../fixtures/vapi/seed.sql"))
+    sqlx::raw_sql(include_str!("../../fixtures/vapi/seed.sql"))
         .execute(pool)
         .await
         .unwrap();
 }
 
-async fn post(st: &odis_worker::http::AppState, body: &[u8]) -> (StatusCode, Value) {
+async fn post(st: &AppState, body: &[u8]) -> (StatusCode, Value) {
     send(st, vapi_request(body)).await
 }
 
@@ -126,7 +120,7 @@ async fn everything(pool: &PgPool) -> Value {
     .unwrap()
 }
 
-async fn send_all(st: &odis_worker::http::AppState) -> Vec<(String, StatusCode, Value)> {
+async fn send_all(st: &AppState) -> Vec<(String, StatusCode, Value)> {
     let mut out = Vec::new();
     for path in all_fixtures() {
         let (status, json) = send(st, fixture_request(&path)).await;
@@ -447,7 +441,7 @@ async fn each_delivery_ten_times_sequentially_and_concurrently_gives_one_set_of_
 }
 
 /// The inbound and the outbound story, in the given order, on the given ids.
-async fn tell(st: &odis_worker::http::AppState, names: &[&str], swaps: &[(&str, &str)]) {
+async fn tell(st: &AppState, names: &[&str], swaps: &[(&str, &str)]) {
     for name in names {
         let (status, json) = post(st, &variant(name, swaps)).await;
         assert_eq!(status, StatusCode::OK, "{name}: {json}");

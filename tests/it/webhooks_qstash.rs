@@ -1,19 +1,19 @@
 //! QStash deliveries enqueue the matching job (once per message), and the inbox's failed
 //! events are retried by the `inbox-retry` tick through `ReprocessWebhook`.
 
-mod common;
-mod support;
-
 use axum::http::StatusCode;
-use common::*;
 use odis_worker::jobs::JobKind;
 use sqlx::PgPool;
 
+use crate::helpers::app::{self, send, state};
+use crate::helpers::seed;
+use crate::helpers::sign::{qstash_request, vapi_request};
+
 #[sqlx::test(migrations = "./migrations")]
 async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
-    let seed = support::seed(&pool, "America/Los_Angeles").await;
-    let call = support::add_call(&pool, &seed, "+14155550123").await;
-    let email = support::add_email(&pool, &seed).await;
+    let seed = seed::seed(&pool, "America/Los_Angeles").await;
+    let call = seed::add_call(&pool, &seed, "+14155550123").await;
+    let email = seed::add_email(&pool, &seed).await;
     let st = state(&pool);
 
     let body = serde_json::to_vec(&serde_json::json!({"callId": call})).unwrap();
@@ -26,7 +26,7 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
         assert_eq!(status, StatusCode::OK, "{json}");
     }
     assert_eq!(
-        support::pending_jobs(&pool, odis_worker::jobs::DispatchCall::QUEUE)
+        app::pending_jobs(&pool, odis_worker::jobs::DispatchCall::QUEUE)
             .await
             .len(),
         1
@@ -43,7 +43,7 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
         (StatusCode::OK, Some("processed"))
     );
     assert_eq!(
-        support::pending_jobs(&pool, odis_worker::jobs::DispatchEmail::QUEUE)
+        app::pending_jobs(&pool, odis_worker::jobs::DispatchEmail::QUEUE)
             .await
             .len(),
         1
@@ -56,7 +56,7 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        support::pending_jobs(&pool, odis_worker::jobs::AutoScheduleRun::QUEUE)
+        app::pending_jobs(&pool, odis_worker::jobs::AutoScheduleRun::QUEUE)
             .await
             .len(),
         1
@@ -119,8 +119,8 @@ async fn unknown_and_malformed_targets(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgPool) {
-    let seed = support::seed(&pool, "America/Los_Angeles").await;
-    let call = support::add_call(&pool, &seed, "+14155550123").await;
+    let seed = seed::seed(&pool, "America/Los_Angeles").await;
+    let call = seed::add_call(&pool, &seed, "+14155550123").await;
     // An execute-call delivery whose first processing failed (say, the queue was unreachable).
     let event: uuid::Uuid = sqlx::query_scalar(
         "INSERT INTO webhook_events (source, delivery_id, event_type, payload, status, attempts, last_error, next_attempt_at)
@@ -131,7 +131,7 @@ async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgP
     .fetch_one(&pool)
     .await
     .unwrap();
-    let ctx = support::context(&pool, "http://127.0.0.1:9");
+    let ctx = app::context(&pool, "http://127.0.0.1:9");
 
     assert_eq!(odis_worker::jobs::inbox_retry::tick(&ctx).await.unwrap(), 1);
     assert_eq!(
@@ -140,7 +140,7 @@ async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgP
         "claimed: not enqueued twice"
     );
     assert_eq!(
-        support::pending_jobs(&pool, odis_worker::jobs::ReprocessWebhook::QUEUE)
+        app::pending_jobs(&pool, odis_worker::jobs::ReprocessWebhook::QUEUE)
             .await
             .len(),
         1
@@ -161,7 +161,7 @@ async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgP
         .unwrap();
     assert_eq!((status.as_str(), attempts, next), ("processed", 2, None));
     assert_eq!(
-        support::pending_jobs(&pool, odis_worker::jobs::DispatchCall::QUEUE)
+        app::pending_jobs(&pool, odis_worker::jobs::DispatchCall::QUEUE)
             .await
             .len(),
         1
@@ -182,7 +182,7 @@ async fn a_poison_event_stops_being_retried(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let clinic = clinic(&pool, "Poison Clinic", "UTC").await;
+    let clinic = seed::clinic(&pool, "Poison Clinic", "UTC").await;
     sqlx::query(
         "INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id) VALUES ($1, 'asst_poison')",
     )

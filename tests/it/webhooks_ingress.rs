@@ -1,12 +1,15 @@
 //! The ingress contract shared by every webhook route: verification before anything is written,
 //! 401/503/413/400 with JSON reasons, the inbox with dedupe, and never a 5xx for bad input.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use sqlx::PgPool;
+
+use crate::helpers::app::{config, send, state, state_with, NO_PROVIDERS};
+use crate::helpers::sign::{
+    clerk_request, now, qstash_token, svix_signature, vapi_request, CLERK_SECRET, QSTASH_CURRENT,
+    QSTASH_NEXT,
+};
 
 async fn inbox_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM webhook_events")
@@ -121,12 +124,12 @@ async fn the_next_qstash_key_is_accepted(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unconfigured_secret_is_503_not_accepted(pool: PgPool) {
-    let mut cfg = config("http://127.0.0.1:9");
+    let mut cfg = config(NO_PROVIDERS);
     cfg.vapi_webhook_secret = None;
     cfg.clerk_webhook_secret = None;
     cfg.qstash_current_signing_key = None;
     cfg.qstash_next_signing_key = None;
-    let st = odis_worker::http::AppState::new(pool.clone(), cfg);
+    let st = state_with(&pool, cfg);
     for path in [
         "/webhooks/vapi",
         "/webhooks/clerk",

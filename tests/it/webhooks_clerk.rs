@@ -2,19 +2,19 @@
 //! redelivery and replay idempotency, out-of-order deliveries, name/slug collisions, user
 //! deletion with kept references, placeholder linking, and Svix header variants.
 
-mod common;
-
-use std::path::PathBuf;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
-use common::*;
-use odis_worker::http::AppState;
 use odis_worker::webhooks::clerk::name_candidate;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::helpers::app::{send, state, AppState};
+use crate::helpers::seed;
+use crate::helpers::sign::{
+    clerk_request, fixture_paths, fixture_request, now, svix_signature, CLERK_SECRET,
+};
 
 // Ids and times of the fixture story (fixtures/clerk/*.json).
 const T0: i64 = 1_795_186_800_000; // 2026-11-20T15:00:00Z
@@ -24,19 +24,6 @@ const ORG: &str = "org_2pJ6vQm9LkR3tXa8bWcY1nZ5dEf";
 const ORG2: &str = "org_2pK8wTn4HsD7yLq2cVb6mX9rGaP";
 const MARIA: &str = "user_2pJ5rHk8NvW2qLs9dXm4tYb7cFe";
 const JAMES: &str = "user_2pL3mQx7VbN9sKd4wRt8yHc2fJa";
-
-fn fixture_paths(dir: &str) -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-}
 
 fn ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap()
@@ -474,7 +461,7 @@ async fn a_membership_before_user_created_creates_the_user_and_the_clinic(pool: 
 async fn clinic_name_and_slug_collisions_are_made_unique_deterministically(pool: PgPool) {
     let st = state(&pool);
     // an operator-created clinic (no Clerk org) already holds the name and slug
-    let manual = clinic(&pool, "Sunset Vet", "America/Denver").await;
+    let manual = seed::clinic(&pool, "Sunset Vet", "America/Denver").await;
     for (msg, org) in [("a", "org_a"), ("b", "org_b")] {
         let j = deliver(
             &st,

@@ -26,8 +26,6 @@
 //! flight (failed as ambiguous at once), and ~75 s when one was claimed but unsent (it waits
 //! for the orphaned apalis job to come back); the waits are bounded at 90 s + 150 s.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -39,6 +37,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::helpers::{app, seed};
 
 const ITEMS: usize = 50;
 /// Create-call requests in flight at once per process (`VAPI_MAX_CONCURRENT_CALLS`).
@@ -144,7 +144,7 @@ async fn requests_per_call(server: &MockServer) -> HashMap<String, usize> {
 
 /// 50 cases, each with its own client and phone number, and a pending batch over them.
 async fn seed_batch(pool: &PgPool) -> Uuid {
-    let s = support::seed(pool, "UTC").await;
+    let s = seed::seed(pool, "UTC").await;
     let batch_id: Uuid = sqlx::query_scalar(
         // The batch staggers calls 2 minutes apart (item i at call_schedule_time + i×2 min).
         // Starting the schedule 2 hours ago makes all 50 calls due at once, which is what the
@@ -211,15 +211,6 @@ async fn seed_batch(pool: &PgPool) -> Uuid {
     batch_id
 }
 
-/// The database the `#[sqlx::test]` pool points at, as a URL for the child processes.
-fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    let db = options
-        .get_database()
-        .expect("the test pool names its database");
-    format!("postgres://postgres@127.0.0.1:5432/{db}")
-}
-
 async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
     sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
 }
@@ -241,7 +232,7 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
         "[[job]]\nname = \"sweep-due\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n",
     )
     .unwrap();
-    let url = database_url(&pool);
+    let url = app::database_url(&pool);
 
     // First process: runs until some, but not all, calls have reached the fake VAPI.
     let mut first = Worker::spawn(&dir, "first", &url, &server.uri());

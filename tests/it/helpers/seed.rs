@@ -1,14 +1,6 @@
-//! Shared seeding for the job tests: one clinic with settings, a client, a patient, a case
-//! with a discharge summary, and helpers to add calls and emails.
-#![allow(dead_code)]
+//! Seeding for the tests: one clinic with settings, a client, a patient, a case with a
+//! discharge summary, and helpers to add calls and emails.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use odis_worker::config::Config;
-use odis_worker::jobs::JobContext;
-use odis_worker::providers::resend::ResendClient;
-use odis_worker::providers::vapi::VapiClient;
 use sqlx::PgPool;
 use uuid::Uuid;
 
@@ -16,31 +8,6 @@ pub struct Seed {
     pub clinic_id: Uuid,
     pub case_id: Uuid,
     pub patient_id: Uuid,
-}
-
-/// A context whose providers live on `base_url` (a wiremock server), with short timeouts.
-pub fn context(pool: &PgPool, base_url: &str) -> JobContext {
-    context_with(
-        pool,
-        Config::for_tests("postgres://unused@127.0.0.1/x", base_url),
-    )
-}
-
-pub fn context_with(pool: &PgPool, config: Config) -> JobContext {
-    let mut ctx = JobContext::new(pool.clone(), Arc::new(config)).unwrap();
-    ctx.vapi = VapiClient::new(
-        &ctx.config.vapi_base_url,
-        ctx.config.vapi_api_key.clone(),
-        Duration::from_millis(500),
-    )
-    .unwrap();
-    ctx.resend = ResendClient::new(
-        &ctx.config.resend_base_url,
-        ctx.config.resend_api_key.clone(),
-        Duration::from_millis(500),
-    )
-    .unwrap();
-    ctx
 }
 
 /// A clinic in `tz` whose call window is open all day (tests that need a closed window
@@ -158,29 +125,15 @@ pub async fn add_email(pool: &PgPool, s: &Seed) -> Uuid {
     .unwrap()
 }
 
-pub async fn call_row(pool: &PgPool, id: Uuid) -> (String, Option<String>, serde_json::Value) {
-    sqlx::query_as("SELECT status, vapi_call_id, metadata FROM outbound_calls WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-pub async fn email_row(pool: &PgPool, id: Uuid) -> (String, Option<String>, serde_json::Value) {
-    sqlx::query_as("SELECT status, resend_email_id, metadata FROM outbound_emails WHERE id = $1")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .unwrap()
-}
-
-/// Pending apalis jobs of `queue` and their delay from now in seconds.
-pub async fn pending_jobs(pool: &PgPool, queue: &str) -> Vec<f64> {
+/// Inserts a clinic and returns its id.
+pub async fn clinic(pool: &PgPool, name: &str, tz: &str) -> Uuid {
     sqlx::query_scalar(
-        "SELECT extract(epoch FROM run_at - now())::float8 FROM apalis.jobs WHERE job_type = $1 AND status = 'Pending'",
+        "INSERT INTO clinics (name, slug, timezone, phone) VALUES ($1, $2, $3, '+14155550100') RETURNING id",
     )
-    .bind(queue)
-    .fetch_all(pool)
+    .bind(name)
+    .bind(name.to_lowercase().replace(' ', "-"))
+    .bind(tz)
+    .fetch_one(pool)
     .await
-    .unwrap()
+    .expect("insert clinic")
 }

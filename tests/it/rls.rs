@@ -21,13 +21,12 @@
 //! setting stays in effect after `SET LOCAL ROLE authenticated` for the probes.
 //!
 //! Run with `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres SQLX_OFFLINE=true
-//! cargo test --test rls` (`SQLX_OFFLINE` keeps dependencies' `query!` macros off that database).
-
-mod db_support;
+//! cargo test --test it rls::` (`SQLX_OFFLINE` keeps dependencies' `query!` macros off that
+//! database).
 
 use std::collections::BTreeMap;
 
-use db_support::{
+use crate::helpers::catalog::{
     describe, exec, exec_in_savepoint, insert_row, load_tables, sqlstate, uuid_lit, Table,
 };
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
