@@ -22,11 +22,10 @@ async fn database_restart_loses_nothing_verified() {
     };
     let pool = odis_worker::db::connect(&pg.url(), 8).await.unwrap();
     odis_worker::db::migrate(&pool).await.unwrap();
-    let state = odis_worker::http::AppState::new(pool.clone(), app::config("http://127.0.0.1:9"));
+    let state = app::state(&pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server =
-        tokio::spawn(async move { axum::serve(listener, odis_worker::http::router(state)).await });
+    let server = tokio::spawn(async move { axum::serve(listener, app::router(state)).await });
     let url = format!("http://{addr}/webhooks/vapi");
     let client = reqwest::Client::new();
 

@@ -14,9 +14,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use odis_worker::config::Config;
 use odis_worker::jobs::catalogue::Catalogue;
-use odis_worker::jobs::{self, EngineSettings, JobContext};
+use odis_worker::jobs::{self, EngineSettings};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
@@ -24,7 +23,8 @@ use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use crate::helpers::{app, seed};
+use crate::helpers::app::{self, JobContext};
+use crate::helpers::seed;
 
 const CALLS: usize = 20;
 const EMAILS: usize = 20;
@@ -135,7 +135,7 @@ fn fast() -> EngineSettings {
 }
 
 fn context(pool: &PgPool, base_url: &str) -> JobContext {
-    let mut config = Config::for_tests("postgres://unused@127.0.0.1/x", base_url);
+    let mut config = app::job_config(base_url);
     // Enough sends per second that Resend's own limit is the fake's 429s, not ours.
     config.resend_max_rps = 20;
     // The default provider timeout (15 s): a short one could turn a slow answer on a loaded
@@ -149,14 +149,14 @@ async fn count(pool: &PgPool, sql: &'static str) -> i64 {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool: PgPool) {
-    let s = seed::seed(&pool, "UTC").await;
+    let s = seed::discharge_case(&pool, "UTC").await;
     let mut calls = Vec::new();
     for i in 0..CALLS {
-        calls.push(seed::add_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
+        calls.push(seed::due_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
     }
     let mut emails = Vec::new();
     for _ in 0..EMAILS {
-        emails.push(seed::add_email(&pool, &s).await);
+        emails.push(seed::due_email(&pool, &s).await);
     }
     let plan = |ids: &[Uuid]| -> Arc<HashMap<String, Vec<u16>>> {
         Arc::new(

@@ -5,7 +5,7 @@ use axum::http::{Request, StatusCode};
 use sqlx::PgPool;
 use tower::ServiceExt;
 
-use crate::helpers::app::{send, state};
+use crate::helpers::app::{router, send, state};
 use crate::helpers::sign::vapi_request;
 
 #[sqlx::test(migrations = "./migrations")]
@@ -54,7 +54,7 @@ async fn healthz_and_readyz(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn request_ids_are_generated_or_propagated(pool: PgPool) {
-    let app = odis_worker::http::router(state(&pool));
+    let app = router(state(&pool));
     let resp = app
         .clone()
         .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
@@ -96,7 +96,7 @@ async fn metrics_count_webhooks_and_requests(pool: PgPool) {
     let (status, _) = send(&st, forged).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-    let resp = odis_worker::http::router(st.clone())
+    let resp = router(st.clone())
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
         .await
         .unwrap();

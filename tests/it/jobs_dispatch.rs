@@ -19,8 +19,8 @@ use crate::helpers::{app, seed};
 #[sqlx::test(migrations = "./migrations")]
 async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_call(&pool, &s, "(408) 555-0199").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_call(&pool, &s, "(408) 555-0199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .and(header("authorization", "Bearer test-vapi-key"))
@@ -101,8 +101,8 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/New_York").await;
-    let id = seed::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::discharge_case(&pool, "America/New_York").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
@@ -164,8 +164,8 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Chicago").await;
-    let id = seed::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::discharge_case(&pool, "America/Chicago").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         // Longer than the client's 500 ms timeout: VAPI may have placed the call.
@@ -212,8 +212,8 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
 #[sqlx::test(migrations = "./migrations")]
 async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     let expected_body = json!({
         "from": "Test Clinic <care@example.com>",
         "to": ["dana@example.com"],
@@ -284,7 +284,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
     sqlx::query(
         "UPDATE clinic_settings SET test_mode_enabled = true, test_contact_phone = '650-555-0142', \
          test_contact_email = 'qa@example.com' WHERE clinic_id = $1",
@@ -293,8 +293,8 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
     .execute(&pool)
     .await
     .unwrap();
-    let call = seed::add_call(&pool, &s, "(408) 555-0199").await;
-    let email = seed::add_email(&pool, &s).await;
+    let call = seed::due_call(&pool, &s, "(408) 555-0199").await;
+    let email = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .and(body_partial_json(
@@ -332,14 +332,14 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
 #[sqlx::test(migrations = "./migrations")]
 async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
     sqlx::query("UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1")
         .bind(s.clinic_id)
         .execute(&pool)
         .await
         .unwrap();
-    let call = seed::add_call(&pool, &s, "(408) 555-0199").await;
-    let email = seed::add_email(&pool, &s).await;
+    let call = seed::due_call(&pool, &s, "(408) 555-0199").await;
+    let email = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
@@ -373,7 +373,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     let server = MockServer::start().await;
     // A half-hour zone; the window opens two hours from now (local) and lasts one hour.
     let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
-    let s = seed::seed(&pool, "Asia/Kolkata").await;
+    let s = seed::discharge_case(&pool, "Asia/Kolkata").await;
     let now_local = Utc::now().with_timezone(&tz);
     // A same-day window that does not contain now: two hours ahead, or 03:00-04:00 late in
     // the evening (so the window never wraps midnight).
@@ -396,7 +396,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let id = seed::add_call(&pool, &s, "+14085550199").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
@@ -439,14 +439,14 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn blocked_case_cancels_call_and_email(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
     sqlx::query("UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' WHERE case_id = $1")
         .bind(s.case_id)
         .execute(&pool)
         .await
         .unwrap();
-    let call = seed::add_call(&pool, &s, "+14085550199").await;
-    let email = seed::add_email(&pool, &s).await;
+    let call = seed::due_call(&pool, &s, "+14085550199").await;
+    let email = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
@@ -494,8 +494,8 @@ async fn blocked_case_cancels_call_and_email(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn unparseable_phone_fails_the_row_with_a_clear_error(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_call(&pool, &s, "call the front desk").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_call(&pool, &s, "call the front desk").await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
@@ -515,9 +515,9 @@ async fn unparseable_phone_fails_the_row_with_a_clear_error(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let a = seed::add_call(&pool, &s, "+14085550101").await;
-    let b = seed::add_call(&pool, &s, "+14085550102").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let a = seed::due_call(&pool, &s, "+14085550101").await;
+    let b = seed::due_call(&pool, &s, "+14085550102").await;
     Mock::given(method("POST"))
         .and(body_partial_json(
             json!({"customer": {"number": "+14085550101"}}),

@@ -63,8 +63,8 @@ async fn stop(shutdown: CancellationToken, engine: tokio::task::JoinHandle<anyho
 #[sqlx::test(migrations = "./migrations")]
 async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .and(header("idempotency-key", id.to_string().as_str()))
@@ -106,15 +106,14 @@ async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
         .await;
-    let mut config =
-        odis_worker::config::Config::for_tests("postgres://unused@127.0.0.1/x", &server.uri());
+    let mut config = app::job_config(&server.uri());
     config.resend_api_key = None;
     let ctx = app::context_with(&pool, config);
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
@@ -152,8 +151,8 @@ async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -206,8 +205,8 @@ async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool
 #[sqlx::test(migrations = "./migrations")]
 async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_orphan"})))
@@ -251,10 +250,10 @@ async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let call = seed::add_call(&pool, &s, "+14085550199").await;
-    let email = seed::add_email(&pool, &s).await;
-    let later = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let call = seed::due_call(&pool, &s, "+14085550199").await;
+    let email = seed::due_email(&pool, &s).await;
+    let later = seed::due_email(&pool, &s).await;
     sqlx::query(
         "UPDATE outbound_emails SET scheduled_for = now() + interval '1 hour' WHERE id = $1",
     )
@@ -263,7 +262,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     .await
     .unwrap();
     // A call whose worker died mid-request, and an email whose worker died before sending.
-    let stale_call = seed::add_call(&pool, &s, "+14085550188").await;
+    let stale_call = seed::due_call(&pool, &s, "+14085550188").await;
     sqlx::query(
         "UPDATE outbound_calls SET metadata = metadata || jsonb_build_object( \
            'dispatch_claimed_at', now() - interval '20 minutes', 'dispatch_sending_at', now() - interval '20 minutes') \
@@ -273,7 +272,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     .execute(&pool)
     .await
     .unwrap();
-    let stale_email = seed::add_email(&pool, &s).await;
+    let stale_email = seed::due_email(&pool, &s).await;
     sqlx::query(
         "UPDATE outbound_emails SET metadata = metadata || jsonb_build_object('dispatch_claimed_at', now() - interval '20 minutes') WHERE id = $1",
     )
@@ -440,9 +439,9 @@ async fn a_tick_is_claimed_by_exactly_one_of_several_workers(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn ticks_fire_through_the_engine(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
-    let call = seed::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
+    let call = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_tick"})))
@@ -509,17 +508,16 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
 async fn measure_email_throughput(pool: PgPool) {
     const N: usize = 200;
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_x"})))
         .mount(&server)
         .await;
-    let mut config =
-        odis_worker::config::Config::for_tests("postgres://unused@127.0.0.1/x", &server.uri());
+    let mut config = app::job_config(&server.uri());
     config.resend_max_rps = 1000;
     let ctx = app::context_with(&pool, config);
     for _ in 0..N {
-        let id = seed::add_email(&pool, &s).await;
+        let id = seed::due_email(&pool, &s).await;
         jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
     }
     let started = std::time::Instant::now();
@@ -577,8 +575,8 @@ async fn apalis_and_service_migrations_are_kept_apart(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::seed(&pool, "America/Los_Angeles").await;
-    let id = seed::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(
@@ -590,12 +588,7 @@ async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
         .mount(&server)
         .await;
     let mut ctx = app::context(&pool, &server.uri());
-    ctx.resend = odis_worker::providers::resend::ResendClient::new(
-        &server.uri(),
-        ctx.config.resend_api_key.clone(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    ctx.resend = app::resend_client(&ctx, Duration::from_secs(10));
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
     let shutdown = CancellationToken::new();
     let engine = tokio::spawn(jobs::run_engine(

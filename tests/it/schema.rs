@@ -17,9 +17,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::helpers::catalog::{exec, insert_row, load_tables, sqlstate, text_lit, uuid_lit, Table};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
+
+use crate::helpers::catalog::{exec, insert_row, load_tables, sqlstate, text_lit, uuid_lit, Table};
 
 // ---------------------------------------------------------------------------------------------
 // Spec parsing

@@ -11,9 +11,9 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::app::{send, state, AppState};
-use crate::helpers::seed;
+use crate::helpers::seed::{self, ClinicOpts, UserOpts};
 use crate::helpers::sign::{
-    clerk_request, fixture_paths, fixture_request, now, svix_signature, CLERK_SECRET,
+    clerk_request, fixture_paths, fixture_request, now, svix_signature, Fixture, CLERK_SECRET,
 };
 
 // Ids and times of the fixture story (fixtures/clerk/*.json).
@@ -201,7 +201,7 @@ async fn every_clerk_fixture_processes_into_the_expected_rows(pool: PgPool) {
     assert_eq!(paths.len(), 17);
     let mut types = std::collections::BTreeSet::new();
     for p in &paths {
-        let f = odis_worker::webhooks::fixtures::Fixture::load(p).unwrap();
+        let f = Fixture::load(p).unwrap();
         let typ = f.body.as_ref().unwrap()["type"]
             .as_str()
             .unwrap()
@@ -264,7 +264,7 @@ async fn replaying_the_whole_history_under_new_delivery_ids_changes_nothing(pool
     let st = state(&pool);
     for round in 0..3 {
         for p in fixture_paths("clerk") {
-            let f = odis_worker::webhooks::fixtures::Fixture::load(&p).unwrap();
+            let f = Fixture::load(&p).unwrap();
             let id = format!("{}-replay{round}", f.header("svix-id").unwrap());
             let (status, json) = send(&st, clerk_request(&id, &f.raw_body())).await;
             assert_eq!(status, StatusCode::OK, "{}: {json}", p.display());
@@ -461,7 +461,7 @@ async fn a_membership_before_user_created_creates_the_user_and_the_clinic(pool: 
 async fn clinic_name_and_slug_collisions_are_made_unique_deterministically(pool: PgPool) {
     let st = state(&pool);
     // an operator-created clinic (no Clerk org) already holds the name and slug
-    let manual = seed::clinic(&pool, "Sunset Vet", "America/Denver").await;
+    let manual = seed::clinic(&pool, ClinicOpts::named("Sunset Vet", "America/Denver")).await;
     for (msg, org) in [("a", "org_a"), ("b", "org_b")] {
         let j = deliver(
             &st,
@@ -706,19 +706,25 @@ async fn user_deleted_removes_access_and_keeps_only_referenced_rows(pool: PgPool
 #[sqlx::test(migrations = "./migrations")]
 async fn a_placeholder_user_is_claimed_by_email_but_real_accounts_are_never_merged(pool: PgPool) {
     let st = state(&pool);
-    let placeholder: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (clerk_user_id, email, first_name, role)
-         VALUES ('pending:legacy-42', 'Dr.Smith@Example.com', 'Jane', 'veterinarian') RETURNING id",
+    let placeholder = seed::user(
+        &pool,
+        UserOpts {
+            clerk_user_id: "pending:legacy-42".into(),
+            email: Some("Dr.Smith@Example.com".into()),
+            first_name: Some("Jane".into()),
+            role: Some("veterinarian".into()),
+        },
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let other: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (clerk_user_id, email) VALUES ('user_someone_else', 'shared@example.com') RETURNING id",
+    .await;
+    let other = seed::user(
+        &pool,
+        UserOpts {
+            clerk_user_id: "user_someone_else".into(),
+            email: Some("shared@example.com".into()),
+            ..Default::default()
+        },
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await;
     deliver(
         &st,
         "s1",

@@ -5,15 +5,15 @@ use axum::http::StatusCode;
 use odis_worker::jobs::JobKind;
 use sqlx::PgPool;
 
-use crate::helpers::app::{self, send, state};
-use crate::helpers::seed;
+use crate::helpers::app::{self, send, state, NO_PROVIDERS};
+use crate::helpers::seed::{self, AssistantMappingOpts, ClinicOpts, WebhookEventOpts};
 use crate::helpers::sign::{qstash_request, vapi_request};
 
 #[sqlx::test(migrations = "./migrations")]
 async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
-    let seed = seed::seed(&pool, "America/Los_Angeles").await;
-    let call = seed::add_call(&pool, &seed, "+14155550123").await;
-    let email = seed::add_email(&pool, &seed).await;
+    let dc = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let call = seed::due_call(&pool, &dc, "+14155550123").await;
+    let email = seed::due_email(&pool, &dc).await;
     let st = state(&pool);
 
     let body = serde_json::to_vec(&serde_json::json!({"callId": call})).unwrap();
@@ -68,7 +68,7 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(clinic, Some(seed.clinic_id));
+    assert_eq!(clinic, Some(dc.clinic_id));
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -119,19 +119,24 @@ async fn unknown_and_malformed_targets(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgPool) {
-    let seed = seed::seed(&pool, "America/Los_Angeles").await;
-    let call = seed::add_call(&pool, &seed, "+14155550123").await;
+    let dc = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let call = seed::due_call(&pool, &dc, "+14155550123").await;
     // An execute-call delivery whose first processing failed (say, the queue was unreachable).
-    let event: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO webhook_events (source, delivery_id, event_type, payload, status, attempts, last_error, next_attempt_at)
-         VALUES ('qstash', 'msg_failed', 'execute-call', convert_to($1, 'UTF8'), 'failed', 1, 'enqueue failed', now() - interval '1 second')
-         RETURNING id",
+    let event = seed::webhook_event(
+        &pool,
+        WebhookEventOpts {
+            source: "qstash".into(),
+            delivery_id: "msg_failed".into(),
+            event_type: Some("execute-call".into()),
+            payload: format!(r#"{{"callId":"{call}"}}"#).into_bytes(),
+            status: "failed".into(),
+            attempts: 1,
+            last_error: Some("enqueue failed".into()),
+            next_attempt_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        },
     )
-    .bind(format!(r#"{{"callId":"{call}"}}"#))
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let ctx = app::context(&pool, "http://127.0.0.1:9");
+    .await;
+    let ctx = app::context(&pool, NO_PROVIDERS);
 
     assert_eq!(odis_worker::jobs::inbox_retry::tick(&ctx).await.unwrap(), 1);
     assert_eq!(
@@ -182,14 +187,16 @@ async fn a_poison_event_stops_being_retried(pool: PgPool) {
     .execute(&pool)
     .await
     .unwrap();
-    let clinic = seed::clinic(&pool, "Poison Clinic", "UTC").await;
-    sqlx::query(
-        "INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id) VALUES ($1, 'asst_poison')",
+    let clinic_id = seed::clinic(&pool, ClinicOpts::named("Poison Clinic", "UTC")).await;
+    seed::assistant_mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: "asst_poison".into(),
+            ..Default::default()
+        },
     )
-    .bind(clinic)
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
     let body = br#"{"message":{"type":"status-update","status":"ringing","call":{"id":"call-poison","type":"inboundPhoneCall","assistantId":"asst_poison"}}}"#;
     let (status, _) = send(&st, vapi_request(body)).await;
     assert_eq!(

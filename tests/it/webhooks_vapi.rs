@@ -9,14 +9,14 @@ use std::path::PathBuf;
 
 use axum::http::StatusCode;
 use odis_worker::replay::{replay_inbox, InboxFilter};
-use odis_worker::webhooks::fixtures::Fixture;
 use odis_worker::webhooks::inbox::EventStatus;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::helpers::app::{send, state, AppState};
-use crate::helpers::sign::{fixture_paths, fixture_request, vapi_request};
+use crate::helpers::seed::{self, AssistantMappingOpts};
+use crate::helpers::sign::{fixture_paths, fixture_request, vapi_request, Fixture};
 
 const CLINIC: &str = "0f1c0000-0000-4000-8000-000000000001";
 const IN_CALL: &str = "c0ffee00-0000-4000-8000-000000000101";
@@ -54,31 +54,8 @@ fn variant(name: &str, swaps: &[(&str, &str)]) -> Vec<u8> {
     s.into_bytes()
 }
 
-async fn seed(pool: &PgPool) {
-    sqlx::raw_sql(include_str!("../../fixtures/vapi/seed.sql"))
-        .execute(pool)
-        .await
-        .unwrap();
-}
-
 async fn post(st: &AppState, body: &[u8]) -> (StatusCode, Value) {
     send(st, vapi_request(body)).await
-}
-
-/// A copy of outbound row `from` under a new id (a fresh dispatcher row for a variant story).
-async fn clone_outbound(pool: &PgPool, from: &str) -> String {
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO outbound_calls (clinic_id, case_id, assistant_id, outbound_phone_number_id,
-                                     customer_phone, scheduled_for, status, metadata)
-         SELECT clinic_id, case_id, assistant_id, outbound_phone_number_id, customer_phone,
-                scheduled_for, status, metadata FROM outbound_calls WHERE id = $1::uuid
-         RETURNING id",
-    )
-    .bind(from)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    id.to_string()
 }
 
 /// A call row and its analysis as JSON, without ids and bookkeeping timestamps, so two
@@ -139,7 +116,7 @@ async fn event_statuses(pool: &PgPool) -> Vec<(Option<String>, String)> {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn every_fixture_is_processed_into_the_expected_rows(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     for (name, status, json) in send_all(&st).await {
         assert_eq!(status, StatusCode::OK, "{name}: {json}");
@@ -384,7 +361,7 @@ async fn assert_retry(pool: &PgPool, of: &str, attempt: i64, scheduled_utc: &str
 
 #[sqlx::test(migrations = "./migrations")]
 async fn each_delivery_ten_times_sequentially_and_concurrently_gives_one_set_of_rows(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     send_all(&st).await;
     let baseline = everything(&pool).await;
@@ -469,7 +446,7 @@ const OUTBOUND_STORY: &[&str] = &[
 
 #[sqlx::test(migrations = "./migrations")]
 async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     // Natural order on the fixture ids.
     tell(&st, INBOUND_STORY, &[]).await;
@@ -479,7 +456,10 @@ async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
     let reversed_in: Vec<&str> = INBOUND_STORY.iter().rev().copied().collect();
     let in2 = "c0ffee00-0000-4000-8000-00000000f101";
     tell(&st, &reversed_in, &[(IN_CALL, in2)]).await;
-    let row2 = clone_outbound(&pool, ROW_B1).await;
+    // A fresh dispatcher row for the reversed story.
+    let row2 = seed::copy_of_outbound_call(&pool, ROW_B1.parse().unwrap())
+        .await
+        .to_string();
     let out2 = "c0ffee00-0000-4000-8000-00000000f201";
     let reversed_out: Vec<&str> = OUTBOUND_STORY.iter().rev().copied().collect();
     tell(
@@ -517,7 +497,7 @@ async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn late_status_update_never_moves_an_ended_call_back(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     tell(&st, &["inbound-end-of-call-report"], &[]).await;
     let before = snapshot(&pool, "inbound_calls", IN_CALL).await;
@@ -552,7 +532,7 @@ async fn late_status_update_never_moves_an_ended_call_back(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     sqlx::query("DELETE FROM vapi_assistant_mappings WHERE assistant_id = 'asst_inbound_fixture'")
         .execute(&pool)
         .await
@@ -583,13 +563,15 @@ async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool
     .unwrap();
     assert!(note.contains("asst_inbound_fixture"), "{note}");
 
-    sqlx::query(
-        "INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id) VALUES ($1::uuid, 'asst_inbound_fixture')",
+    seed::assistant_mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id: CLINIC.parse().unwrap(),
+            assistant_id: "asst_inbound_fixture".into(),
+            ..Default::default()
+        },
     )
-    .bind(CLINIC)
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
     let summary = replay_inbox(&st, &InboxFilter::default()).await.unwrap();
     assert_eq!(summary.results.get("processed"), Some(&2), "{summary:?}");
     assert_eq!(summary.results.get("unmatched"), Some(&1), "{summary:?}");
@@ -614,7 +596,7 @@ async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool
 
 #[sqlx::test(migrations = "./migrations")]
 async fn outbound_retry_is_created_once_and_stops_at_max_call_retries(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     sqlx::query("UPDATE clinic_settings SET max_call_retries = 2")
         .execute(&pool)
         .await
@@ -712,7 +694,7 @@ async fn outbound_retry_is_created_once_and_stops_at_max_call_retries(pool: PgPo
 
 #[sqlx::test(migrations = "./migrations")]
 async fn retries_default_to_three_without_clinic_settings(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     sqlx::query("DELETE FROM clinic_settings")
         .execute(&pool)
         .await
@@ -729,7 +711,7 @@ async fn retries_default_to_three_without_clinic_settings(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn critical_attention_marks_the_case_urgent(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     tell(&st, &["outbound-end-of-call-critical"], &[]).await;
     let urgent: bool = sqlx::query_scalar("SELECT is_urgent FROM cases WHERE id = $1::uuid")
@@ -747,7 +729,7 @@ async fn critical_attention_marks_the_case_urgent(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn synchronous_answers_have_the_shapes_vapi_expects(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     let (status, json) = post(&st, &body("tool-calls")).await;
     assert_eq!(status, StatusCode::OK);
@@ -968,7 +950,7 @@ fn random_envelope(rng: &mut Rng) -> Value {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn random_bodies_never_produce_a_5xx(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for i in 0..500 {
@@ -997,7 +979,7 @@ async fn random_bodies_never_produce_a_5xx(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn calls_that_are_not_ours_are_skipped_and_chatter_writes_nothing(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     // A dashboard web call: not inbound, no outbound metadata, no row → skipped, not unmatched.
     let web = br#"{"message":{"type":"status-update","status":"in-progress","call":{"id":"web-1","type":"webCall","assistantId":"asst_outbound_fixture"}}}"#;

@@ -9,8 +9,9 @@ use axum::http::Request;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use odis_worker::webhooks::fixtures::Fixture;
 use sha2::{Digest, Sha256};
+
+pub use odis_worker::webhooks::fixtures::Fixture;
 
 use super::app::PUBLIC_BASE_URL;
 
