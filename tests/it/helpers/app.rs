@@ -88,13 +88,23 @@ pub fn resend_client(ctx: &JobContext, timeout: Duration) -> ResendClient {
     .unwrap()
 }
 
-/// The database the `#[sqlx::test]` pool points at, as a URL for child processes.
+/// The database the `#[sqlx::test]` pool points at, as a URL for child processes: the server
+/// of `DATABASE_URL` (whichever `scripts/test` chose), never anything but loopback.
 pub fn database_url(pool: &PgPool) -> String {
     let options = pool.connect_options();
     let db = options
         .get_database()
         .expect("the test pool names its database");
-    format!("postgres://postgres@127.0.0.1:5432/{db}")
+    let host = options.get_host();
+    assert!(
+        ["127.0.0.1", "localhost"].contains(&host),
+        "tests only talk to a loopback server, not {host}"
+    );
+    format!(
+        "postgres://{}@{host}:{}/{db}",
+        options.get_username(),
+        options.get_port()
+    )
 }
 
 pub async fn call_row(pool: &PgPool, id: Uuid) -> (String, Option<String>, Value) {
