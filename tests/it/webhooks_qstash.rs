@@ -2,7 +2,8 @@
 //! events are retried by the `inbox-retry` tick through `ReprocessWebhook`.
 
 use axum::http::StatusCode;
-use odis_worker::jobs::JobKind;
+use odis_worker::jobs::{self, JobKind};
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::helpers::app::{self, send, state, NO_PROVIDERS};
@@ -16,51 +17,43 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
     let email = seed::due_email(&pool, &dc).await;
     let st = state(&pool);
 
-    let body = serde_json::to_vec(&serde_json::json!({"callId": call})).unwrap();
-    for _ in 0..3 {
-        let (status, json) = send(
-            &st,
-            qstash_request("/webhooks/qstash/execute-call", "msg_call_1", &body),
-        )
-        .await;
-        assert_eq!(status, StatusCode::OK, "{json}");
+    // (route, message id, body, deliveries of the message, queue of the job it enqueues)
+    let cases = [
+        (
+            "/webhooks/qstash/execute-call",
+            "msg_call_1",
+            json!({"callId": call}).to_string(),
+            3,
+            jobs::DispatchCall::QUEUE,
+        ),
+        (
+            "/webhooks/qstash/execute-email",
+            "msg_email_1",
+            json!({"emailId": email}).to_string(),
+            1,
+            jobs::DispatchEmail::QUEUE,
+        ),
+        (
+            "/webhooks/qstash/auto-schedule",
+            "msg_auto_1",
+            String::new(),
+            1,
+            jobs::AutoScheduleRun::QUEUE,
+        ),
+    ];
+    for (route, message, body, deliveries, queue) in cases {
+        for n in 0..deliveries {
+            let (status, json) = send(&st, qstash_request(route, message, body.as_bytes())).await;
+            assert_eq!(status, StatusCode::OK, "{route} delivery {n}: {json}");
+            let expected = if n == 0 { "processed" } else { "duplicate" };
+            assert_eq!(json["status"], expected, "{route} delivery {n}: {json}");
+        }
+        assert_eq!(
+            app::pending_jobs(&pool, queue).await.len(),
+            1,
+            "{route}: one {queue} job"
+        );
     }
-    assert_eq!(
-        app::pending_jobs(&pool, odis_worker::jobs::DispatchCall::QUEUE)
-            .await
-            .len(),
-        1
-    );
-
-    let body = serde_json::to_vec(&serde_json::json!({"emailId": email})).unwrap();
-    let (status, json) = send(
-        &st,
-        qstash_request("/webhooks/qstash/execute-email", "msg_email_1", &body),
-    )
-    .await;
-    assert_eq!(
-        (status, json["status"].as_str()),
-        (StatusCode::OK, Some("processed"))
-    );
-    assert_eq!(
-        app::pending_jobs(&pool, odis_worker::jobs::DispatchEmail::QUEUE)
-            .await
-            .len(),
-        1
-    );
-
-    let (status, _) = send(
-        &st,
-        qstash_request("/webhooks/qstash/auto-schedule", "msg_auto_1", b""),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        app::pending_jobs(&pool, odis_worker::jobs::AutoScheduleRun::QUEUE)
-            .await
-            .len(),
-        1
-    );
 
     // The stored event knows its clinic.
     let clinic: Option<uuid::Uuid> =
@@ -73,48 +66,57 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unknown_and_malformed_targets(pool: PgPool) {
-    odis_worker::jobs::setup(&pool).await.unwrap();
+    jobs::setup(&pool).await.unwrap();
     let st = state(&pool);
-    let body = br#"{"callId":"6f1c2a9e-3b7d-4e52-9a1f-8c0d4b2e7a13"}"#;
-    let (status, json) = send(
-        &st,
-        qstash_request("/webhooks/qstash/execute-call", "msg_unknown", body),
-    )
-    .await;
-    assert_eq!(
-        (status, json["status"].as_str()),
-        (StatusCode::OK, Some("unmatched"))
-    );
-
-    let (status, json) = send(
-        &st,
-        qstash_request(
-            "/webhooks/qstash/execute-call",
-            "msg_bad",
-            br#"{"callId":"nope"}"#,
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(json["field"], "callId");
-    let (status, json) = send(
-        &st,
-        qstash_request("/webhooks/qstash/execute-email", "msg_missing", b"{}"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(json["field"], "emailId");
-    let (status, json) = send(
-        &st,
-        qstash_request(
-            "/webhooks/qstash/auto-schedule",
-            "msg_bad_ids",
-            br#"{"clinicIds":[1]}"#,
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(json["field"], "clinicIds");
+    /// A delivery, and the answer's status and one field of its JSON body.
+    struct Case {
+        name: &'static str,
+        route: &'static str,
+        message: &'static str,
+        body: &'static [u8],
+        status: StatusCode,
+        field: (&'static str, &'static str),
+    }
+    let cases = [
+        Case {
+            name: "a call that does not exist",
+            route: "/webhooks/qstash/execute-call",
+            message: "msg_unknown",
+            body: br#"{"callId":"6f1c2a9e-3b7d-4e52-9a1f-8c0d4b2e7a13"}"#,
+            status: StatusCode::OK,
+            field: ("status", "unmatched"),
+        },
+        Case {
+            name: "a call id that is no UUID",
+            route: "/webhooks/qstash/execute-call",
+            message: "msg_bad",
+            body: br#"{"callId":"nope"}"#,
+            status: StatusCode::BAD_REQUEST,
+            field: ("field", "callId"),
+        },
+        Case {
+            name: "no email id",
+            route: "/webhooks/qstash/execute-email",
+            message: "msg_missing",
+            body: b"{}",
+            status: StatusCode::BAD_REQUEST,
+            field: ("field", "emailId"),
+        },
+        Case {
+            name: "clinic ids that are no UUIDs",
+            route: "/webhooks/qstash/auto-schedule",
+            message: "msg_bad_ids",
+            body: br#"{"clinicIds":[1]}"#,
+            status: StatusCode::BAD_REQUEST,
+            field: ("field", "clinicIds"),
+        },
+    ];
+    for case in cases {
+        let (status, json) = send(&st, qstash_request(case.route, case.message, case.body)).await;
+        assert_eq!(status, case.status, "{}: {json}", case.name);
+        let (key, value) = case.field;
+        assert_eq!(json[key], value, "{}: {json}", case.name);
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -138,20 +140,20 @@ async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgP
     .await;
     let ctx = app::context(&pool, NO_PROVIDERS);
 
-    assert_eq!(odis_worker::jobs::inbox_retry::tick(&ctx).await.unwrap(), 1);
+    assert_eq!(jobs::inbox_retry::tick(&ctx).await.unwrap(), 1);
     assert_eq!(
-        odis_worker::jobs::inbox_retry::tick(&ctx).await.unwrap(),
+        jobs::inbox_retry::tick(&ctx).await.unwrap(),
         0,
         "claimed: not enqueued twice"
     );
     assert_eq!(
-        app::pending_jobs(&pool, odis_worker::jobs::ReprocessWebhook::QUEUE)
+        app::pending_jobs(&pool, jobs::ReprocessWebhook::QUEUE)
             .await
             .len(),
         1
     );
 
-    let result = odis_worker::jobs::ReprocessWebhook { event_id: event }
+    let result = jobs::ReprocessWebhook { event_id: event }
         .run(ctx.clone())
         .await
         .unwrap();
@@ -166,17 +168,17 @@ async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgP
         .unwrap();
     assert_eq!((status.as_str(), attempts, next), ("processed", 2, None));
     assert_eq!(
-        app::pending_jobs(&pool, odis_worker::jobs::DispatchCall::QUEUE)
+        app::pending_jobs(&pool, jobs::DispatchCall::QUEUE)
             .await
             .len(),
         1
     );
-    assert_eq!(odis_worker::jobs::inbox_retry::tick(&ctx).await.unwrap(), 0);
+    assert_eq!(jobs::inbox_retry::tick(&ctx).await.unwrap(), 0);
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_poison_event_stops_being_retried(pool: PgPool) {
-    odis_worker::jobs::setup(&pool).await.unwrap();
+    jobs::setup(&pool).await.unwrap();
     let st = state(&pool);
     // A delivery whose processing always fails (a trigger that raises on the row it writes),
     // with its attempts already at the cap minus one.
