@@ -9,12 +9,13 @@ use sqlx::PgPool;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::helpers::app;
+use crate::helpers::seed::{self, ClinicOpts, DischargeCaseOpts};
+
 fn created(id: &str) -> ResponseTemplate {
     ResponseTemplate::new(201)
         .set_body_json(json!({"id": id, "status": "queued", "type": "outboundPhoneCall"}))
 }
-
-use crate::helpers::{app, seed};
 
 #[sqlx::test(migrations = "./migrations")]
 async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
@@ -329,41 +330,224 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
     server.verify().await;
 }
 
+/// What a row expects of dispatching its call or its email.
+enum Dispatch {
+    Call {
+        phone: &'static str,
+        outcome: fn(&CallOutcome) -> bool,
+        status: &'static str,
+        /// A `metadata` key of the row and its value.
+        metadata: Option<(&'static str, &'static str)>,
+        /// The status of the call's auto-scheduled item.
+        item: Option<&'static str>,
+    },
+    Email {
+        outcome: fn(&EmailOutcome) -> bool,
+        status: &'static str,
+    },
+}
+
+/// What is wrong with a row's case.
+enum Setup {
+    TestModeWithoutTestContact,
+    EuthanasiaInTheSummary,
+    DeceasedPatient,
+    Nothing,
+}
+
+const NO_TEST_CONTACT: &str = "Test mode is enabled but test contact phone is not configured";
+const EUTHANASIA: &str = "Content contains: \"euthanasia\"";
+
+/// Rows that must end failed or cancelled without any request to VAPI or Resend. Each row has
+/// a clinic and a case of its own.
 #[sqlx::test(migrations = "./migrations")]
-async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
+async fn rows_that_cannot_be_sent_fail_or_are_cancelled_without_a_request(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
-    sqlx::query("UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1")
-        .bind(s.clinic_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let call = seed::due_call(&pool, &s, "(408) 555-0199").await;
-    let email = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
     let ctx = app::context(&pool, &server.uri());
-
-    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
-    assert_eq!(
-        out,
-        CallOutcome::Failed {
-            error: "Test mode is enabled but test contact phone is not configured".into(),
-            ambiguous: false
+    let cases = [
+        (
+            "test mode without a test contact: call",
+            Setup::TestModeWithoutTestContact,
+            Dispatch::Call {
+                phone: "(408) 555-0199",
+                outcome: |o| {
+                    *o == CallOutcome::Failed {
+                        error: NO_TEST_CONTACT.into(),
+                        ambiguous: false,
+                    }
+                },
+                status: "failed",
+                metadata: Some(("error", NO_TEST_CONTACT)),
+                item: None,
+            },
+        ),
+        (
+            "test mode without a test contact: email",
+            Setup::TestModeWithoutTestContact,
+            Dispatch::Email {
+                outcome: |o| matches!(o, EmailOutcome::Failed { .. }),
+                status: "failed",
+            },
+        ),
+        (
+            "euthanasia in the discharge summary: call",
+            Setup::EuthanasiaInTheSummary,
+            Dispatch::Call {
+                phone: "+14085550199",
+                outcome: |o| {
+                    *o == CallOutcome::Cancelled {
+                        reason: EUTHANASIA.into(),
+                    }
+                },
+                status: "cancelled",
+                metadata: Some(("blocked_reason", EUTHANASIA)),
+                item: Some("cancelled"),
+            },
+        ),
+        (
+            "deceased patient: email",
+            Setup::DeceasedPatient,
+            Dispatch::Email {
+                outcome: |o| {
+                    *o == EmailOutcome::Cancelled {
+                        reason: "Patient is deceased".into(),
+                    }
+                },
+                status: "cancelled",
+            },
+        ),
+        (
+            "unparseable phone: call",
+            Setup::Nothing,
+            Dispatch::Call {
+                phone: "call the front desk",
+                outcome: |o| {
+                    matches!(o, CallOutcome::Failed { error, ambiguous: false }
+                        if error.starts_with("Invalid phone number format"))
+                },
+                status: "failed",
+                metadata: None,
+                item: None,
+            },
+        ),
+    ];
+    for (i, (case, setup, dispatch)) in cases.into_iter().enumerate() {
+        let s = seed::discharge_case_with(
+            &pool,
+            DischargeCaseOpts {
+                clinic: ClinicOpts::named(&format!("Clinic {i}"), "America/Los_Angeles"),
+                assistant_id: format!("asst-outbound-{i}"),
+            },
+        )
+        .await;
+        let update = match setup {
+            Setup::TestModeWithoutTestContact => Some((
+                "UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1",
+                s.clinic_id,
+            )),
+            Setup::EuthanasiaInTheSummary => Some((
+                "UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' \
+                 WHERE case_id = $1",
+                s.case_id,
+            )),
+            Setup::DeceasedPatient => Some((
+                "UPDATE patients SET is_deceased = true WHERE id = $1",
+                s.patient_id,
+            )),
+            Setup::Nothing => None,
+        };
+        if let Some((sql, id)) = update {
+            sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
         }
-    );
-    let (status, _, meta) = app::call_row(&pool, call).await;
-    assert_eq!(status, "failed");
-    assert_eq!(
-        meta["error"],
-        json!("Test mode is enabled but test contact phone is not configured")
-    );
-    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
-    assert!(matches!(out, EmailOutcome::Failed { .. }), "{out:?}");
-    assert_eq!(app::email_row(&pool, email).await.0, "failed");
+        match dispatch {
+            Dispatch::Call {
+                phone,
+                outcome,
+                status,
+                metadata,
+                item,
+            } => {
+                let call = seed::due_call(&pool, &s, phone).await;
+                let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+                assert!(outcome(&out), "{case}: {out:?}");
+                let (got, _, meta) = app::call_row(&pool, call).await;
+                assert_eq!(got, status, "{case}");
+                if let Some((key, value)) = metadata {
+                    assert_eq!(meta[key], json!(value), "{case}: {meta}");
+                }
+                if let Some(item_status) = item {
+                    let got: String = sqlx::query_scalar(
+                        "SELECT status FROM auto_scheduled_items WHERE outbound_call_id = $1",
+                    )
+                    .bind(call)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                    assert_eq!(got, item_status, "{case}: auto-scheduled item");
+                }
+            }
+            Dispatch::Email { outcome, status } => {
+                let email = seed::due_email(&pool, &s).await;
+                let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
+                assert!(outcome(&out), "{case}: {out:?}");
+                assert_eq!(app::email_row(&pool, email).await.0, status, "{case}");
+            }
+        }
+    }
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let ctx = app::context(&pool, &server.uri());
+    let cases = [
+        (
+            "502: VAPI may have placed the call",
+            "+14085550101",
+            ResponseTemplate::new(502),
+            (|o| {
+                matches!(
+                    o,
+                    CallOutcome::Failed {
+                        ambiguous: true,
+                        ..
+                    }
+                )
+            }) as fn(&CallOutcome) -> bool,
+        ),
+        (
+            "400: refused",
+            "+14085550102",
+            ResponseTemplate::new(400).set_body_json(json!({
+                "message": ["customer.number must be a valid phone number"],
+                "error": "Bad Request", "statusCode": 400})),
+            |o| {
+                matches!(o, CallOutcome::Failed { ambiguous: false, error }
+                    if error.contains("valid phone number"))
+            },
+        ),
+    ];
+    for (case, phone, response, outcome) in cases {
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"customer": {"number": phone}})))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let call = seed::due_call(&pool, &s, phone).await;
+        let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+        assert!(outcome(&out), "{case}: {out:?}");
+    }
+    assert!(app::pending_jobs(&pool, DispatchCall::QUEUE)
+        .await
+        .is_empty());
     server.verify().await;
 }
 
@@ -433,122 +617,5 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
         "re-enqueued for the opening, got {}",
         jobs[0]
     );
-    server.verify().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn blocked_case_cancels_call_and_email(pool: PgPool) {
-    let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
-    sqlx::query("UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' WHERE case_id = $1")
-        .bind(s.case_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let call = seed::due_call(&pool, &s, "+14085550199").await;
-    let email = seed::due_email(&pool, &s).await;
-    Mock::given(method("POST"))
-        .respond_with(created("never"))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let ctx = app::context(&pool, &server.uri());
-
-    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
-    assert_eq!(
-        out,
-        CallOutcome::Cancelled {
-            reason: "Content contains: \"euthanasia\"".into()
-        }
-    );
-    let (status, _, meta) = app::call_row(&pool, call).await;
-    assert_eq!(status, "cancelled");
-    assert_eq!(
-        meta["blocked_reason"],
-        json!("Content contains: \"euthanasia\"")
-    );
-    let item: String =
-        sqlx::query_scalar("SELECT status FROM auto_scheduled_items WHERE outbound_call_id = $1")
-            .bind(call)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(item, "cancelled");
-
-    sqlx::query("UPDATE patients SET is_deceased = true WHERE id = $1")
-        .bind(s.patient_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
-    assert_eq!(
-        out,
-        EmailOutcome::Cancelled {
-            reason: "Patient is deceased".into()
-        }
-    );
-    assert_eq!(app::email_row(&pool, email).await.0, "cancelled");
-    server.verify().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn unparseable_phone_fails_the_row_with_a_clear_error(pool: PgPool) {
-    let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
-    let id = seed::due_call(&pool, &s, "call the front desk").await;
-    Mock::given(method("POST"))
-        .respond_with(created("never"))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let ctx = app::context(&pool, &server.uri());
-
-    let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
-    assert!(
-        matches!(&out, CallOutcome::Failed { error, ambiguous: false } if error.starts_with("Invalid phone number format")),
-        "{out:?}"
-    );
-    assert_eq!(app::call_row(&pool, id).await.0, "failed");
-    server.verify().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
-    let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
-    let a = seed::due_call(&pool, &s, "+14085550101").await;
-    let b = seed::due_call(&pool, &s, "+14085550102").await;
-    Mock::given(method("POST"))
-        .and(body_partial_json(
-            json!({"customer": {"number": "+14085550101"}}),
-        ))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(body_partial_json(json!({"customer": {"number": "+14085550102"}})))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "message": ["customer.number must be a valid phone number"], "error": "Bad Request", "statusCode": 400})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let ctx = app::context(&pool, &server.uri());
-
-    assert!(matches!(
-        dispatch_call::dispatch(&ctx, a).await.unwrap(),
-        CallOutcome::Failed {
-            ambiguous: true,
-            ..
-        }
-    ));
-    let out = dispatch_call::dispatch(&ctx, b).await.unwrap();
-    assert!(
-        matches!(&out, CallOutcome::Failed { ambiguous: false, error } if error.contains("valid phone number")),
-        "{out:?}"
-    );
-    assert!(app::pending_jobs(&pool, DispatchCall::QUEUE)
-        .await
-        .is_empty());
     server.verify().await;
 }
