@@ -53,6 +53,15 @@ async fn count(pool: &PgPool, sql: &str) -> i64 {
         .unwrap()
 }
 
+/// `count(*)` of `sql`, whose `$1` is a clinic id.
+async fn count_in(pool: &PgPool, clinic_id: Uuid, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(clinic_id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 async fn email_at(pool: &PgPool, case_id: Uuid) -> DateTime<Utc> {
     sqlx::query_scalar("SELECT scheduled_for FROM outbound_emails WHERE case_id = $1")
         .bind(case_id)
@@ -571,14 +580,21 @@ async fn auto_schedule_respects_existing_calls(pool: PgPool) {
 
 struct Batch {
     id: Uuid,
+    clinic_id: Uuid,
     cases: Vec<Uuid>,
 }
 
 const EMAIL_T0: &str = "2024-12-13T18:00:00Z";
 const CALL_T0: &str = "2024-12-15T00:00:00Z";
 
+/// A pending batch of `n` cases in a new clinic "Batch Vet".
 async fn batch(pool: &PgPool, n: usize, metadata: Value) -> Batch {
-    let cl = seed::clinic(pool, ClinicOpts::named("Batch Vet", "America/Los_Angeles")).await;
+    batch_in(pool, "Batch Vet", n, metadata).await
+}
+
+/// A pending batch of `n` cases in a new clinic named `clinic`.
+async fn batch_in(pool: &PgPool, clinic: &str, n: usize, metadata: Value) -> Batch {
+    let cl = seed::clinic(pool, ClinicOpts::named(clinic, "America/Los_Angeles")).await;
     let id = seed::discharge_batch(
         pool,
         DischargeBatchOpts {
@@ -609,7 +625,11 @@ async fn batch(pool: &PgPool, n: usize, metadata: Value) -> Batch {
         .await;
         cases.push(c);
     }
-    Batch { id, cases }
+    Batch {
+        id,
+        clinic_id: cl,
+        cases,
+    }
 }
 
 async fn assert_all_staggered(pool: &PgPool, b: &Batch) {
@@ -758,127 +778,135 @@ async fn batch_in_new_clinic_all_failing(pool: &PgPool) -> Uuid {
     id
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn batch_cancel_midway_cancels_undispatched_rows(pool: PgPool) {
-    let now = u("2024-12-12T12:00:00Z");
-    let b = batch(
-        &pool,
-        25,
-        json!({"emailsEnabled": true, "callsEnabled": true}),
-    )
-    .await;
-    let part = discharge_batch::process_limited(&pool, b.id, now, Some(10))
-        .await
-        .unwrap();
-    assert_eq!(
-        (part.status.as_str(), part.processed, part.cancelled),
-        ("processing", 10, false)
-    );
-    // One email already went out: cancel must leave it alone.
-    sqlx::query("UPDATE outbound_emails SET status = 'sent' WHERE case_id = $1")
-        .bind(b.cases[0])
-        .execute(&pool)
-        .await
-        .unwrap();
-
-    let out = discharge_batch::cancel(&pool, b.id).await.unwrap();
-    assert_eq!(
-        (out.status.as_str(), out.cancelled, out.processed),
-        ("cancelled", true, 10)
-    );
-    assert_eq!(count(&pool, "SELECT count(*) FROM outbound_calls WHERE status = 'cancelled' AND metadata->>'cancelled_reason' = 'Discharge batch cancelled'").await, 10);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_emails WHERE status = 'cancelled'"
-        )
-        .await,
-        9
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_emails WHERE status = 'sent'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_calls WHERE status = 'queued'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM discharge_batch_items WHERE status = 'cancelled'"
-        )
-        .await,
-        25
-    );
-
-    // The processor does not resume a cancelled batch.
-    let after = discharge_batch::process(&pool, b.id, now).await.unwrap();
-    assert!(after.cancelled);
-    assert_eq!(
-        count(&pool, "SELECT count(*) FROM outbound_calls").await,
-        10
-    );
-    assert!(discharge_batch::due_batches(&pool)
-        .await
-        .unwrap()
-        .is_empty());
+/// How a batch gets cancelled while it is being processed.
+enum CancelBy {
+    /// `discharge_batch::cancel` (the service's own cancel).
+    Cancel,
+    /// The dashboard's plain `UPDATE … SET status = 'cancelled'`: the processor stops at its next
+    /// item and runs the cascade itself.
+    StatusUpdate,
 }
 
-/// The dashboard cancels with a plain UPDATE while the batch is being processed: the processor
-/// stops at its next item and runs the cascade itself.
+/// A batch of 25 cancelled midway: the calls and emails of processed items that were not sent
+/// yet are cancelled, sent ones are left alone, the other items are cancelled, and the processor
+/// never resumes the batch. Each row has a clinic and a batch of its own.
 #[sqlx::test(migrations = "./migrations")]
-async fn batch_cancelled_by_status_update_stops_at_next_item(pool: PgPool) {
+async fn batch_cancelled_midway_cancels_undispatched_rows(pool: PgPool) {
     let now = u("2024-12-12T12:00:00Z");
-    let b = batch(&pool, 25, json!({})).await;
-    discharge_batch::process_limited(&pool, b.id, now, Some(5))
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE discharge_batches SET status = 'cancelled', cancelled_at = now() WHERE id = $1",
-    )
-    .bind(b.id)
-    .execute(&pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        discharge_batch::due_batches(&pool).await.unwrap(),
-        vec![b.id]
-    );
-    let out = discharge_batch::process(&pool, b.id, now).await.unwrap();
-    assert_eq!(
-        (out.status.as_str(), out.processed, out.cancelled),
-        ("cancelled", 5, true)
-    );
-    assert_eq!(count(&pool, "SELECT count(*) FROM outbound_calls").await, 5);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_calls WHERE status = 'cancelled'"
-        )
-        .await,
-        5
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_emails WHERE status = 'cancelled'"
-        )
-        .await,
-        5
-    );
-    assert!(discharge_batch::due_batches(&pool)
-        .await
-        .unwrap()
-        .is_empty());
+    // (case, batch metadata, cancelled by, items processed before, emails already sent by then)
+    let both_channels = json!({"emailsEnabled": true, "callsEnabled": true});
+    let cases = [
+        (
+            "cancel() after 10 items",
+            both_channels,
+            CancelBy::Cancel,
+            10,
+            1,
+        ),
+        (
+            "status update after 5 items",
+            json!({}),
+            CancelBy::StatusUpdate,
+            5,
+            0,
+        ),
+    ];
+    for (i, (case, metadata, by, done, sent)) in cases.into_iter().enumerate() {
+        let b = batch_in(&pool, &format!("Batch Vet {i}"), 25, metadata).await;
+        let count = |sql: &'static str| count_in(&pool, b.clinic_id, sql);
+        let part = discharge_batch::process_limited(&pool, b.id, now, Some(done))
+            .await
+            .unwrap();
+        assert_eq!(
+            (part.status.as_str(), part.processed, part.cancelled),
+            ("processing", done as i32, false),
+            "{case}"
+        );
+        // Emails that already went out: cancel must leave them alone.
+        for c in &b.cases[..sent] {
+            sqlx::query("UPDATE outbound_emails SET status = 'sent' WHERE case_id = $1")
+                .bind(c)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+
+        let out = match by {
+            CancelBy::Cancel => discharge_batch::cancel(&pool, b.id).await.unwrap(),
+            CancelBy::StatusUpdate => {
+                sqlx::query(
+                    "UPDATE discharge_batches SET status = 'cancelled', cancelled_at = now() \
+                     WHERE id = $1",
+                )
+                .bind(b.id)
+                .execute(&pool)
+                .await
+                .unwrap();
+                assert_eq!(
+                    discharge_batch::due_batches(&pool).await.unwrap(),
+                    vec![b.id],
+                    "{case}: offered to the processor for the cascade"
+                );
+                discharge_batch::process(&pool, b.id, now).await.unwrap()
+            }
+        };
+        assert_eq!(
+            (out.status.as_str(), out.cancelled, out.processed),
+            ("cancelled", true, done as i32),
+            "{case}"
+        );
+        let done = done as i64;
+        let sent = sent as i64;
+        let counts = [
+            (
+                "calls",
+                "SELECT count(*) FROM outbound_calls WHERE clinic_id = $1",
+                done,
+            ),
+            (
+                "cancelled calls",
+                "SELECT count(*) FROM outbound_calls WHERE clinic_id = $1 AND status = 'cancelled' \
+                 AND metadata->>'cancelled_reason' = 'Discharge batch cancelled'",
+                done,
+            ),
+            (
+                "queued calls",
+                "SELECT count(*) FROM outbound_calls WHERE clinic_id = $1 AND status = 'queued'",
+                0,
+            ),
+            (
+                "cancelled emails",
+                "SELECT count(*) FROM outbound_emails WHERE clinic_id = $1 AND status = 'cancelled'",
+                done - sent,
+            ),
+            (
+                "sent emails",
+                "SELECT count(*) FROM outbound_emails WHERE clinic_id = $1 AND status = 'sent'",
+                sent,
+            ),
+            (
+                "cancelled items",
+                "SELECT count(*) FROM discharge_batch_items i JOIN discharge_batches b \
+                 ON b.id = i.batch_id WHERE b.clinic_id = $1 AND i.status = 'cancelled'",
+                25,
+            ),
+        ];
+        for (what, sql, want) in counts {
+            assert_eq!(count(sql).await, want, "{case}: {what}");
+        }
+
+        // The processor does not resume a cancelled batch.
+        let after = discharge_batch::process(&pool, b.id, now).await.unwrap();
+        assert!(after.cancelled, "{case}");
+        assert_eq!(count(counts[0].1).await, done, "{case}: calls after");
+        assert!(
+            discharge_batch::due_batches(&pool)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{case}: nothing due"
+        );
+    }
 }
 
 /// A worker dies after 10 items (batch left `processing`); the sweeper offers it again once
