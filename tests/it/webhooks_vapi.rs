@@ -499,35 +499,57 @@ async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
 async fn late_status_update_never_moves_an_ended_call_back(pool: PgPool) {
     seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
-    tell(&st, &["inbound-end-of-call-report"], &[]).await;
-    let before = snapshot(&pool, "inbound_calls", IN_CALL).await;
-    tell(
-        &st,
-        &[
-            "inbound-status-2-ringing",
-            "inbound-status-3-in-progress",
-            "inbound-status-1-queued",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(snapshot(&pool, "inbound_calls", IN_CALL).await, before);
-    assert_eq!(before["call"]["status"], "ended");
-
-    // Outbound: failed (no answer) stays failed when a stale in-progress arrives.
-    tell(&st, &["outbound-end-of-call-no-answer"], &[]).await;
-    let late = variant(
-        "outbound-status-3-in-progress",
-        &[(OUT_CALL, NA_CALL), (ROW_B1, ROW_B4)],
-    );
-    let (status, _) = post(&st, &late).await;
-    assert_eq!(status, StatusCode::OK);
-    let s: String = sqlx::query_scalar("SELECT status FROM outbound_calls WHERE vapi_call_id = $1")
-        .bind(NA_CALL)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(s, "failed");
+    /// A call that ended, then status-updates of earlier states arriving late.
+    struct Case {
+        name: &'static str,
+        table: &'static str,
+        vapi_call_id: &'static str,
+        ending: &'static str,
+        late: &'static [&'static str],
+        /// Id swaps turning the late fixtures into updates of this call.
+        swaps: &'static [(&'static str, &'static str)],
+        status: &'static str,
+        /// Whether the late updates leave the whole row and its analysis as they were; they may
+        /// fill what the ending left empty (a no-answer outbound call has no `started_at`).
+        unchanged: bool,
+    }
+    let cases = [
+        Case {
+            name: "inbound: ended, then queued, ringing and in-progress arrive",
+            table: "inbound_calls",
+            vapi_call_id: IN_CALL,
+            ending: "inbound-end-of-call-report",
+            late: &[
+                "inbound-status-2-ringing",
+                "inbound-status-3-in-progress",
+                "inbound-status-1-queued",
+            ],
+            swaps: &[],
+            status: "ended",
+            unchanged: true,
+        },
+        Case {
+            name: "outbound: failed (no answer), then a stale in-progress arrives",
+            table: "outbound_calls",
+            vapi_call_id: NA_CALL,
+            ending: "outbound-end-of-call-no-answer",
+            late: &["outbound-status-3-in-progress"],
+            swaps: &[(OUT_CALL, NA_CALL), (ROW_B1, ROW_B4)],
+            status: "failed",
+            unchanged: false,
+        },
+    ];
+    for case in cases {
+        tell(&st, &[case.ending], &[]).await;
+        let before = snapshot(&pool, case.table, case.vapi_call_id).await;
+        assert_eq!(before["call"]["status"], case.status, "{}", case.name);
+        tell(&st, case.late, case.swaps).await;
+        let after = snapshot(&pool, case.table, case.vapi_call_id).await;
+        assert_eq!(after["call"]["status"], case.status, "{}", case.name);
+        if case.unchanged {
+            assert_eq!(after, before, "{}", case.name);
+        }
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]
