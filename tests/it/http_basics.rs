@@ -8,48 +8,75 @@ use tower::ServiceExt;
 use crate::helpers::app::{router, send, state, AppState};
 use crate::helpers::sign::vapi_request;
 
+/// What a step of [`healthz_and_readyz`] does to the database before probing.
+enum Change {
+    Nothing,
+    SetUpTheJobQueue,
+    ForgetTheLastMigration,
+    CloseThePool,
+}
+
+/// `/readyz` follows the database step by step; `/healthz` stays fine throughout.
 #[sqlx::test(migrations = "./migrations")]
 async fn healthz_and_readyz(pool: PgPool) {
     let st = state(&pool);
-    let (status, json) = send(&st, Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    assert_eq!(
-        (status, json["status"].as_str()),
-        (StatusCode::OK, Some("ok"))
-    );
-    // Schema current but the job queue's tables missing → not ready.
-    let (status, json) = send(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        json["reason"].as_str().unwrap().contains("apalis"),
-        "{json}"
-    );
-    odis_worker::jobs::setup(&pool).await.unwrap();
-    let (status, json) = send(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
-    assert_eq!(json["status"].as_str(), Some("ready"), "{json}");
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(json["queue"]["pending"], 0);
-    assert_eq!(json["queue"]["dead"], 0);
-
-    // A migration the database has not applied → not ready, with the reason.
-    sqlx::query(
-        "DELETE FROM _sqlx_migrations WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    let (status, json) = send(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(
-        json["reason"].as_str().unwrap().contains("pending"),
-        "{json}"
-    );
-
-    // Database gone → not ready, healthz still fine.
-    pool.close().await;
-    let (status, _) = send(&st, Request::get("/readyz").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    let (status, _) = send(&st, Request::get("/healthz").body(Body::empty()).unwrap()).await;
-    assert_eq!(status, StatusCode::OK);
+    let get = |uri: &str| Request::get(uri).body(Body::empty()).unwrap();
+    let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+    // (step, change, /readyz status, a word of its reason)
+    let steps = [
+        (
+            "schema current, the job queue's tables missing",
+            Change::Nothing,
+            unavailable,
+            Some("apalis"),
+        ),
+        (
+            "the job queue set up",
+            Change::SetUpTheJobQueue,
+            StatusCode::OK,
+            None,
+        ),
+        (
+            "a migration the database has not applied",
+            Change::ForgetTheLastMigration,
+            unavailable,
+            Some("pending"),
+        ),
+        ("the database gone", Change::CloseThePool, unavailable, None),
+    ];
+    for (step, change, status, reason) in steps {
+        match change {
+            Change::Nothing => {}
+            Change::SetUpTheJobQueue => odis_worker::jobs::setup(&pool).await.unwrap(),
+            Change::ForgetTheLastMigration => {
+                sqlx::query(
+                    "DELETE FROM _sqlx_migrations \
+                     WHERE version = (SELECT max(version) FROM _sqlx_migrations)",
+                )
+                .execute(&pool)
+                .await
+                .unwrap();
+            }
+            Change::CloseThePool => pool.close().await,
+        }
+        let (got, json) = send(&st, get("/readyz")).await;
+        assert_eq!(got, status, "{step}: {json}");
+        if let Some(word) = reason {
+            let said = json["reason"].as_str().unwrap_or_default();
+            assert!(said.contains(word), "{step}: {json}");
+        }
+        if status == StatusCode::OK {
+            assert_eq!(json["status"].as_str(), Some("ready"), "{step}: {json}");
+            assert_eq!(json["queue"]["pending"], 0, "{step}: {json}");
+            assert_eq!(json["queue"]["dead"], 0, "{step}: {json}");
+        }
+        let (got, json) = send(&st, get("/healthz")).await;
+        assert_eq!(
+            (got, json["status"].as_str()),
+            (StatusCode::OK, Some("ok")),
+            "{step}: healthz"
+        );
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]
