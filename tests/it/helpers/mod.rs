@@ -7,8 +7,10 @@
 //! * [`catalog`]: the catalog-driven table loader and generic row filler of the schema and RLS
 //!   tests.
 //!
-//! The `odis_worker` items the helpers need are imported here and nowhere else where possible,
-//! so a move in `src/` is a one-line fix in this directory.
+//! The service's infrastructure types (`AppState`, `Config`, `JobContext`, the router, the
+//! provider clients, `Fixture`) are imported only in `app` and `sign`, which re-export what the
+//! tests name, so a move in `src/` is a one-line fix here; a test module imports directly only
+//! the `odis_worker` API it tests.
 
 pub mod app;
 pub mod catalog;
