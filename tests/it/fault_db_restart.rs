@@ -5,12 +5,12 @@
 //! Runs its own embedded cluster (so restarting it disturbs no other test); skipped when the
 //! machine has no PostgreSQL server binaries.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
 use odis_worker::db::embedded::{EmbeddedError, EmbeddedPostgres};
+
+use crate::helpers::{app, sign};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn database_restart_loses_nothing_verified() {
@@ -22,13 +22,10 @@ async fn database_restart_loses_nothing_verified() {
     };
     let pool = odis_worker::db::connect(&pg.url(), 8).await.unwrap();
     odis_worker::db::migrate(&pool).await.unwrap();
-    let state =
-        odis_worker::http::AppState::new(pool.clone(), common::config("http://127.0.0.1:9"))
-            .unwrap();
+    let state = app::state(&pool);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    let server =
-        tokio::spawn(async move { axum::serve(listener, odis_worker::http::router(state)).await });
+    let server = tokio::spawn(async move { axum::serve(listener, app::router(state)).await });
     let url = format!("http://{addr}/webhooks/vapi");
     let client = reqwest::Client::new();
 
@@ -47,7 +44,7 @@ async fn database_restart_loses_nothing_verified() {
                 for attempt in 0..60 {
                     let resp = client
                         .post(&url)
-                        .header("x-vapi-secret", common::VAPI_SECRET)
+                        .header("x-vapi-secret", sign::VAPI_SECRET)
                         .body(body.clone())
                         .timeout(Duration::from_secs(15))
                         .send()

@@ -1,56 +1,29 @@
-//! Shared helpers for integration tests: an `AppState` on the test database, signed requests for
-//! each sender, and a one-shot driver for the real axum router.
-#![allow(dead_code)]
+//! Requests signed the way each sender signs them: VAPI's shared secret header, Svix (Clerk)
+//! HMAC signatures, and QStash's `Upstash-Signature` JWT; and recorded fixtures turned into
+//! signed requests for their route.
+
+use std::path::{Path, PathBuf};
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use odis_worker::config::Config;
-use odis_worker::http::{router, AppState};
-use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
-use tower::ServiceExt;
 
+pub use odis_worker::webhooks::fixtures::Fixture;
+
+use super::app::PUBLIC_BASE_URL;
+
+// The secrets `Config::for_tests` configures.
 pub const VAPI_SECRET: &str = "test-vapi-secret";
 pub const QSTASH_CURRENT: &str = "sig_current_test_key";
 pub const QSTASH_NEXT: &str = "sig_next_test_key";
 pub const CLERK_SECRET: &str = "whsec_dGVzdC1jbGVyay1zZWNyZXQtMDEyMzQ1Njc4OWFiY2RlZg==";
-pub const PUBLIC_BASE_URL: &str = "https://odis.test";
 
-/// Config with every secret set and every provider on `provider_base` (a loopback fake).
-pub fn config(provider_base: &str) -> Config {
-    let mut c = Config::for_tests("postgres://unused@127.0.0.1/unused", provider_base);
-    c.public_base_url = Some(PUBLIC_BASE_URL.into());
-    c
-}
-
-pub fn state(pool: &PgPool) -> AppState {
-    let _ = odis_worker::metrics::handle();
-    AppState::new(pool.clone(), config("http://127.0.0.1:9")).unwrap()
-}
-
+/// Unix seconds now, for signature timestamps.
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
-}
-
-/// Sends one request through the real router; returns status and the body parsed as JSON
-/// (`Value::Null` when it is not JSON).
-pub async fn send(state: &AppState, req: Request<Body>) -> (StatusCode, Value) {
-    let resp = router(state.clone())
-        .oneshot(req)
-        .await
-        .expect("router is infallible");
-    let status = resp.status();
-    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-        .await
-        .expect("body");
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 pub fn vapi_request(body: &[u8]) -> Request<Body> {
@@ -115,9 +88,23 @@ pub fn qstash_request(path: &str, message_id: &str, body: &[u8]) -> Request<Body
         .unwrap()
 }
 
+/// The recorded fixtures of `fixtures/<dir>/*.json`, sorted by name.
+pub fn fixture_paths(dir: &str) -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// A fixture turned into a signed request for its route.
-pub fn fixture_request(path: &std::path::Path) -> Request<Body> {
-    let f = odis_worker::webhooks::fixtures::Fixture::load(path).expect("fixture");
+pub fn fixture_request(path: &Path) -> Request<Body> {
+    let f = Fixture::load(path).expect("fixture");
     let body = f.raw_body();
     match f.source.as_str() {
         "vapi" => vapi_request(&body),
@@ -129,17 +116,4 @@ pub fn fixture_request(path: &std::path::Path) -> Request<Body> {
         ),
         other => panic!("unknown fixture source {other}"),
     }
-}
-
-/// Inserts a clinic and returns its id.
-pub async fn clinic(pool: &PgPool, name: &str, tz: &str) -> uuid::Uuid {
-    sqlx::query_scalar(
-        "INSERT INTO clinics (name, slug, timezone, phone) VALUES ($1, $2, $3, '+14155550100') RETURNING id",
-    )
-    .bind(name)
-    .bind(name.to_lowercase().replace(' ', "-"))
-    .bind(tz)
-    .fetch_one(pool)
-    .await
-    .expect("insert clinic")
 }

@@ -26,19 +26,21 @@
 //! flight (failed as ambiguous at once), and ~75 s when one was claimed but unsent (it waits
 //! for the orphaned apalis job to come back); the waits are bounded at 90 s + 150 s.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use chrono::Utc;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::helpers::seed::{CaseOpts, DischargeBatchItemOpts, DischargeBatchOpts, Owner};
+use crate::helpers::{app, seed};
 
 const ITEMS: usize = 50;
 /// Create-call requests in flight at once per process (`VAPI_MAX_CONCURRENT_CALLS`).
@@ -144,80 +146,53 @@ async fn requests_per_call(server: &MockServer) -> HashMap<String, usize> {
 
 /// 50 cases, each with its own client and phone number, and a pending batch over them.
 async fn seed_batch(pool: &PgPool) -> Uuid {
-    let s = support::seed(pool, "UTC").await;
-    let batch_id: Uuid = sqlx::query_scalar(
-        // The batch staggers calls 2 minutes apart (item i at call_schedule_time + i×2 min).
-        // Starting the schedule 2 hours ago makes all 50 calls due at once, which is what the
-        // dispatcher sees for any batch whose time has come; with `now` the 50th call would
-        // only be due in 98 minutes.
-        "INSERT INTO discharge_batches (clinic_id, status, call_schedule_time, metadata) \
-         VALUES ($1, 'pending', now() - interval '2 hours', \
-           '{\"emailsEnabled\": false, \"callsEnabled\": true}') RETURNING id",
+    let s = seed::discharge_case(pool, "UTC").await;
+    let batch_id = seed::discharge_batch(
+        pool,
+        DischargeBatchOpts {
+            clinic_id: s.clinic_id,
+            // The batch staggers calls 2 minutes apart (item i at call_schedule_time + i×2 min).
+            // Starting the schedule 2 hours ago makes all 50 calls due at once, which is what the
+            // dispatcher sees for any batch whose time has come; with `now` the 50th call would
+            // only be due in 98 minutes.
+            call_schedule_time: Some(Utc::now() - chrono::Duration::hours(2)),
+            metadata: Some(json!({"emailsEnabled": false, "callsEnabled": true})),
+            ..Default::default()
+        },
     )
-    .bind(s.clinic_id)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    .await;
+    let created = Utc::now();
     for i in 0..ITEMS {
-        let client_id: Uuid = sqlx::query_scalar(
-            "INSERT INTO clients (clinic_id, display_name, phone) VALUES ($1, $2, $3) RETURNING id",
+        let owner = Owner {
+            name: format!("Owner {i}"),
+            phone: Some(format!("(408) 555-{:04}", 1000 + i)),
+            email: None,
+            pet: format!("Pet {i}"),
+            ..Default::default()
+        };
+        let case = seed::case(
+            pool,
+            CaseOpts {
+                clinic_id: s.clinic_id,
+                owner: Some(owner),
+                ..Default::default()
+            },
         )
-        .bind(s.clinic_id)
-        .bind(format!("Owner {i}"))
-        .bind(format!("(408) 555-{:04}", 1000 + i))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        let patient_id: Uuid = sqlx::query_scalar(
-            "INSERT INTO patients (clinic_id, client_id, name, species) VALUES ($1, $2, $3, 'Dog') RETURNING id",
+        .await;
+        seed::discharge_batch_item(
+            pool,
+            DischargeBatchItemOpts {
+                batch_id,
+                case_id: case.id,
+                patient_id: case.patient_id,
+                // Distinct times give the items their order.
+                created_at: Some(created + chrono::Duration::milliseconds(i as i64)),
+                ..Default::default()
+            },
         )
-        .bind(s.clinic_id)
-        .bind(client_id)
-        .bind(format!("Pet {i}"))
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        let case_id: Uuid = sqlx::query_scalar(
-            "INSERT INTO cases (clinic_id, patient_id, client_id, type, status) \
-             VALUES ($1, $2, $3, 'surgery', 'completed') RETURNING id",
-        )
-        .bind(s.clinic_id)
-        .bind(patient_id)
-        .bind(client_id)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO discharge_summaries (case_id, clinic_id, content) \
-             VALUES ($1, $2, 'Surgery went well. Rest for 10 days.')",
-        )
-        .bind(case_id)
-        .bind(s.clinic_id)
-        .execute(pool)
-        .await
-        .unwrap();
-        sqlx::query(
-            "INSERT INTO discharge_batch_items (batch_id, case_id, patient_id, status, created_at) \
-             VALUES ($1, $2, $3, 'pending', now() + make_interval(secs => $4))",
-        )
-        .bind(batch_id)
-        .bind(case_id)
-        .bind(patient_id)
-        .bind(i as f64 / 1000.0)
-        .execute(pool)
-        .await
-        .unwrap();
+        .await;
     }
     batch_id
-}
-
-/// The database the `#[sqlx::test]` pool points at, as a URL for the child processes.
-fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    let db = options
-        .get_database()
-        .expect("the test pool names its database");
-    format!("postgres://postgres@127.0.0.1:5432/{db}")
 }
 
 async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
@@ -241,7 +216,7 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
         "[[job]]\nname = \"sweep-due\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n",
     )
     .unwrap();
-    let url = database_url(&pool);
+    let url = app::database_url(&pool);
 
     // First process: runs until some, but not all, calls have reached the fake VAPI.
     let mut first = Worker::spawn(&dir, "first", &url, &server.uri());

@@ -7,117 +7,56 @@ use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::helpers::seed::{
+    self, AutoSchedulingConfigOpts, CaseOpts, CaseTypeCadenceOpts, ClinicOpts, ClinicSettingsOpts,
+    DischargeBatchItemOpts, DischargeBatchOpts, OutboundCallOpts, Owner, Summary,
+};
+
 fn u(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-async fn clinic(pool: &PgPool, name: &str, tz: &str) -> Uuid {
-    sqlx::query_scalar(
-        "INSERT INTO clinics (name, slug, timezone, phone, email) VALUES ($1, $2, $3, '(555) 010-0000', 'clinic@example.com') RETURNING id",
-    )
-    .bind(name)
-    .bind(name.to_lowercase().replace(' ', "-"))
-    .bind(tz)
-    .fetch_one(pool)
-    .await
-    .unwrap()
-}
-
-struct CaseSpec<'a> {
-    case_type: Option<&'a str>,
-    status: &'a str,
-    created_at: &'a str,
-    phone: Option<&'a str>,
-    email: Option<&'a str>,
-    summary: bool,
-    with_client: bool,
-    snapshot: Option<Value>,
-    entity_extraction: Option<Value>,
-    cadence_source: &'a str,
-    call_delay: i32,
-    email_delay: i32,
-}
-
-impl Default for CaseSpec<'_> {
-    fn default() -> Self {
-        Self {
-            case_type: None,
-            status: "completed",
-            created_at: "2024-03-08T15:00:00Z",
-            phone: Some("(212) 555-0101"),
-            email: Some("owner@example.com"),
-            summary: true,
-            with_client: true,
-            snapshot: None,
-            entity_extraction: None,
-            cadence_source: "default",
-            call_delay: 1,
-            email_delay: 1,
-        }
+/// The owner of `pet`, reachable by phone and email.
+fn owner_of(pet: &str) -> Owner {
+    Owner {
+        name: format!("Owner of {pet}"),
+        phone: Some("(212) 555-0101".into()),
+        email: Some("owner@example.com".into()),
+        pet: pet.into(),
+        species: "dog".into(),
     }
 }
 
-async fn case(pool: &PgPool, clinic_id: Uuid, pet: &str, s: CaseSpec<'_>) -> Uuid {
-    let (client_id, patient_id): (Option<Uuid>, Option<Uuid>) = if s.with_client {
-        let client: Uuid = sqlx::query_scalar(
-            "INSERT INTO clients (clinic_id, display_name, phone, email) VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(clinic_id)
-        .bind(format!("Owner of {pet}"))
-        .bind(s.phone)
-        .bind(s.email)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        let patient: Uuid = sqlx::query_scalar(
-            "INSERT INTO patients (clinic_id, client_id, name, species) VALUES ($1, $2, $3, 'dog') RETURNING id",
-        )
-        .bind(clinic_id)
-        .bind(client)
-        .bind(pet)
-        .fetch_one(pool)
-        .await
-        .unwrap();
-        (Some(client), Some(patient))
-    } else {
-        (None, None)
-    };
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO cases (clinic_id, client_id, patient_id, type, status, created_at, patient_snapshot, \
-         entity_extraction, cadence_source, call_delay_days, email_delay_days) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
-    )
-    .bind(clinic_id)
-    .bind(client_id)
-    .bind(patient_id)
-    .bind(s.case_type)
-    .bind(s.status)
-    .bind(u(s.created_at))
-    .bind(s.snapshot)
-    .bind(s.entity_extraction)
-    .bind(s.cadence_source)
-    .bind(s.call_delay)
-    .bind(s.email_delay)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    if s.summary {
-        sqlx::query(
-            "INSERT INTO discharge_summaries (case_id, clinic_id, content, structured_content) \
-             VALUES ($1, $2, 'Rest for a week & keep the cone on.', $3)",
-        )
-        .bind(id)
-        .bind(clinic_id)
-        .bind(json!({"appointmentSummary": format!("{pet} came in today for a checkup."), "diagnosis": "Healthy"}))
-        .execute(pool)
-        .await
-        .unwrap();
+/// A completed case of `pet` (no case type), created 2024-03-08 15:00 UTC, with its owner and a
+/// discharge summary that names the pet.
+fn case_of(clinic_id: Uuid, pet: &str) -> CaseOpts {
+    CaseOpts {
+        clinic_id,
+        owner: Some(owner_of(pet)),
+        summary: Some(Summary {
+            content: "Rest for a week & keep the cone on.".into(),
+            structured_content: Some(json!({
+                "appointmentSummary": format!("{pet} came in today for a checkup."),
+                "diagnosis": "Healthy"
+            })),
+        }),
+        case_type: None,
+        created_at: Some(u("2024-03-08T15:00:00Z")),
+        ..Default::default()
     }
-    id
 }
 
 async fn count(pool: &PgPool, sql: &str) -> i64 {
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// `count(*)` of `sql`, whose `$1` is a clinic id.
+async fn count_in(pool: &PgPool, clinic_id: Uuid, sql: &str) -> i64 {
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .bind(clinic_id)
         .fetch_one(pool)
         .await
         .unwrap()
@@ -155,175 +94,221 @@ async fn source_of(pool: &PgPool, case_id: Uuid) -> String {
 async fn auto_schedule_run_precedence_times_skips_and_idempotency(pool: PgPool) {
     // 15:00 EST on Saturday 2024-03-09; New York springs forward at 02:00 on 2024-03-10.
     let now = u("2024-03-09T20:00:00Z");
-    let ny = clinic(&pool, "Hudson Vet", "America/New_York").await;
-    let adl = clinic(&pool, "Adelaide Vet", "Australia/Adelaide").await;
-    let off = clinic(&pool, "Disabled Vet", "America/Chicago").await;
-    sqlx::query(
-        "INSERT INTO auto_scheduling_config (clinic_id, is_enabled, email_delay_days, call_delay_days, \
-         preferred_email_time, preferred_call_time, scheduling_criteria) \
-         VALUES ($1, true, 1, 2, '10:00', '16:00', '{\"maxCaseAgeDays\": 5}')",
+    let ny = seed::clinic(&pool, ClinicOpts::named("Hudson Vet", "America/New_York")).await;
+    let adl = seed::clinic(
+        &pool,
+        ClinicOpts::named("Adelaide Vet", "Australia/Adelaide"),
     )
-    .bind(ny)
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
+    let off = seed::clinic(&pool, ClinicOpts::named("Disabled Vet", "America/Chicago")).await;
+    seed::auto_scheduling_config(
+        &pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: ny,
+            is_enabled: true,
+            email_delay_days: Some(1),
+            call_delay_days: Some(2),
+            preferred_email_time: Some("10:00".into()),
+            preferred_call_time: Some("16:00".into()),
+            scheduling_criteria: json!({"maxCaseAgeDays": 5}),
+        },
+    )
+    .await;
     // Adelaide's config leaves every cadence value NULL → clinic_settings supplies them.
-    sqlx::query(
-        "INSERT INTO auto_scheduling_config (clinic_id, is_enabled, email_delay_days, call_delay_days, \
-         preferred_email_time, preferred_call_time) VALUES ($1, true, NULL, NULL, NULL, NULL), ($2, false, 1, 1, '10:00', '10:00')",
+    seed::auto_scheduling_config(
+        &pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: adl,
+            email_delay_days: None,
+            call_delay_days: None,
+            preferred_email_time: None,
+            preferred_call_time: None,
+            ..Default::default()
+        },
     )
-    .bind(adl)
-    .bind(off)
-    .execute(&pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO clinic_settings (clinic_id, email_delay_days, call_delay_days, preferred_email_start_time, \
-         preferred_call_start_time) VALUES ($1, 4, 5, '08:00', '17:30'), ($2, 4, 5, '08:00', '17:30')",
+    .await;
+    seed::auto_scheduling_config(
+        &pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: off,
+            is_enabled: false,
+            email_delay_days: Some(1),
+            call_delay_days: Some(1),
+            preferred_email_time: Some("10:00".into()),
+            preferred_call_time: Some("10:00".into()),
+            ..Default::default()
+        },
     )
-    .bind(ny)
-    .bind(adl)
-    .execute(&pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO clinic_case_type_cadence (clinic_id, case_type, call_delay_days, email_delay_days, \
-         preferred_call_time, preferred_email_time, never_auto_schedule) \
-         VALUES ($1, 'surgery', 1, 0, '11:00', '09:00', false), ($1, 'wellness', 1, 1, '10:00', '10:00', true)",
+    .await;
+    for clinic_id in [ny, adl] {
+        seed::clinic_settings(
+            &pool,
+            ClinicSettingsOpts {
+                clinic_id,
+                email_delay_days: Some(4),
+                call_delay_days: Some(5),
+                preferred_email_start_time: Some("08:00".into()),
+                preferred_call_start_time: Some("17:30".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    }
+    seed::case_type_cadence(
+        &pool,
+        CaseTypeCadenceOpts {
+            clinic_id: ny,
+            case_type: "surgery".into(),
+            call_delay_days: 1,
+            email_delay_days: 0,
+            preferred_call_time: "11:00".into(),
+            preferred_email_time: "09:00".into(),
+            never_auto_schedule: false,
+        },
     )
-    .bind(ny)
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
+    seed::case_type_cadence(
+        &pool,
+        CaseTypeCadenceOpts {
+            clinic_id: ny,
+            case_type: "wellness".into(),
+            call_delay_days: 1,
+            email_delay_days: 1,
+            preferred_call_time: "10:00".into(),
+            preferred_email_time: "10:00".into(),
+            never_auto_schedule: true,
+        },
+    )
+    .await;
 
     // Case override (beats the surgery row; times come from it).
-    let a = case(
+    let a = seed::case(
         &pool,
-        ny,
-        "Alpha",
-        CaseSpec {
-            case_type: Some("surgery"),
-            cadence_source: "custom",
-            call_delay: 3,
-            email_delay: 2,
-            ..Default::default()
+        CaseOpts {
+            case_type: Some("surgery".into()),
+            cadence_source: Some("custom".into()),
+            call_delay_days: Some(3),
+            email_delay_days: Some(2),
+            ..case_of(ny, "Alpha")
         },
     )
-    .await;
+    .await
+    .id;
     // Case-type cadence.
-    let b = case(
+    let b = seed::case(
         &pool,
-        ny,
-        "Bravo",
-        CaseSpec {
-            case_type: Some("surgery"),
-            created_at: "2024-03-08T14:59:30Z",
-            ..Default::default()
+        CaseOpts {
+            case_type: Some("surgery".into()),
+            created_at: Some(u("2024-03-08T14:59:30Z")),
+            ..case_of(ny, "Bravo")
         },
     )
-    .await;
-    let c = case(
+    .await
+    .id;
+    let c = seed::case(
         &pool,
-        ny,
-        "Charlie",
-        CaseSpec {
-            case_type: Some("Wellness"),
-            ..Default::default()
+        CaseOpts {
+            case_type: Some("Wellness".into()),
+            ..case_of(ny, "Charlie")
         },
     )
-    .await;
+    .await
+    .id;
     // auto_scheduling_config; D, E and L all land on 16:00 EDT on 2024-03-10.
-    let d = case(
+    let d = seed::case(
         &pool,
-        ny,
-        "Delta",
-        CaseSpec {
-            created_at: "2024-03-08T14:59:00Z",
-            ..Default::default()
+        CaseOpts {
+            created_at: Some(u("2024-03-08T14:59:00Z")),
+            ..case_of(ny, "Delta")
         },
     )
-    .await;
-    let e = case(
+    .await
+    .id;
+    let e = seed::case(
         &pool,
-        ny,
-        "Echo",
-        CaseSpec {
-            created_at: "2024-03-08T14:58:00Z",
-            ..Default::default()
+        CaseOpts {
+            created_at: Some(u("2024-03-08T14:58:00Z")),
+            ..case_of(ny, "Echo")
         },
     )
-    .await;
-    let l = case(&pool, ny, "Lima", CaseSpec {
-        created_at: "2024-03-08T14:57:00Z",
-        with_client: false,
-        snapshot: Some(json!({"name": "Lima", "owner_name": "Snap Owner", "owner_phone": "212-555-0199", "owner_email": "snap@example.com"})),
-        ..Default::default()
-    })
-    .await;
+    .await
+    .id;
+    let l = seed::case(
+        &pool,
+        CaseOpts {
+            created_at: Some(u("2024-03-08T14:57:00Z")),
+            owner: None,
+            patient_snapshot: Some(json!({
+                "name": "Lima", "owner_name": "Snap Owner", "owner_phone": "212-555-0199",
+                "owner_email": "snap@example.com"
+            })),
+            ..case_of(ny, "Lima")
+        },
+    )
+    .await
+    .id;
     // Skips.
-    let h = case(
+    let h = seed::case(
         &pool,
-        ny,
-        "Hotel",
-        CaseSpec {
+        CaseOpts {
             entity_extraction: Some(json!({"caseType": "euthanasia"})),
-            ..Default::default()
+            ..case_of(ny, "Hotel")
         },
     )
-    .await;
-    let i = case(
+    .await
+    .id;
+    let i = seed::case(
         &pool,
-        ny,
-        "India",
-        CaseSpec {
-            phone: None,
-            email: Some("not-an-email"),
-            ..Default::default()
+        CaseOpts {
+            owner: Some(Owner {
+                phone: None,
+                email: Some("not-an-email".into()),
+                ..owner_of("India")
+            }),
+            ..case_of(ny, "India")
         },
     )
-    .await;
-    let j = case(
+    .await
+    .id;
+    let j = seed::case(
         &pool,
-        ny,
-        "Juliet",
-        CaseSpec {
-            summary: false,
-            ..Default::default()
+        CaseOpts {
+            summary: None,
+            ..case_of(ny, "Juliet")
         },
     )
-    .await;
-    let _draft = case(
+    .await
+    .id;
+    let _draft = seed::case(
         &pool,
-        ny,
-        "Kilo",
-        CaseSpec {
-            status: "draft",
-            ..Default::default()
+        CaseOpts {
+            status: "draft".into(),
+            ..case_of(ny, "Kilo")
         },
     )
     .await;
-    let _old = case(
+    let _old = seed::case(
         &pool,
-        ny,
-        "Oscar",
-        CaseSpec {
-            created_at: "2024-03-01T15:00:00Z",
-            ..Default::default()
+        CaseOpts {
+            created_at: Some(u("2024-03-01T15:00:00Z")),
+            ..case_of(ny, "Oscar")
         },
     )
     .await;
-    let _disabled = case(&pool, off, "Papa", CaseSpec::default()).await;
+    let _disabled = seed::case(&pool, case_of(off, "Papa")).await;
     // clinic_settings level, half-hour zone: created 01:30 ACDT on 2024-03-09 (local date).
-    let g = case(
+    let g = seed::case(
         &pool,
-        adl,
-        "Golf",
-        CaseSpec {
-            phone: Some("+61 8 8123 4567"),
-            ..Default::default()
+        CaseOpts {
+            owner: Some(Owner {
+                phone: Some("+61 8 8123 4567".into()),
+                ..owner_of("Golf")
+            }),
+            ..case_of(adl, "Golf")
         },
     )
-    .await;
+    .await
+    .id;
 
     // Dry run: full summary, nothing written.
     let dry = auto_schedule::run(
@@ -526,32 +511,51 @@ async fn auto_schedule_run_precedence_times_skips_and_idempotency(pool: PgPool) 
 #[sqlx::test(migrations = "./migrations")]
 async fn auto_schedule_respects_existing_calls(pool: PgPool) {
     let now = u("2024-12-12T20:00:00Z");
-    let la = clinic(&pool, "Sunset Vet", "America/Los_Angeles").await;
-    sqlx::query("INSERT INTO auto_scheduling_config (clinic_id, is_enabled, call_delay_days, preferred_call_time) VALUES ($1, true, 1, '16:00')")
-        .bind(la).execute(&pool).await.unwrap();
-    let x = case(
+    let la = seed::clinic(
         &pool,
-        la,
-        "Xray",
-        CaseSpec {
-            created_at: "2024-12-12T18:00:00Z",
+        ClinicOpts::named("Sunset Vet", "America/Los_Angeles"),
+    )
+    .await;
+    seed::auto_scheduling_config(
+        &pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: la,
+            call_delay_days: Some(1),
+            preferred_call_time: Some("16:00".into()),
             ..Default::default()
         },
     )
     .await;
-    let y = case(
+    let x = seed::case(
         &pool,
-        la,
-        "Yankee",
-        CaseSpec {
-            created_at: "2024-12-12T17:00:00Z",
-            ..Default::default()
+        CaseOpts {
+            created_at: Some(u("2024-12-12T18:00:00Z")),
+            ..case_of(la, "Xray")
         },
     )
-    .await;
+    .await
+    .id;
+    let y = seed::case(
+        &pool,
+        CaseOpts {
+            created_at: Some(u("2024-12-12T17:00:00Z")),
+            ..case_of(la, "Yankee")
+        },
+    )
+    .await
+    .id;
     // A call already queued at 16:00 PST on 12-13 (e.g. from a batch) for another case.
-    sqlx::query("INSERT INTO outbound_calls (clinic_id, case_id, status, scheduled_for) VALUES ($1, $2, 'queued', '2024-12-14T00:00:00Z')")
-        .bind(la).bind(y).execute(&pool).await.unwrap();
+    seed::outbound_call(
+        &pool,
+        OutboundCallOpts {
+            clinic_id: la,
+            case_id: y,
+            customer_phone: None,
+            scheduled_for: Some(u("2024-12-14T00:00:00Z")),
+            ..Default::default()
+        },
+    )
+    .await;
     let run = auto_schedule::run(
         &pool,
         &auto_schedule::RunOptions {
@@ -576,40 +580,56 @@ async fn auto_schedule_respects_existing_calls(pool: PgPool) {
 
 struct Batch {
     id: Uuid,
+    clinic_id: Uuid,
     cases: Vec<Uuid>,
 }
 
 const EMAIL_T0: &str = "2024-12-13T18:00:00Z";
 const CALL_T0: &str = "2024-12-15T00:00:00Z";
 
+/// A pending batch of `n` cases in a new clinic "Batch Vet".
 async fn batch(pool: &PgPool, n: usize, metadata: Value) -> Batch {
-    let cl = clinic(pool, "Batch Vet", "America/Los_Angeles").await;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO discharge_batches (clinic_id, status, total_cases, email_schedule_time, call_schedule_time, metadata) \
-         VALUES ($1, 'pending', $2, $3, $4, $5) RETURNING id",
+    batch_in(pool, "Batch Vet", n, metadata).await
+}
+
+/// A pending batch of `n` cases in a new clinic named `clinic`.
+async fn batch_in(pool: &PgPool, clinic: &str, n: usize, metadata: Value) -> Batch {
+    let cl = seed::clinic(pool, ClinicOpts::named(clinic, "America/Los_Angeles")).await;
+    let id = seed::discharge_batch(
+        pool,
+        DischargeBatchOpts {
+            clinic_id: cl,
+            total_cases: Some(i32::try_from(n).unwrap()),
+            email_schedule_time: Some(u(EMAIL_T0)),
+            call_schedule_time: Some(u(CALL_T0)),
+            metadata: Some(metadata),
+            ..Default::default()
+        },
     )
-    .bind(cl)
-    .bind(i32::try_from(n).unwrap())
-    .bind(u(EMAIL_T0))
-    .bind(u(CALL_T0))
-    .bind(metadata)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    .await;
     let mut cases = Vec::new();
     for k in 0..n {
-        let c = case(pool, cl, &format!("Pet{k}"), CaseSpec::default()).await;
-        // Distinct created_at gives the stable processing order the stagger is based on.
-        sqlx::query("INSERT INTO discharge_batch_items (batch_id, case_id, status, created_at) VALUES ($1, $2, 'pending', $3)")
-            .bind(id)
-            .bind(c)
-            .bind(u("2024-12-12T10:00:00Z") + Duration::seconds(i64::try_from(k).unwrap()))
-            .execute(pool)
-            .await
-            .unwrap();
+        let c = seed::case(pool, case_of(cl, &format!("Pet{k}"))).await.id;
+        seed::discharge_batch_item(
+            pool,
+            DischargeBatchItemOpts {
+                batch_id: id,
+                case_id: c,
+                // Distinct created_at gives the stable processing order the stagger is based on.
+                created_at: Some(
+                    u("2024-12-12T10:00:00Z") + Duration::seconds(i64::try_from(k).unwrap()),
+                ),
+                ..Default::default()
+            },
+        )
+        .await;
         cases.push(c);
     }
-    Batch { id, cases }
+    Batch {
+        id,
+        clinic_id: cl,
+        cases,
+    }
 }
 
 async fn assert_all_staggered(pool: &PgPool, b: &Batch) {
@@ -721,157 +741,172 @@ async fn batch_channels_and_failures(pool: PgPool) {
 }
 
 async fn batch_in_new_clinic_all_failing(pool: &PgPool) -> Uuid {
-    let cl = clinic(pool, "Empty Vet", "America/Denver").await;
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO discharge_batches (clinic_id, status) VALUES ($1, 'pending') RETURNING id",
+    let cl = seed::clinic(pool, ClinicOpts::named("Empty Vet", "America/Denver")).await;
+    let id = seed::discharge_batch(
+        pool,
+        DischargeBatchOpts {
+            clinic_id: cl,
+            ..Default::default()
+        },
     )
-    .bind(cl)
-    .fetch_one(pool)
-    .await
-    .unwrap();
+    .await;
     for k in 0..2 {
-        let c = case(
+        let pet = format!("Nobody{k}");
+        let c = seed::case(
             pool,
-            cl,
-            &format!("Nobody{k}"),
-            CaseSpec {
-                phone: None,
-                email: None,
+            CaseOpts {
+                owner: Some(Owner {
+                    phone: None,
+                    email: None,
+                    ..owner_of(&pet)
+                }),
+                ..case_of(cl, &pet)
+            },
+        )
+        .await
+        .id;
+        seed::discharge_batch_item(
+            pool,
+            DischargeBatchItemOpts {
+                batch_id: id,
+                case_id: c,
                 ..Default::default()
             },
         )
         .await;
-        sqlx::query("INSERT INTO discharge_batch_items (batch_id, case_id) VALUES ($1, $2)")
-            .bind(id)
-            .bind(c)
-            .execute(pool)
-            .await
-            .unwrap();
     }
     id
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn batch_cancel_midway_cancels_undispatched_rows(pool: PgPool) {
-    let now = u("2024-12-12T12:00:00Z");
-    let b = batch(
-        &pool,
-        25,
-        json!({"emailsEnabled": true, "callsEnabled": true}),
-    )
-    .await;
-    let part = discharge_batch::process_limited(&pool, b.id, now, Some(10))
-        .await
-        .unwrap();
-    assert_eq!(
-        (part.status.as_str(), part.processed, part.cancelled),
-        ("processing", 10, false)
-    );
-    // One email already went out: cancel must leave it alone.
-    sqlx::query("UPDATE outbound_emails SET status = 'sent' WHERE case_id = $1")
-        .bind(b.cases[0])
-        .execute(&pool)
-        .await
-        .unwrap();
-
-    let out = discharge_batch::cancel(&pool, b.id).await.unwrap();
-    assert_eq!(
-        (out.status.as_str(), out.cancelled, out.processed),
-        ("cancelled", true, 10)
-    );
-    assert_eq!(count(&pool, "SELECT count(*) FROM outbound_calls WHERE status = 'cancelled' AND metadata->>'cancelled_reason' = 'Discharge batch cancelled'").await, 10);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_emails WHERE status = 'cancelled'"
-        )
-        .await,
-        9
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_emails WHERE status = 'sent'"
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_calls WHERE status = 'queued'"
-        )
-        .await,
-        0
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM discharge_batch_items WHERE status = 'cancelled'"
-        )
-        .await,
-        25
-    );
-
-    // The processor does not resume a cancelled batch.
-    let after = discharge_batch::process(&pool, b.id, now).await.unwrap();
-    assert!(after.cancelled);
-    assert_eq!(
-        count(&pool, "SELECT count(*) FROM outbound_calls").await,
-        10
-    );
-    assert!(discharge_batch::due_batches(&pool)
-        .await
-        .unwrap()
-        .is_empty());
+/// How a batch gets cancelled while it is being processed.
+enum CancelBy {
+    /// `discharge_batch::cancel` (the service's own cancel).
+    Cancel,
+    /// The dashboard's plain `UPDATE … SET status = 'cancelled'`: the processor stops at its next
+    /// item and runs the cascade itself.
+    StatusUpdate,
 }
 
-/// The dashboard cancels with a plain UPDATE while the batch is being processed: the processor
-/// stops at its next item and runs the cascade itself.
+/// A batch of 25 cancelled midway: the calls and emails of processed items that were not sent
+/// yet are cancelled, sent ones are left alone, the other items are cancelled, and the processor
+/// never resumes the batch. Each row has a clinic and a batch of its own.
 #[sqlx::test(migrations = "./migrations")]
-async fn batch_cancelled_by_status_update_stops_at_next_item(pool: PgPool) {
+async fn batch_cancelled_midway_cancels_undispatched_rows(pool: PgPool) {
     let now = u("2024-12-12T12:00:00Z");
-    let b = batch(&pool, 25, json!({})).await;
-    discharge_batch::process_limited(&pool, b.id, now, Some(5))
-        .await
-        .unwrap();
-    sqlx::query(
-        "UPDATE discharge_batches SET status = 'cancelled', cancelled_at = now() WHERE id = $1",
-    )
-    .bind(b.id)
-    .execute(&pool)
-    .await
-    .unwrap();
-    assert_eq!(
-        discharge_batch::due_batches(&pool).await.unwrap(),
-        vec![b.id]
-    );
-    let out = discharge_batch::process(&pool, b.id, now).await.unwrap();
-    assert_eq!(
-        (out.status.as_str(), out.processed, out.cancelled),
-        ("cancelled", 5, true)
-    );
-    assert_eq!(count(&pool, "SELECT count(*) FROM outbound_calls").await, 5);
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_calls WHERE status = 'cancelled'"
-        )
-        .await,
-        5
-    );
-    assert_eq!(
-        count(
-            &pool,
-            "SELECT count(*) FROM outbound_emails WHERE status = 'cancelled'"
-        )
-        .await,
-        5
-    );
-    assert!(discharge_batch::due_batches(&pool)
-        .await
-        .unwrap()
-        .is_empty());
+    // (case, batch metadata, cancelled by, items processed before, emails already sent by then)
+    let both_channels = json!({"emailsEnabled": true, "callsEnabled": true});
+    let cases = [
+        (
+            "cancel() after 10 items",
+            both_channels,
+            CancelBy::Cancel,
+            10,
+            1,
+        ),
+        (
+            "status update after 5 items",
+            json!({}),
+            CancelBy::StatusUpdate,
+            5,
+            0,
+        ),
+    ];
+    for (i, (case, metadata, by, done, sent)) in cases.into_iter().enumerate() {
+        let b = batch_in(&pool, &format!("Batch Vet {i}"), 25, metadata).await;
+        let count = |sql: &'static str| count_in(&pool, b.clinic_id, sql);
+        let part = discharge_batch::process_limited(&pool, b.id, now, Some(done))
+            .await
+            .unwrap();
+        assert_eq!(
+            (part.status.as_str(), part.processed, part.cancelled),
+            ("processing", done as i32, false),
+            "{case}"
+        );
+        // Emails that already went out: cancel must leave them alone.
+        for c in &b.cases[..sent] {
+            sqlx::query("UPDATE outbound_emails SET status = 'sent' WHERE case_id = $1")
+                .bind(c)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+
+        let out = match by {
+            CancelBy::Cancel => discharge_batch::cancel(&pool, b.id).await.unwrap(),
+            CancelBy::StatusUpdate => {
+                sqlx::query(
+                    "UPDATE discharge_batches SET status = 'cancelled', cancelled_at = now() \
+                     WHERE id = $1",
+                )
+                .bind(b.id)
+                .execute(&pool)
+                .await
+                .unwrap();
+                assert_eq!(
+                    discharge_batch::due_batches(&pool).await.unwrap(),
+                    vec![b.id],
+                    "{case}: offered to the processor for the cascade"
+                );
+                discharge_batch::process(&pool, b.id, now).await.unwrap()
+            }
+        };
+        assert_eq!(
+            (out.status.as_str(), out.cancelled, out.processed),
+            ("cancelled", true, done as i32),
+            "{case}"
+        );
+        let done = done as i64;
+        let sent = sent as i64;
+        let counts = [
+            (
+                "calls",
+                "SELECT count(*) FROM outbound_calls WHERE clinic_id = $1",
+                done,
+            ),
+            (
+                "cancelled calls",
+                "SELECT count(*) FROM outbound_calls WHERE clinic_id = $1 AND status = 'cancelled' \
+                 AND metadata->>'cancelled_reason' = 'Discharge batch cancelled'",
+                done,
+            ),
+            (
+                "queued calls",
+                "SELECT count(*) FROM outbound_calls WHERE clinic_id = $1 AND status = 'queued'",
+                0,
+            ),
+            (
+                "cancelled emails",
+                "SELECT count(*) FROM outbound_emails WHERE clinic_id = $1 AND status = 'cancelled'",
+                done - sent,
+            ),
+            (
+                "sent emails",
+                "SELECT count(*) FROM outbound_emails WHERE clinic_id = $1 AND status = 'sent'",
+                sent,
+            ),
+            (
+                "cancelled items",
+                "SELECT count(*) FROM discharge_batch_items i JOIN discharge_batches b \
+                 ON b.id = i.batch_id WHERE b.clinic_id = $1 AND i.status = 'cancelled'",
+                25,
+            ),
+        ];
+        for (what, sql, want) in counts {
+            assert_eq!(count(sql).await, want, "{case}: {what}");
+        }
+
+        // The processor does not resume a cancelled batch.
+        let after = discharge_batch::process(&pool, b.id, now).await.unwrap();
+        assert!(after.cancelled, "{case}");
+        assert_eq!(count(counts[0].1).await, done, "{case}: calls after");
+        assert!(
+            discharge_batch::due_batches(&pool)
+                .await
+                .unwrap()
+                .is_empty(),
+            "{case}: nothing due"
+        );
+    }
 }
 
 /// A worker dies after 10 items (batch left `processing`); the sweeper offers it again once
@@ -973,9 +1008,17 @@ async fn auto_schedule_scale(pool: PgPool) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let now = u("2024-12-12T20:00:00Z");
-    let cl = clinic(&pool, "Big Vet", "America/Los_Angeles").await;
-    sqlx::query("INSERT INTO auto_scheduling_config (clinic_id, is_enabled, scheduling_criteria) VALUES ($1, true, '{\"maxCaseAgeDays\": 30}')")
-        .bind(cl).execute(&pool).await.unwrap();
+    let cl = seed::clinic(&pool, ClinicOpts::named("Big Vet", "America/Los_Angeles")).await;
+    seed::auto_scheduling_config(
+        &pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: cl,
+            scheduling_criteria: json!({"maxCaseAgeDays": 30}),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Set-based: a factory call per row would take minutes for 100,000 cases.
     let t = std::time::Instant::now();
     sqlx::query(
         "WITH cl AS (INSERT INTO clients (clinic_id, display_name, phone, email) \

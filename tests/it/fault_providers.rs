@@ -10,22 +10,21 @@
 //! 20 refusals in 60 requests for 20 calls + 20 emails. Two engines run against the same
 //! database, as two processes would, so the rows are also raced for.
 
-mod support;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use odis_worker::config::Config;
 use odis_worker::jobs::catalogue::Catalogue;
 use odis_worker::jobs::{self, EngineSettings};
-use odis_worker::state::AppState as JobContext;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::helpers::app::{self, AppState};
+use crate::helpers::seed;
 
 const CALLS: usize = 20;
 const EMAILS: usize = 20;
@@ -135,13 +134,13 @@ fn fast() -> EngineSettings {
     }
 }
 
-fn context(pool: &PgPool, base_url: &str) -> JobContext {
-    let mut config = Config::for_tests("postgres://unused@127.0.0.1/x", base_url);
+fn context(pool: &PgPool, base_url: &str) -> AppState {
+    let mut config = app::job_config(base_url);
     // Enough sends per second that Resend's own limit is the fake's 429s, not ours.
     config.resend_max_rps = 20;
     // The default provider timeout (15 s): a short one could turn a slow answer on a loaded
     // machine into an ambiguous call, which is not the fault under test.
-    JobContext::from_parts(pool.clone(), Arc::new(config)).unwrap()
+    AppState::from_parts(pool.clone(), Arc::new(config)).unwrap()
 }
 
 async fn count(pool: &PgPool, sql: &'static str) -> i64 {
@@ -150,14 +149,14 @@ async fn count(pool: &PgPool, sql: &'static str) -> i64 {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool: PgPool) {
-    let s = support::seed(&pool, "UTC").await;
+    let s = seed::discharge_case(&pool, "UTC").await;
     let mut calls = Vec::new();
     for i in 0..CALLS {
-        calls.push(support::add_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
+        calls.push(seed::due_call(&pool, &s, &format!("(408) 555-{:04}", 2000 + i)).await);
     }
     let mut emails = Vec::new();
     for _ in 0..EMAILS {
-        emails.push(support::add_email(&pool, &s).await);
+        emails.push(seed::due_email(&pool, &s).await);
     }
     let plan = |ids: &[Uuid]| -> Arc<HashMap<String, Vec<u16>>> {
         Arc::new(
@@ -293,14 +292,14 @@ async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool:
 
     // The rows record the answers and the retries they went through.
     for (i, id) in calls.iter().enumerate() {
-        let (status, vapi_call_id, metadata) = support::call_row(&pool, *id).await;
+        let (status, vapi_call_id, metadata) = app::call_row(&pool, *id).await;
         assert_eq!(vapi_call_id, Some(format!("vapi-{id}")));
         assert_eq!(status, "queued", "VAPI's own status for a queued call");
         let retries = metadata["dispatch_retries"].as_u64().unwrap_or(0);
         assert_eq!(retries as usize, plan_for(i).len(), "call {id}: {metadata}");
     }
     for (i, id) in emails.iter().enumerate() {
-        let (status, resend_id, metadata) = support::email_row(&pool, *id).await;
+        let (status, resend_id, metadata) = app::email_row(&pool, *id).await;
         assert_eq!(status, "sent");
         assert_eq!(resend_id, Some(format!("re-{id}")));
         let attempts = metadata["dispatch_attempts"].as_u64().unwrap_or(0);

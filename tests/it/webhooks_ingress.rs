@@ -1,12 +1,15 @@
 //! The ingress contract shared by every webhook route: verification before anything is written,
 //! 401/503/413/400 with JSON reasons, the inbox with dedupe, and never a 5xx for bad input.
 
-mod common;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::*;
 use sqlx::PgPool;
+
+use crate::helpers::app::{config, send, state, state_with, NO_PROVIDERS};
+use crate::helpers::sign::{
+    clerk_request, now, qstash_token, svix_signature, vapi_request, CLERK_SECRET, QSTASH_CURRENT,
+    QSTASH_NEXT,
+};
 
 async fn inbox_count(pool: &PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM webhook_events")
@@ -18,88 +21,77 @@ async fn inbox_count(pool: &PgPool) -> i64 {
 #[sqlx::test(migrations = "./migrations")]
 async fn forged_and_missing_signatures_get_401_and_write_nothing(pool: PgPool) {
     let st = state(&pool);
-    let body = br#"{"message":{"type":"status-update","status":"ringing","call":{"id":"c1"}}}"#;
-    let forged = Request::post("/webhooks/vapi")
-        .header("x-vapi-secret", "wrong")
-        .body(Body::from(body.to_vec()))
-        .unwrap();
-    let (status, json) = send(&st, forged).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "secret mismatch");
-
-    let (status, json) = send(
-        &st,
-        Request::post("/webhooks/vapi")
-            .body(Body::from(body.to_vec()))
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "missing x-vapi-secret header");
-
-    // Clerk: signature over a different body
-    let mut req = clerk_request("msg_1", br#"{"type":"user.created","data":{}}"#);
-    *req.body_mut() = Body::from(r#"{"type":"user.deleted","data":{}}"#);
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "signature mismatch");
-
-    // Clerk: stale timestamp
-    let ts = now() - 301;
-    let b = br#"{"type":"user.created","data":{}}"#;
-    let req = Request::post("/webhooks/clerk")
+    let vapi_body =
+        br#"{"message":{"type":"status-update","status":"ringing","call":{"id":"c1"}}}"#;
+    let vapi = |secret: Option<&str>| {
+        let req = Request::post("/webhooks/vapi");
+        let req = match secret {
+            Some(secret) => req.header("x-vapi-secret", secret),
+            None => req,
+        };
+        req.body(Body::from(vapi_body.to_vec())).unwrap()
+    };
+    let clerk_body = br#"{"type":"user.created","data":{}}"#;
+    let mut other_body = clerk_request("msg_1", clerk_body);
+    *other_body.body_mut() = Body::from(r#"{"type":"user.deleted","data":{}}"#);
+    let stale = now() - 301;
+    let stale_ts = Request::post("/webhooks/clerk")
         .header("svix-id", "msg_2")
-        .header("svix-timestamp", ts.to_string())
+        .header("svix-timestamp", stale.to_string())
         .header(
             "svix-signature",
-            svix_signature(CLERK_SECRET, "msg_2", ts, b),
+            svix_signature(CLERK_SECRET, "msg_2", stale, clerk_body),
         )
-        .body(Body::from(b.to_vec()))
+        .body(Body::from(clerk_body.to_vec()))
         .unwrap();
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "timestamp too old");
+    let call_route = "/webhooks/qstash/execute-call";
+    let qstash_body = br#"{"callId":"00000000-0000-0000-0000-000000000000"}"#;
+    // A delivery to the execute-call route with a token signed by `key` for `sub_route`.
+    let qstash = |key: &str, sub_route: &str, iat: i64| {
+        Request::post(call_route)
+            .header(
+                "upstash-signature",
+                qstash_token(key, sub_route, qstash_body, iat),
+            )
+            .body(Body::from(qstash_body.to_vec()))
+            .unwrap()
+    };
 
-    // QStash: token for another route (wrong sub), and one signed with an unknown key
-    let b = br#"{"callId":"00000000-0000-0000-0000-000000000000"}"#;
-    let req = Request::post("/webhooks/qstash/execute-call")
-        .header(
-            "upstash-signature",
-            qstash_token(QSTASH_CURRENT, "/webhooks/qstash/execute-email", b, now()),
-        )
-        .body(Body::from(b.to_vec()))
-        .unwrap();
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "wrong subject (destination URL)");
-    let req = Request::post("/webhooks/qstash/execute-call")
-        .header(
-            "upstash-signature",
-            qstash_token("sig_unknown", "/webhooks/qstash/execute-call", b, now()),
-        )
-        .body(Body::from(b.to_vec()))
-        .unwrap();
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "signature mismatch");
-    // expired token
-    let req = Request::post("/webhooks/qstash/execute-call")
-        .header(
-            "upstash-signature",
-            qstash_token(
-                QSTASH_CURRENT,
-                "/webhooks/qstash/execute-call",
-                b,
-                now() - 1000,
-            ),
-        )
-        .body(Body::from(b.to_vec()))
-        .unwrap();
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(json["reason"], "token expired");
-
-    assert_eq!(inbox_count(&pool).await, 0);
+    let cases = [
+        ("VAPI: wrong secret", vapi(Some("wrong")), "secret mismatch"),
+        (
+            "VAPI: no secret header",
+            vapi(None),
+            "missing x-vapi-secret header",
+        ),
+        (
+            "Clerk: signature over a different body",
+            other_body,
+            "signature mismatch",
+        ),
+        ("Clerk: stale timestamp", stale_ts, "timestamp too old"),
+        (
+            "QStash: token for another route (wrong sub)",
+            qstash(QSTASH_CURRENT, "/webhooks/qstash/execute-email", now()),
+            "wrong subject (destination URL)",
+        ),
+        (
+            "QStash: signed with an unknown key",
+            qstash("sig_unknown", call_route, now()),
+            "signature mismatch",
+        ),
+        (
+            "QStash: expired token",
+            qstash(QSTASH_CURRENT, call_route, now() - 1000),
+            "token expired",
+        ),
+    ];
+    for (case, req, reason) in cases {
+        let (status, json) = send(&st, req).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{case}: {json}");
+        assert_eq!(json["reason"], reason, "{case}: {json}");
+        assert_eq!(inbox_count(&pool).await, 0, "{case}: nothing is written");
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -121,12 +113,12 @@ async fn the_next_qstash_key_is_accepted(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unconfigured_secret_is_503_not_accepted(pool: PgPool) {
-    let mut cfg = config("http://127.0.0.1:9");
+    let mut cfg = config(NO_PROVIDERS);
     cfg.vapi_webhook_secret = None;
     cfg.clerk_webhook_secret = None;
     cfg.qstash_current_signing_key = None;
     cfg.qstash_next_signing_key = None;
-    let st = odis_worker::http::AppState::new(pool.clone(), cfg).unwrap();
+    let st = state_with(&pool, cfg);
     for path in [
         "/webhooks/vapi",
         "/webhooks/clerk",

@@ -1,13 +1,10 @@
-//! Shared helpers for the database integration tests (`tests/schema.rs`, `tests/rls.rs`).
+//! Catalog-driven helpers of the database tests (`schema`, `rls`).
 //!
 //! The centrepiece is a catalog-driven **generic row filler**: [`load_tables`] reads every table
 //! of schema `public` from `pg_catalog`, and [`Table::insert_sql`] builds an `INSERT` that fills
 //! each NOT NULL column without a default (and not generated) with a type-appropriate value.
 //! Foreign keys are *not* satisfied: callers run the inserts with
 //! `session_replication_role = replica`, which skips the FK triggers.
-
-// Each integration test crate compiles this module on its own and uses a different subset.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -21,17 +21,18 @@
 //! setting stays in effect after `SET LOCAL ROLE authenticated` for the probes.
 //!
 //! Run with `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres SQLX_OFFLINE=true
-//! cargo test --test rls` (`SQLX_OFFLINE` keeps dependencies' `query!` macros off that database).
-
-mod db_support;
+//! cargo test --test it rls::` (`SQLX_OFFLINE` keeps dependencies' `query!` macros off that
+//! database).
 
 use std::collections::BTreeMap;
 
-use db_support::{
-    describe, exec, exec_in_savepoint, insert_row, load_tables, sqlstate, uuid_lit, Table,
-};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Transaction};
 use uuid::Uuid;
+
+use crate::helpers::catalog::{
+    describe, exec, exec_in_savepoint, insert_row, load_tables, sqlstate, uuid_lit, Table,
+};
+use crate::helpers::seed::{self, ClinicAccessOpts, ClinicOpts, UserOpts};
 
 /// The three ways a caller can belong to clinic A (`org_a`).
 const CLAIMS_FOR_A: [&str; 3] = [
@@ -102,45 +103,31 @@ async fn setup(pool: &PgPool) -> Fixture {
         .await
         .unwrap();
 
-    let clinic = |name: &str, org: &str| {
-        sqlx::query_scalar::<_, Uuid>(
-            "INSERT INTO clinics (name, slug, clerk_org_id) VALUES ($1, $1, $2) RETURNING id",
-        )
-        .bind(name.to_owned())
-        .bind(org.to_owned())
+    let clinic = |name: &str, org: &str| ClinicOpts {
+        name: name.into(),
+        clerk_org_id: Some(org.into()),
+        ..Default::default()
     };
-    let clinic_a = clinic("clinic-a", "org_a")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    let clinic_b = clinic("clinic-b", "org_b")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
+    let clinic_a = seed::clinic(&mut *tx, clinic("clinic-a", "org_a")).await;
+    let clinic_b = seed::clinic(&mut *tx, clinic("clinic-b", "org_b")).await;
 
     let mut user_ids = BTreeMap::new();
     for clerk_id in ["user_a", "user_b", "user_o"] {
-        let id: Uuid = sqlx::query_scalar(
-            "INSERT INTO users (clerk_user_id, email) VALUES ($1, $1 || '@example.com')
-             RETURNING id",
-        )
-        .bind(clerk_id)
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-        user_ids.insert(clerk_id, id);
+        let user = UserOpts {
+            clerk_user_id: clerk_id.into(),
+            ..Default::default()
+        };
+        user_ids.insert(clerk_id, seed::user(&mut *tx, user).await);
     }
     // user_o has no access rows at all: it reaches clinic A through org claims only.
-    for (user, clinic) in [("user_a", clinic_a), ("user_b", clinic_b)] {
+    for (user, clinic_id) in [("user_a", clinic_a), ("user_b", clinic_b)] {
         // Admins: writes to user_clinic_access need an admin role (migration …_rls_admin_writes).
-        sqlx::query(
-            "INSERT INTO user_clinic_access (user_id, clinic_id, role) VALUES ($1, $2, 'admin')",
-        )
-        .bind(user_ids[user])
-        .bind(clinic)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        let access = ClinicAccessOpts {
+            user_id: user_ids[user],
+            clinic_id,
+            role: "admin".into(),
+        };
+        seed::clinic_access(&mut *tx, access).await;
     }
 
     let mut rows = BTreeMap::new();
@@ -662,20 +649,17 @@ async fn api_roles_cannot_touch_the_migration_history(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn only_admins_change_access_and_clinic_settings(pool: PgPool) {
     let f = setup(&pool).await;
-    let member: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (clerk_user_id, email) VALUES ('user_m', 'm@example.com') RETURNING id",
-    )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    sqlx::query(
-        "INSERT INTO user_clinic_access (user_id, clinic_id, role) VALUES ($1, $2, 'member')",
-    )
-    .bind(member)
-    .bind(f.clinic_a)
-    .execute(&pool)
-    .await
-    .unwrap();
+    let member = UserOpts {
+        clerk_user_id: "user_m".into(),
+        email: Some("m@example.com".into()),
+        ..Default::default()
+    };
+    let access = ClinicAccessOpts {
+        user_id: seed::user(&pool, member).await,
+        clinic_id: f.clinic_a,
+        role: "member".into(),
+    };
+    seed::clinic_access(&pool, access).await;
     for claims in [
         r#"{"sub":"user_m"}"#,
         r#"{"sub":"user_o","org_id":"org_a","org_role":"org:member"}"#,

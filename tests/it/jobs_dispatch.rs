@@ -1,8 +1,6 @@
 //! Dispatch of calls and emails against fake VAPI/Resend servers on loopback (wiremock), on a
 //! fresh database per test. Each test checks the exact request and what the row became.
 
-mod support;
-
 use odis_worker::jobs::dispatch_call::{self, CallOutcome};
 use odis_worker::jobs::dispatch_email::{self, EmailOutcome};
 use odis_worker::jobs::{DispatchCall, DispatchEmail, Job, JobKind};
@@ -10,6 +8,9 @@ use serde_json::json;
 use sqlx::PgPool;
 use wiremock::matchers::{body_partial_json, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::app;
+use crate::helpers::seed::{self, ClinicOpts, DischargeCaseOpts};
 
 fn created(id: &str) -> ResponseTemplate {
     ResponseTemplate::new(201)
@@ -19,8 +20,8 @@ fn created(id: &str) -> ResponseTemplate {
 #[sqlx::test(migrations = "./migrations")]
 async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_call(&pool, &s, "(408) 555-0199").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_call(&pool, &s, "(408) 555-0199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .and(header("authorization", "Bearer test-vapi-key"))
@@ -51,7 +52,7 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let mut tasks = Vec::new();
     for _ in 0..8 {
@@ -76,7 +77,7 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
         }
     }
     assert_eq!(placed, 1);
-    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    let (status, vapi_id, meta) = app::call_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert_eq!(vapi_id.as_deref(), Some("vapi-call-1"));
     assert_eq!(meta["voicemail_detection_enabled"], json!(true));
@@ -101,8 +102,8 @@ async fn racing_dispatchers_place_exactly_one_call(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/New_York").await;
-    let id = support::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::discharge_case(&pool, "America/New_York").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "7"))
@@ -121,20 +122,20 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
         .with_priority(2)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let first = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(
         matches!(first, CallOutcome::RetryScheduled { after_secs: 7, .. }),
         "{first:?}"
     );
-    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    let (status, vapi_id, meta) = app::call_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert!(vapi_id.is_none());
     assert!(meta.get("dispatch_claimed_at").is_none());
     assert_eq!(meta["dispatch_retries"], json!(1));
     // A fresh job waits for the advised delay; until then the row cannot be claimed.
-    let jobs = support::pending_jobs(&pool, DispatchCall::QUEUE).await;
+    let jobs = app::pending_jobs(&pool, DispatchCall::QUEUE).await;
     assert_eq!(jobs.len(), 1);
     assert!(
         jobs[0] > 3.0,
@@ -155,7 +156,7 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
     let second = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(matches!(second, CallOutcome::Placed { .. }), "{second:?}");
     assert_eq!(
-        support::call_row(&pool, id).await.1.as_deref(),
+        app::call_row(&pool, id).await.1.as_deref(),
         Some("vapi-call-2")
     );
     server.verify().await;
@@ -164,8 +165,8 @@ async fn rate_limited_call_is_retried_after_the_advised_delay(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Chicago").await;
-    let id = support::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::discharge_case(&pool, "America/Chicago").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/call"))
         // Longer than the client's 500 ms timeout: VAPI may have placed the call.
@@ -173,7 +174,7 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
     assert!(
@@ -186,11 +187,11 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
         ),
         "{out:?}"
     );
-    let (status, vapi_id, meta) = support::call_row(&pool, id).await;
+    let (status, vapi_id, meta) = app::call_row(&pool, id).await;
     assert_eq!(status, "failed");
     assert!(vapi_id.is_none());
     assert_eq!(meta["dispatch_ambiguous"], json!(true));
-    assert!(support::pending_jobs(&pool, DispatchCall::QUEUE)
+    assert!(app::pending_jobs(&pool, DispatchCall::QUEUE)
         .await
         .is_empty());
     // Another delivery of the job does not call VAPI again.
@@ -212,8 +213,8 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
 #[sqlx::test(migrations = "./migrations")]
 async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     let expected_body = json!({
         "from": "Test Clinic <care@example.com>",
         "to": ["dana@example.com"],
@@ -243,7 +244,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
         .with_priority(2)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let first = dispatch_email::dispatch(&ctx, id).await.unwrap();
     assert!(
@@ -251,9 +252,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
         "{first:?}"
     );
     assert_eq!(
-        support::pending_jobs(&pool, DispatchEmail::QUEUE)
-            .await
-            .len(),
+        app::pending_jobs(&pool, DispatchEmail::QUEUE).await.len(),
         1
     );
     sqlx::query(
@@ -270,7 +269,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
             resend_email_id: "re_123".into()
         }
     );
-    let (status, resend_id, _) = support::email_row(&pool, id).await;
+    let (status, resend_id, _) = app::email_row(&pool, id).await;
     assert_eq!(status, "sent");
     assert_eq!(resend_id.as_deref(), Some("re_123"));
     let sent_at: Option<chrono::DateTime<chrono::Utc>> =
@@ -286,7 +285,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
     sqlx::query(
         "UPDATE clinic_settings SET test_mode_enabled = true, test_contact_phone = '650-555-0142', \
          test_contact_email = 'qa@example.com' WHERE clinic_id = $1",
@@ -295,8 +294,8 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
     .execute(&pool)
     .await
     .unwrap();
-    let call = support::add_call(&pool, &s, "(408) 555-0199").await;
-    let email = support::add_email(&pool, &s).await;
+    let call = seed::due_call(&pool, &s, "(408) 555-0199").await;
+    let email = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/call"))
         .and(body_partial_json(
@@ -313,59 +312,242 @@ async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) 
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     assert!(matches!(
         dispatch_call::dispatch(&ctx, call).await.unwrap(),
         CallOutcome::Placed { .. }
     ));
-    let (_, _, meta) = support::call_row(&pool, call).await;
+    let (_, _, meta) = app::call_row(&pool, call).await;
     assert_eq!(meta["test_mode"], json!(true));
     assert_eq!(meta["original_customer_phone"], json!("(408) 555-0199"));
     assert!(matches!(
         dispatch_email::dispatch(&ctx, email).await.unwrap(),
         EmailOutcome::Sent { .. }
     ));
-    let (_, _, meta) = support::email_row(&pool, email).await;
+    let (_, _, meta) = app::email_row(&pool, email).await;
     assert_eq!(meta["original_recipient_email"], json!("dana@example.com"));
     server.verify().await;
 }
 
+/// What a row expects of dispatching its call or its email.
+enum Dispatch {
+    Call {
+        phone: &'static str,
+        outcome: fn(&CallOutcome) -> bool,
+        status: &'static str,
+        /// A `metadata` key of the row and its value.
+        metadata: Option<(&'static str, &'static str)>,
+        /// The status of the call's auto-scheduled item.
+        item: Option<&'static str>,
+    },
+    Email {
+        outcome: fn(&EmailOutcome) -> bool,
+        status: &'static str,
+    },
+}
+
+/// What is wrong with a row's case.
+enum Setup {
+    TestModeWithoutTestContact,
+    EuthanasiaInTheSummary,
+    DeceasedPatient,
+    Nothing,
+}
+
+const NO_TEST_CONTACT: &str = "Test mode is enabled but test contact phone is not configured";
+const EUTHANASIA: &str = "Content contains: \"euthanasia\"";
+
+/// Rows that must end failed or cancelled without any request to VAPI or Resend. Each row has
+/// a clinic and a case of its own.
 #[sqlx::test(migrations = "./migrations")]
-async fn test_mode_without_test_contact_fails_the_row(pool: PgPool) {
+async fn rows_that_cannot_be_sent_fail_or_are_cancelled_without_a_request(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    sqlx::query("UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1")
-        .bind(s.clinic_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let call = support::add_call(&pool, &s, "(408) 555-0199").await;
-    let email = support::add_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
-
-    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
-    assert_eq!(
-        out,
-        CallOutcome::Failed {
-            error: "Test mode is enabled but test contact phone is not configured".into(),
-            ambiguous: false
+    let ctx = app::context(&pool, &server.uri());
+    let cases = [
+        (
+            "test mode without a test contact: call",
+            Setup::TestModeWithoutTestContact,
+            Dispatch::Call {
+                phone: "(408) 555-0199",
+                outcome: |o| {
+                    *o == CallOutcome::Failed {
+                        error: NO_TEST_CONTACT.into(),
+                        ambiguous: false,
+                    }
+                },
+                status: "failed",
+                metadata: Some(("error", NO_TEST_CONTACT)),
+                item: None,
+            },
+        ),
+        (
+            "test mode without a test contact: email",
+            Setup::TestModeWithoutTestContact,
+            Dispatch::Email {
+                outcome: |o| matches!(o, EmailOutcome::Failed { .. }),
+                status: "failed",
+            },
+        ),
+        (
+            "euthanasia in the discharge summary: call",
+            Setup::EuthanasiaInTheSummary,
+            Dispatch::Call {
+                phone: "+14085550199",
+                outcome: |o| {
+                    *o == CallOutcome::Cancelled {
+                        reason: EUTHANASIA.into(),
+                    }
+                },
+                status: "cancelled",
+                metadata: Some(("blocked_reason", EUTHANASIA)),
+                item: Some("cancelled"),
+            },
+        ),
+        (
+            "deceased patient: email",
+            Setup::DeceasedPatient,
+            Dispatch::Email {
+                outcome: |o| {
+                    *o == EmailOutcome::Cancelled {
+                        reason: "Patient is deceased".into(),
+                    }
+                },
+                status: "cancelled",
+            },
+        ),
+        (
+            "unparseable phone: call",
+            Setup::Nothing,
+            Dispatch::Call {
+                phone: "call the front desk",
+                outcome: |o| {
+                    matches!(o, CallOutcome::Failed { error, ambiguous: false }
+                        if error.starts_with("Invalid phone number format"))
+                },
+                status: "failed",
+                metadata: None,
+                item: None,
+            },
+        ),
+    ];
+    for (i, (case, setup, dispatch)) in cases.into_iter().enumerate() {
+        let s = seed::discharge_case_with(
+            &pool,
+            DischargeCaseOpts {
+                clinic: ClinicOpts::named(&format!("Clinic {i}"), "America/Los_Angeles"),
+                assistant_id: format!("asst-outbound-{i}"),
+            },
+        )
+        .await;
+        let update = match setup {
+            Setup::TestModeWithoutTestContact => Some((
+                "UPDATE clinic_settings SET test_mode_enabled = true WHERE clinic_id = $1",
+                s.clinic_id,
+            )),
+            Setup::EuthanasiaInTheSummary => Some((
+                "UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' \
+                 WHERE case_id = $1",
+                s.case_id,
+            )),
+            Setup::DeceasedPatient => Some((
+                "UPDATE patients SET is_deceased = true WHERE id = $1",
+                s.patient_id,
+            )),
+            Setup::Nothing => None,
+        };
+        if let Some((sql, id)) = update {
+            sqlx::query(sql).bind(id).execute(&pool).await.unwrap();
         }
-    );
-    let (status, _, meta) = support::call_row(&pool, call).await;
-    assert_eq!(status, "failed");
-    assert_eq!(
-        meta["error"],
-        json!("Test mode is enabled but test contact phone is not configured")
-    );
-    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
-    assert!(matches!(out, EmailOutcome::Failed { .. }), "{out:?}");
-    assert_eq!(support::email_row(&pool, email).await.0, "failed");
+        match dispatch {
+            Dispatch::Call {
+                phone,
+                outcome,
+                status,
+                metadata,
+                item,
+            } => {
+                let call = seed::due_call(&pool, &s, phone).await;
+                let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+                assert!(outcome(&out), "{case}: {out:?}");
+                let (got, _, meta) = app::call_row(&pool, call).await;
+                assert_eq!(got, status, "{case}");
+                if let Some((key, value)) = metadata {
+                    assert_eq!(meta[key], json!(value), "{case}: {meta}");
+                }
+                if let Some(item_status) = item {
+                    let got: String = sqlx::query_scalar(
+                        "SELECT status FROM auto_scheduled_items WHERE outbound_call_id = $1",
+                    )
+                    .bind(call)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+                    assert_eq!(got, item_status, "{case}: auto-scheduled item");
+                }
+            }
+            Dispatch::Email { outcome, status } => {
+                let email = seed::due_email(&pool, &s).await;
+                let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
+                assert!(outcome(&out), "{case}: {out:?}");
+                assert_eq!(app::email_row(&pool, email).await.0, status, "{case}");
+            }
+        }
+    }
+    server.verify().await;
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let ctx = app::context(&pool, &server.uri());
+    let cases = [
+        (
+            "502: VAPI may have placed the call",
+            "+14085550101",
+            ResponseTemplate::new(502),
+            (|o| {
+                matches!(
+                    o,
+                    CallOutcome::Failed {
+                        ambiguous: true,
+                        ..
+                    }
+                )
+            }) as fn(&CallOutcome) -> bool,
+        ),
+        (
+            "400: refused",
+            "+14085550102",
+            ResponseTemplate::new(400).set_body_json(json!({
+                "message": ["customer.number must be a valid phone number"],
+                "error": "Bad Request", "statusCode": 400})),
+            |o| {
+                matches!(o, CallOutcome::Failed { ambiguous: false, error }
+                    if error.contains("valid phone number"))
+            },
+        ),
+    ];
+    for (case, phone, response, outcome) in cases {
+        Mock::given(method("POST"))
+            .and(body_partial_json(json!({"customer": {"number": phone}})))
+            .respond_with(response)
+            .expect(1)
+            .mount(&server)
+            .await;
+        let call = seed::due_call(&pool, &s, phone).await;
+        let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+        assert!(outcome(&out), "{case}: {out:?}");
+    }
+    assert!(app::pending_jobs(&pool, DispatchCall::QUEUE)
+        .await
+        .is_empty());
     server.verify().await;
 }
 
@@ -375,7 +557,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     let server = MockServer::start().await;
     // A half-hour zone; the window opens two hours from now (local) and lasts one hour.
     let tz: chrono_tz::Tz = "Asia/Kolkata".parse().unwrap();
-    let s = support::seed(&pool, "Asia/Kolkata").await;
+    let s = seed::discharge_case(&pool, "Asia/Kolkata").await;
     let now_local = Utc::now().with_timezone(&tz);
     // A same-day window that does not contain now: two hours ahead, or 03:00-04:00 late in
     // the evening (so the window never wraps midnight).
@@ -398,13 +580,13 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let id = support::add_call(&pool, &s, "+14085550199").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .respond_with(created("never"))
         .expect(0)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let before = Utc::now();
     let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
@@ -417,7 +599,7 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     );
     assert_eq!(until.with_timezone(&tz).time(), start);
     let (status, vapi_id, meta): (String, Option<String>, serde_json::Value) =
-        support::call_row(&pool, id).await;
+        app::call_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert!(vapi_id.is_none());
     assert!(meta.get("dispatch_claimed_at").is_none());
@@ -428,129 +610,12 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(scheduled_for, until);
-    let jobs = support::pending_jobs(&pool, DispatchCall::QUEUE).await;
+    let jobs = app::pending_jobs(&pool, DispatchCall::QUEUE).await;
     assert_eq!(jobs.len(), 1);
     assert!(
         jobs[0] > 3600.0,
         "re-enqueued for the opening, got {}",
         jobs[0]
     );
-    server.verify().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn blocked_case_cancels_call_and_email(pool: PgPool) {
-    let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    sqlx::query("UPDATE discharge_summaries SET content = 'Owner elected humane euthanasia today.' WHERE case_id = $1")
-        .bind(s.case_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let call = support::add_call(&pool, &s, "+14085550199").await;
-    let email = support::add_email(&pool, &s).await;
-    Mock::given(method("POST"))
-        .respond_with(created("never"))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let ctx = support::context(&pool, &server.uri());
-
-    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
-    assert_eq!(
-        out,
-        CallOutcome::Cancelled {
-            reason: "Content contains: \"euthanasia\"".into()
-        }
-    );
-    let (status, _, meta) = support::call_row(&pool, call).await;
-    assert_eq!(status, "cancelled");
-    assert_eq!(
-        meta["blocked_reason"],
-        json!("Content contains: \"euthanasia\"")
-    );
-    let item: String =
-        sqlx::query_scalar("SELECT status FROM auto_scheduled_items WHERE outbound_call_id = $1")
-            .bind(call)
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(item, "cancelled");
-
-    sqlx::query("UPDATE patients SET is_deceased = true WHERE id = $1")
-        .bind(s.patient_id)
-        .execute(&pool)
-        .await
-        .unwrap();
-    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
-    assert_eq!(
-        out,
-        EmailOutcome::Cancelled {
-            reason: "Patient is deceased".into()
-        }
-    );
-    assert_eq!(support::email_row(&pool, email).await.0, "cancelled");
-    server.verify().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn unparseable_phone_fails_the_row_with_a_clear_error(pool: PgPool) {
-    let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_call(&pool, &s, "call the front desk").await;
-    Mock::given(method("POST"))
-        .respond_with(created("never"))
-        .expect(0)
-        .mount(&server)
-        .await;
-    let ctx = support::context(&pool, &server.uri());
-
-    let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
-    assert!(
-        matches!(&out, CallOutcome::Failed { error, ambiguous: false } if error.starts_with("Invalid phone number format")),
-        "{out:?}"
-    );
-    assert_eq!(support::call_row(&pool, id).await.0, "failed");
-    server.verify().await;
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn vapi_5xx_is_ambiguous_and_4xx_is_a_plain_failure(pool: PgPool) {
-    let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let a = support::add_call(&pool, &s, "+14085550101").await;
-    let b = support::add_call(&pool, &s, "+14085550102").await;
-    Mock::given(method("POST"))
-        .and(body_partial_json(
-            json!({"customer": {"number": "+14085550101"}}),
-        ))
-        .respond_with(ResponseTemplate::new(502))
-        .expect(1)
-        .mount(&server)
-        .await;
-    Mock::given(method("POST"))
-        .and(body_partial_json(json!({"customer": {"number": "+14085550102"}})))
-        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
-            "message": ["customer.number must be a valid phone number"], "error": "Bad Request", "statusCode": 400})))
-        .expect(1)
-        .mount(&server)
-        .await;
-    let ctx = support::context(&pool, &server.uri());
-
-    assert!(matches!(
-        dispatch_call::dispatch(&ctx, a).await.unwrap(),
-        CallOutcome::Failed {
-            ambiguous: true,
-            ..
-        }
-    ));
-    let out = dispatch_call::dispatch(&ctx, b).await.unwrap();
-    assert!(
-        matches!(&out, CallOutcome::Failed { ambiguous: false, error } if error.contains("valid phone number")),
-        "{out:?}"
-    );
-    assert!(support::pending_jobs(&pool, DispatchCall::QUEUE)
-        .await
-        .is_empty());
     server.verify().await;
 }

@@ -1,11 +1,12 @@
 //! Property tests (bounded; `PROPTEST_CASES` raises the count): the three signature verifiers and
 //! the payload parsers never panic on arbitrary input, and never accept what was not signed.
-//! Run more iterations with `PROPTEST_CASES=100000 cargo test --test fuzz_verifiers`.
+//! Run more iterations with `PROPTEST_CASES=100000 cargo test --test it fuzz_verifiers::`.
 
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
-use odis_worker::webhooks::fixtures::Fixture;
 use odis_worker::webhooks::verify::{svix_key, verify_qstash, verify_svix, verify_vapi};
 use proptest::prelude::*;
+
+use crate::helpers::sign::Fixture;
 
 fn headers(pairs: &[(String, String)]) -> HeaderMap {
     let mut h = HeaderMap::new();

@@ -5,18 +5,18 @@
 // Row tuples read inline next to their SELECT are easier to check than named aliases.
 #![allow(clippy::type_complexity)]
 
-mod common;
-
 use std::path::PathBuf;
 
 use axum::http::StatusCode;
-use common::*;
 use odis_worker::domain::status::EventStatus;
 use odis_worker::replay::{replay_inbox, InboxFilter};
-use odis_worker::webhooks::fixtures::Fixture;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::helpers::app::{send, state, AppState};
+use crate::helpers::seed::{self, AssistantMappingOpts};
+use crate::helpers::sign::{fixture_paths, fixture_request, vapi_request, Fixture};
 
 const CLINIC: &str = "0f1c0000-0000-4000-8000-000000000001";
 const IN_CALL: &str = "c0ffee00-0000-4000-8000-000000000101";
@@ -35,13 +35,7 @@ fn dir() -> PathBuf {
 }
 
 fn all_fixtures() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir())
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    files.sort();
-    files
+    fixture_paths("vapi")
 }
 
 fn body(name: &str) -> Vec<u8> {
@@ -60,31 +54,8 @@ fn variant(name: &str, swaps: &[(&str, &str)]) -> Vec<u8> {
     s.into_bytes()
 }
 
-async fn seed(pool: &PgPool) {
-    sqlx::raw_sql(include_str!("../fixtures/vapi/seed.sql"))
-        .execute(pool)
-        .await
-        .unwrap();
-}
-
-async fn post(st: &odis_worker::http::AppState, body: &[u8]) -> (StatusCode, Value) {
+async fn post(st: &AppState, body: &[u8]) -> (StatusCode, Value) {
     send(st, vapi_request(body)).await
-}
-
-/// A copy of outbound row `from` under a new id (a fresh dispatcher row for a variant story).
-async fn clone_outbound(pool: &PgPool, from: &str) -> String {
-    let id: Uuid = sqlx::query_scalar(
-        "INSERT INTO outbound_calls (clinic_id, case_id, assistant_id, outbound_phone_number_id,
-                                     customer_phone, scheduled_for, status, metadata)
-         SELECT clinic_id, case_id, assistant_id, outbound_phone_number_id, customer_phone,
-                scheduled_for, status, metadata FROM outbound_calls WHERE id = $1::uuid
-         RETURNING id",
-    )
-    .bind(from)
-    .fetch_one(pool)
-    .await
-    .unwrap();
-    id.to_string()
 }
 
 /// A call row and its analysis as JSON, without ids and bookkeeping timestamps, so two
@@ -126,7 +97,7 @@ async fn everything(pool: &PgPool) -> Value {
     .unwrap()
 }
 
-async fn send_all(st: &odis_worker::http::AppState) -> Vec<(String, StatusCode, Value)> {
+async fn send_all(st: &AppState) -> Vec<(String, StatusCode, Value)> {
     let mut out = Vec::new();
     for path in all_fixtures() {
         let (status, json) = send(st, fixture_request(&path)).await;
@@ -145,7 +116,7 @@ async fn event_statuses(pool: &PgPool) -> Vec<(Option<String>, String)> {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn every_fixture_is_processed_into_the_expected_rows(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     for (name, status, json) in send_all(&st).await {
         assert_eq!(status, StatusCode::OK, "{name}: {json}");
@@ -390,7 +361,7 @@ async fn assert_retry(pool: &PgPool, of: &str, attempt: i64, scheduled_utc: &str
 
 #[sqlx::test(migrations = "./migrations")]
 async fn each_delivery_ten_times_sequentially_and_concurrently_gives_one_set_of_rows(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     send_all(&st).await;
     let baseline = everything(&pool).await;
@@ -447,7 +418,7 @@ async fn each_delivery_ten_times_sequentially_and_concurrently_gives_one_set_of_
 }
 
 /// The inbound and the outbound story, in the given order, on the given ids.
-async fn tell(st: &odis_worker::http::AppState, names: &[&str], swaps: &[(&str, &str)]) {
+async fn tell(st: &AppState, names: &[&str], swaps: &[(&str, &str)]) {
     for name in names {
         let (status, json) = post(st, &variant(name, swaps)).await;
         assert_eq!(status, StatusCode::OK, "{name}: {json}");
@@ -475,7 +446,7 @@ const OUTBOUND_STORY: &[&str] = &[
 
 #[sqlx::test(migrations = "./migrations")]
 async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     // Natural order on the fixture ids.
     tell(&st, INBOUND_STORY, &[]).await;
@@ -485,7 +456,10 @@ async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
     let reversed_in: Vec<&str> = INBOUND_STORY.iter().rev().copied().collect();
     let in2 = "c0ffee00-0000-4000-8000-00000000f101";
     tell(&st, &reversed_in, &[(IN_CALL, in2)]).await;
-    let row2 = clone_outbound(&pool, ROW_B1).await;
+    // A fresh dispatcher row for the reversed story.
+    let row2 = seed::copy_of_outbound_call(&pool, ROW_B1.parse().unwrap())
+        .await
+        .to_string();
     let out2 = "c0ffee00-0000-4000-8000-00000000f201";
     let reversed_out: Vec<&str> = OUTBOUND_STORY.iter().rev().copied().collect();
     tell(
@@ -523,42 +497,64 @@ async fn end_of_call_before_status_updates_gives_the_same_rows(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn late_status_update_never_moves_an_ended_call_back(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
-    tell(&st, &["inbound-end-of-call-report"], &[]).await;
-    let before = snapshot(&pool, "inbound_calls", IN_CALL).await;
-    tell(
-        &st,
-        &[
-            "inbound-status-2-ringing",
-            "inbound-status-3-in-progress",
-            "inbound-status-1-queued",
-        ],
-        &[],
-    )
-    .await;
-    assert_eq!(snapshot(&pool, "inbound_calls", IN_CALL).await, before);
-    assert_eq!(before["call"]["status"], "ended");
-
-    // Outbound: failed (no answer) stays failed when a stale in-progress arrives.
-    tell(&st, &["outbound-end-of-call-no-answer"], &[]).await;
-    let late = variant(
-        "outbound-status-3-in-progress",
-        &[(OUT_CALL, NA_CALL), (ROW_B1, ROW_B4)],
-    );
-    let (status, _) = post(&st, &late).await;
-    assert_eq!(status, StatusCode::OK);
-    let s: String = sqlx::query_scalar("SELECT status FROM outbound_calls WHERE vapi_call_id = $1")
-        .bind(NA_CALL)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(s, "failed");
+    /// A call that ended, then status-updates of earlier states arriving late.
+    struct Case {
+        name: &'static str,
+        table: &'static str,
+        vapi_call_id: &'static str,
+        ending: &'static str,
+        late: &'static [&'static str],
+        /// Id swaps turning the late fixtures into updates of this call.
+        swaps: &'static [(&'static str, &'static str)],
+        status: &'static str,
+        /// Whether the late updates leave the whole row and its analysis as they were; they may
+        /// fill what the ending left empty (a no-answer outbound call has no `started_at`).
+        unchanged: bool,
+    }
+    let cases = [
+        Case {
+            name: "inbound: ended, then queued, ringing and in-progress arrive",
+            table: "inbound_calls",
+            vapi_call_id: IN_CALL,
+            ending: "inbound-end-of-call-report",
+            late: &[
+                "inbound-status-2-ringing",
+                "inbound-status-3-in-progress",
+                "inbound-status-1-queued",
+            ],
+            swaps: &[],
+            status: "ended",
+            unchanged: true,
+        },
+        Case {
+            name: "outbound: failed (no answer), then a stale in-progress arrives",
+            table: "outbound_calls",
+            vapi_call_id: NA_CALL,
+            ending: "outbound-end-of-call-no-answer",
+            late: &["outbound-status-3-in-progress"],
+            swaps: &[(OUT_CALL, NA_CALL), (ROW_B1, ROW_B4)],
+            status: "failed",
+            unchanged: false,
+        },
+    ];
+    for case in cases {
+        tell(&st, &[case.ending], &[]).await;
+        let before = snapshot(&pool, case.table, case.vapi_call_id).await;
+        assert_eq!(before["call"]["status"], case.status, "{}", case.name);
+        tell(&st, case.late, case.swaps).await;
+        let after = snapshot(&pool, case.table, case.vapi_call_id).await;
+        assert_eq!(after["call"]["status"], case.status, "{}", case.name);
+        if case.unchanged {
+            assert_eq!(after, before, "{}", case.name);
+        }
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     sqlx::query("DELETE FROM vapi_assistant_mappings WHERE assistant_id = 'asst_inbound_fixture'")
         .execute(&pool)
         .await
@@ -589,13 +585,15 @@ async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool
     .unwrap();
     assert!(note.contains("asst_inbound_fixture"), "{note}");
 
-    sqlx::query(
-        "INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id) VALUES ($1::uuid, 'asst_inbound_fixture')",
+    seed::assistant_mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id: CLINIC.parse().unwrap(),
+            assistant_id: "asst_inbound_fixture".into(),
+            ..Default::default()
+        },
     )
-    .bind(CLINIC)
-    .execute(&pool)
-    .await
-    .unwrap();
+    .await;
     let summary = replay_inbox(&st, &InboxFilter::default()).await.unwrap();
     assert_eq!(summary.results.get("processed"), Some(&2), "{summary:?}");
     assert_eq!(summary.results.get("unmatched"), Some(&1), "{summary:?}");
@@ -620,7 +618,7 @@ async fn unknown_assistant_is_unmatched_until_a_mapping_exists_then_replays(pool
 
 #[sqlx::test(migrations = "./migrations")]
 async fn outbound_retry_is_created_once_and_stops_at_max_call_retries(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     sqlx::query("UPDATE clinic_settings SET max_call_retries = 2")
         .execute(&pool)
         .await
@@ -718,7 +716,7 @@ async fn outbound_retry_is_created_once_and_stops_at_max_call_retries(pool: PgPo
 
 #[sqlx::test(migrations = "./migrations")]
 async fn retries_default_to_three_without_clinic_settings(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     sqlx::query("DELETE FROM clinic_settings")
         .execute(&pool)
         .await
@@ -735,7 +733,7 @@ async fn retries_default_to_three_without_clinic_settings(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn critical_attention_marks_the_case_urgent(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     tell(&st, &["outbound-end-of-call-critical"], &[]).await;
     let urgent: bool = sqlx::query_scalar("SELECT is_urgent FROM cases WHERE id = $1::uuid")
@@ -753,7 +751,7 @@ async fn critical_attention_marks_the_case_urgent(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn synchronous_answers_have_the_shapes_vapi_expects(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     let (status, json) = post(&st, &body("tool-calls")).await;
     assert_eq!(status, StatusCode::OK);
@@ -974,7 +972,7 @@ fn random_envelope(rng: &mut Rng) -> Value {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn random_bodies_never_produce_a_5xx(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     for i in 0..500 {
@@ -1003,7 +1001,7 @@ async fn random_bodies_never_produce_a_5xx(pool: PgPool) {
 
 #[sqlx::test(migrations = "./migrations")]
 async fn calls_that_are_not_ours_are_skipped_and_chatter_writes_nothing(pool: PgPool) {
-    seed(&pool).await;
+    seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
     // A dashboard web call: not inbound, no outbound metadata, no row → skipped, not unmatched.
     let web = br#"{"message":{"type":"status-update","status":"in-progress","call":{"id":"web-1","type":"webCall","assistantId":"asst_outbound_fixture"}}}"#;

@@ -12,16 +12,15 @@
 //!   columns, `call_analysis`'s exactly-one-call CHECK and the spec's UNIQUE keys.
 //!
 //! Run with `DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres SQLX_OFFLINE=true
-//! cargo test --test schema` (`SQLX_OFFLINE` keeps dependencies' `query!` macros off that
+//! cargo test --test it schema::` (`SQLX_OFFLINE` keeps dependencies' `query!` macros off that
 //! database).
-
-mod db_support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use db_support::{exec, insert_row, load_tables, sqlstate, text_lit, uuid_lit, Table};
 use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use uuid::Uuid;
+
+use crate::helpers::catalog::{exec, insert_row, load_tables, sqlstate, text_lit, uuid_lit, Table};
 
 // ---------------------------------------------------------------------------------------------
 // Spec parsing

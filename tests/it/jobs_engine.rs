@@ -1,8 +1,6 @@
 //! The engine end to end: real apalis workers on the test database, fake Resend on loopback;
 //! dead and orphaned jobs; the sweeper; the catalogue and its once-per-tick claim.
 
-mod support;
-
 use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
@@ -13,6 +11,8 @@ use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::{app, seed};
 
 fn fast() -> EngineSettings {
     EngineSettings {
@@ -63,8 +63,8 @@ async fn stop(shutdown: CancellationToken, engine: tokio::task::JoinHandle<anyho
 #[sqlx::test(migrations = "./migrations")]
 async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .and(header("idempotency-key", id.to_string().as_str()))
@@ -72,7 +72,7 @@ async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
         .expect(1)
         .mount(&server)
         .await;
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
     // A second delivery of the same work (e.g. QStash and the sweeper) changes nothing.
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
@@ -99,27 +99,23 @@ async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
     )
     .await;
     stop(shutdown, engine).await;
-    assert_eq!(
-        support::email_row(&pool, id).await.1.as_deref(),
-        Some("re_e2e")
-    );
+    assert_eq!(app::email_row(&pool, id).await.1.as_deref(), Some("re_e2e"));
     server.verify().await;
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
         .mount(&server)
         .await;
-    let mut config =
-        odis_worker::config::Config::for_tests("postgres://unused@127.0.0.1/x", &server.uri());
+    let mut config = app::job_config(&server.uri());
     config.resend_api_key = None;
-    let ctx = support::context_with(&pool, config);
+    let ctx = app::context_with(&pool, config);
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
 
     let shutdown = CancellationToken::new();
@@ -146,7 +142,7 @@ async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
     assert_eq!(attempts, 1, "not retried");
     assert!(last.contains("RESEND_API_KEY is not configured"), "{last}");
     // The row is untouched and claimable once the key is configured.
-    let (status, _, meta) = support::email_row(&pool, id).await;
+    let (status, _, meta) = app::email_row(&pool, id).await;
     assert_eq!(status, "queued");
     assert!(meta.get("dispatch_claimed_at").is_none());
     server.verify().await;
@@ -155,8 +151,8 @@ async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
         .expect(0)
@@ -167,7 +163,7 @@ async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool
         .execute(&pool)
         .await
         .unwrap();
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
 
     let shutdown = CancellationToken::new();
@@ -200,7 +196,7 @@ async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool
         )
     );
     assert!(last.contains("discharge_summaries"), "{last}");
-    let (status, _, meta) = support::email_row(&pool, id).await;
+    let (status, _, meta) = app::email_row(&pool, id).await;
     assert_eq!(status, "queued", "the row is given back, not lost");
     assert!(meta.get("dispatch_claimed_at").is_none());
     server.verify().await;
@@ -209,8 +205,8 @@ async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool
 #[sqlx::test(migrations = "./migrations")]
 async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_orphan"})))
@@ -231,7 +227,7 @@ async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let shutdown = CancellationToken::new();
     let engine = tokio::spawn(jobs::run_engine(
@@ -254,10 +250,10 @@ async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let call = support::add_call(&pool, &s, "+14085550199").await;
-    let email = support::add_email(&pool, &s).await;
-    let later = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let call = seed::due_call(&pool, &s, "+14085550199").await;
+    let email = seed::due_email(&pool, &s).await;
+    let later = seed::due_email(&pool, &s).await;
     sqlx::query(
         "UPDATE outbound_emails SET scheduled_for = now() + interval '1 hour' WHERE id = $1",
     )
@@ -266,7 +262,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     .await
     .unwrap();
     // A call whose worker died mid-request, and an email whose worker died before sending.
-    let stale_call = support::add_call(&pool, &s, "+14085550188").await;
+    let stale_call = seed::due_call(&pool, &s, "+14085550188").await;
     sqlx::query(
         "UPDATE outbound_calls SET metadata = metadata || jsonb_build_object( \
            'dispatch_claimed_at', now() - interval '20 minutes', 'dispatch_sending_at', now() - interval '20 minutes') \
@@ -276,7 +272,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     .execute(&pool)
     .await
     .unwrap();
-    let stale_email = support::add_email(&pool, &s).await;
+    let stale_email = seed::due_email(&pool, &s).await;
     sqlx::query(
         "UPDATE outbound_emails SET metadata = metadata || jsonb_build_object('dispatch_claimed_at', now() - interval '20 minutes') WHERE id = $1",
     )
@@ -284,7 +280,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     .execute(&pool)
     .await
     .unwrap();
-    let ctx = support::context(&pool, &server.uri());
+    let ctx = app::context(&pool, &server.uri());
 
     let first = jobs::sweep::run(&ctx).await.unwrap();
     assert_eq!(first.calls_enqueued, 1);
@@ -294,7 +290,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     );
     assert_eq!(first.stale_claims_released, 1);
     assert_eq!(first.stale_calls_failed, 1);
-    let (status, _, meta) = support::call_row(&pool, stale_call).await;
+    let (status, _, meta) = app::call_row(&pool, stale_call).await;
     assert_eq!(status, "failed");
     assert_eq!(meta["dispatch_ambiguous"], json!(true));
     let queued_ids: Vec<String> = sqlx::query_scalar(
@@ -307,12 +303,7 @@ async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPo
     let mut want = vec![email.to_string(), stale_email.to_string()];
     want.sort();
     assert_eq!(queued_ids, want);
-    assert_eq!(
-        support::pending_jobs(&pool, DispatchCall::QUEUE)
-            .await
-            .len(),
-        1
-    );
+    assert_eq!(app::pending_jobs(&pool, DispatchCall::QUEUE).await.len(), 1);
     let _ = call;
 
     let second = jobs::sweep::run(&ctx).await.unwrap();
@@ -448,9 +439,9 @@ async fn a_tick_is_claimed_by_exactly_one_of_several_workers(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn ticks_fire_through_the_engine(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
-    let call = support::add_call(&pool, &s, "+14085550199").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
+    let call = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_tick"})))
@@ -472,7 +463,7 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
     let shutdown = CancellationToken::new();
     let mut engines = Vec::new();
     for _ in 0..2 {
-        let ctx = support::context(&pool, &server.uri());
+        let ctx = app::context(&pool, &server.uri());
         let c = Catalogue::parse(cat, "test").unwrap();
         engines.push(tokio::spawn(jobs::run_engine(
             ctx,
@@ -511,23 +502,22 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
 }
 
 /// Not a check: prints how fast the engine drains emails (fake Resend answering at once).
-/// Run with `cargo test --test jobs_engine -- --ignored --nocapture`.
+/// Run with `cargo test --test it jobs_engine:: -- --ignored --nocapture`.
 #[sqlx::test(migrations = "./migrations")]
 #[ignore = "measurement"]
 async fn measure_email_throughput(pool: PgPool) {
     const N: usize = 200;
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_x"})))
         .mount(&server)
         .await;
-    let mut config =
-        odis_worker::config::Config::for_tests("postgres://unused@127.0.0.1/x", &server.uri());
+    let mut config = app::job_config(&server.uri());
     config.resend_max_rps = 1000;
-    let ctx = support::context_with(&pool, config);
+    let ctx = app::context_with(&pool, config);
     for _ in 0..N {
-        let id = support::add_email(&pool, &s).await;
+        let id = seed::due_email(&pool, &s).await;
         jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
     }
     let started = std::time::Instant::now();
@@ -585,8 +575,8 @@ async fn apalis_and_service_migrations_are_kept_apart(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = support::seed(&pool, "America/Los_Angeles").await;
-    let id = support::add_email(&pool, &s).await;
+    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
         .respond_with(
@@ -597,13 +587,8 @@ async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
         .expect(1)
         .mount(&server)
         .await;
-    let mut ctx = support::context(&pool, &server.uri());
-    ctx.resend = odis_worker::providers::resend::ResendClient::new(
-        &server.uri(),
-        ctx.config.resend_api_key.clone(),
-        Duration::from_secs(10),
-    )
-    .unwrap();
+    let mut ctx = app::context(&pool, &server.uri());
+    ctx.resend = app::resend_client(&ctx, Duration::from_secs(10));
     jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
     let shutdown = CancellationToken::new();
     let engine = tokio::spawn(jobs::run_engine(
@@ -627,7 +612,7 @@ async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     stop(shutdown, engine).await;
-    let (status, resend_id, _) = support::email_row(&pool, id).await;
+    let (status, resend_id, _) = app::email_row(&pool, id).await;
     assert_eq!(
         status, "sent",
         "the running job finished before the engine stopped"

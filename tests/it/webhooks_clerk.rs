@@ -2,19 +2,19 @@
 //! redelivery and replay idempotency, out-of-order deliveries, name/slug collisions, user
 //! deletion with kept references, placeholder linking, and Svix header variants.
 
-mod common;
-
-use std::path::PathBuf;
-
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use chrono::{DateTime, Utc};
-use common::*;
-use odis_worker::http::AppState;
 use odis_worker::webhooks::clerk::name_candidate;
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
+
+use crate::helpers::app::{send, state, AppState};
+use crate::helpers::seed::{self, ClinicOpts, UserOpts};
+use crate::helpers::sign::{
+    clerk_request, fixture_paths, fixture_request, now, svix_signature, Fixture, CLERK_SECRET,
+};
 
 // Ids and times of the fixture story (fixtures/clerk/*.json).
 const T0: i64 = 1_795_186_800_000; // 2026-11-20T15:00:00Z
@@ -24,19 +24,6 @@ const ORG: &str = "org_2pJ6vQm9LkR3tXa8bWcY1nZ5dEf";
 const ORG2: &str = "org_2pK8wTn4HsD7yLq2cVb6mX9rGaP";
 const MARIA: &str = "user_2pJ5rHk8NvW2qLs9dXm4tYb7cFe";
 const JAMES: &str = "user_2pL3mQx7VbN9sKd4wRt8yHc2fJa";
-
-fn fixture_paths(dir: &str) -> Vec<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures")
-        .join(dir);
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(root)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-}
 
 fn ms(ms: i64) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(ms).unwrap()
@@ -214,7 +201,7 @@ async fn every_clerk_fixture_processes_into_the_expected_rows(pool: PgPool) {
     assert_eq!(paths.len(), 17);
     let mut types = std::collections::BTreeSet::new();
     for p in &paths {
-        let f = odis_worker::webhooks::fixtures::Fixture::load(p).unwrap();
+        let f = Fixture::load(p).unwrap();
         let typ = f.body.as_ref().unwrap()["type"]
             .as_str()
             .unwrap()
@@ -277,7 +264,7 @@ async fn replaying_the_whole_history_under_new_delivery_ids_changes_nothing(pool
     let st = state(&pool);
     for round in 0..3 {
         for p in fixture_paths("clerk") {
-            let f = odis_worker::webhooks::fixtures::Fixture::load(&p).unwrap();
+            let f = Fixture::load(&p).unwrap();
             let id = format!("{}-replay{round}", f.header("svix-id").unwrap());
             let (status, json) = send(&st, clerk_request(&id, &f.raw_body())).await;
             assert_eq!(status, StatusCode::OK, "{}: {json}", p.display());
@@ -474,7 +461,7 @@ async fn a_membership_before_user_created_creates_the_user_and_the_clinic(pool: 
 async fn clinic_name_and_slug_collisions_are_made_unique_deterministically(pool: PgPool) {
     let st = state(&pool);
     // an operator-created clinic (no Clerk org) already holds the name and slug
-    let manual = clinic(&pool, "Sunset Vet", "America/Denver").await;
+    let manual = seed::clinic(&pool, ClinicOpts::named("Sunset Vet", "America/Denver")).await;
     for (msg, org) in [("a", "org_a"), ("b", "org_b")] {
         let j = deliver(
             &st,
@@ -719,19 +706,25 @@ async fn user_deleted_removes_access_and_keeps_only_referenced_rows(pool: PgPool
 #[sqlx::test(migrations = "./migrations")]
 async fn a_placeholder_user_is_claimed_by_email_but_real_accounts_are_never_merged(pool: PgPool) {
     let st = state(&pool);
-    let placeholder: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (clerk_user_id, email, first_name, role)
-         VALUES ('pending:legacy-42', 'Dr.Smith@Example.com', 'Jane', 'veterinarian') RETURNING id",
+    let placeholder = seed::user(
+        &pool,
+        UserOpts {
+            clerk_user_id: "pending:legacy-42".into(),
+            email: Some("Dr.Smith@Example.com".into()),
+            first_name: Some("Jane".into()),
+            role: Some("veterinarian".into()),
+        },
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    let other: Uuid = sqlx::query_scalar(
-        "INSERT INTO users (clerk_user_id, email) VALUES ('user_someone_else', 'shared@example.com') RETURNING id",
+    .await;
+    let other = seed::user(
+        &pool,
+        UserOpts {
+            clerk_user_id: "user_someone_else".into(),
+            email: Some("shared@example.com".into()),
+            ..Default::default()
+        },
     )
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    .await;
     deliver(
         &st,
         "s1",
@@ -899,61 +892,79 @@ async fn missing_required_fields_are_400_naming_the_field(pool: PgPool) {
 
 const OLD_SECRET: &str = "whsec_b2xkLWNsZXJrLXNlY3JldC1iZWZvcmUtcm90YXRpb24=";
 
+/// Svix header variants: a rotated secret's signature list (`v1,<old> v1,<current>`) is
+/// accepted and the old secret alone is not; the unbranded `webhook-*` headers work like the
+/// `svix-*` ones.
 #[sqlx::test(migrations = "./migrations")]
-async fn a_rotated_secret_signature_list_is_accepted(pool: PgPool) {
+async fn svix_header_variants(pool: PgPool) {
     let st = state(&pool);
-    let body = envelope("session.created", json!({"id": "sess_1"}), T0);
-    let ts = now();
-    let old = svix_signature(OLD_SECRET, "rot1", ts, &body);
-    let current = svix_signature(CLERK_SECRET, "rot1", ts, &body);
-    let req = Request::post("/webhooks/clerk")
-        .header("svix-id", "rot1")
-        .header("svix-timestamp", ts.to_string())
-        .header("svix-signature", format!("{old} {current}"))
-        .body(Body::from(body.clone()))
-        .unwrap();
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    assert_eq!(json["status"], "skipped");
-    // only the old secret's entry: refused
-    let old = svix_signature(OLD_SECRET, "rot2", ts, &body);
-    let req = Request::post("/webhooks/clerk")
-        .header("svix-id", "rot2")
-        .header("svix-timestamp", ts.to_string())
-        .header("svix-signature", old)
-        .body(Body::from(body))
-        .unwrap();
-    let (status, _) = send(&st, req).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-}
-
-#[sqlx::test(migrations = "./migrations")]
-async fn unbranded_webhook_headers_are_accepted(pool: PgPool) {
-    let st = state(&pool);
-    let body = envelope(
+    let session = envelope("session.created", json!({"id": "sess_1"}), T0);
+    let user = envelope(
         "user.created",
         user_data("user_wh", "wh@x.example", "W", "H", T0),
         T0,
     );
-    let ts = now();
-    let req = Request::post("/webhooks/clerk")
-        .header("content-type", "application/json")
-        .header("webhook-id", "msg_wh")
-        .header("webhook-timestamp", ts.to_string())
-        .header(
-            "webhook-signature",
-            svix_signature(CLERK_SECRET, "msg_wh", ts, &body),
-        )
-        .body(Body::from(body))
-        .unwrap();
-    let (status, json) = send(&st, req).await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    assert_eq!(json["status"], "processed");
-    let delivery: String = sqlx::query_scalar("SELECT delivery_id FROM webhook_events")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    assert_eq!(delivery, "msg_wh");
+    let both = [OLD_SECRET, CLERK_SECRET].as_slice();
+    let old = [OLD_SECRET].as_slice();
+    let current = [CLERK_SECRET].as_slice();
+    // (case, header prefix, delivery id, body, secrets signing it, status, result)
+    let cases = [
+        (
+            "rotated: old and current secret",
+            "svix",
+            "rot1",
+            &session,
+            both,
+            StatusCode::OK,
+            Some("skipped"),
+        ),
+        (
+            "rotated: only the old secret",
+            "svix",
+            "rot2",
+            &session,
+            old,
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+        (
+            "unbranded webhook-* headers",
+            "webhook",
+            "msg_wh",
+            &user,
+            current,
+            StatusCode::OK,
+            Some("processed"),
+        ),
+    ];
+    for (case, prefix, id, body, secrets, status, result) in cases {
+        let ts = now();
+        let signatures: Vec<String> = secrets
+            .iter()
+            .map(|secret| svix_signature(secret, id, ts, body))
+            .collect();
+        let req = Request::post("/webhooks/clerk")
+            .header("content-type", "application/json")
+            .header(format!("{prefix}-id"), id)
+            .header(format!("{prefix}-timestamp"), ts.to_string())
+            .header(format!("{prefix}-signature"), signatures.join(" "))
+            .body(Body::from(body.clone()))
+            .unwrap();
+        let (got, json) = send(&st, req).await;
+        assert_eq!(got, status, "{case}: {json}");
+        assert_eq!(json["status"].as_str(), result, "{case}: {json}");
+        let stored: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE delivery_id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+        assert_eq!(
+            stored,
+            i64::from(result.is_some()),
+            "{case}: stored under {id}"
+        );
+    }
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -1,4 +1,4 @@
-//! The layout rules of `README.md#architecture`, checked by reading `src/`:
+//! The layout rules of the README's Architecture section, checked by reading `src/`:
 //!
 //! 1. no import cycle between top-level modules, `domain` imports no other module, and only
 //!    `http`, `app` and `bench` import `crate::http`;
@@ -17,6 +17,15 @@ use std::path::{Path, PathBuf};
 struct Source {
     rel: String,
     lines: Vec<(usize, String)>,
+    literals: Vec<Literal>,
+}
+
+/// A string literal of the checked code: where it starts, its text, and whether it is used as
+/// a JSON object key (`"key": …`), which names a field rather than holding a value.
+struct Literal {
+    line: usize,
+    text: String,
+    is_key: bool,
 }
 
 fn src_dir() -> PathBuf {
@@ -85,6 +94,7 @@ fn load_sources() -> Vec<Source> {
             Source {
                 rel,
                 lines: checked_lines(&text),
+                literals: string_literals(&text),
             }
         })
         .collect()
@@ -94,6 +104,7 @@ fn source(rel: &str, text: &str) -> Source {
     Source {
         rel: rel.into(),
         lines: checked_lines(text),
+        literals: string_literals(text),
     }
 }
 
@@ -207,35 +218,114 @@ fn status_values(status_rs: &str) -> BTreeSet<String> {
     out
 }
 
-/// String literals on a line (`"…"` and SQL `'…'` inside them), each with whether it is used
-/// as a JSON object key (`"key": …`), which is a field name, not a status.
-fn literals(line: &str) -> Vec<(String, bool)> {
-    let mut out = Vec::new();
-    let chars: Vec<char> = line.chars().collect();
-    let mut i = 0;
+/// The code before the first `#[cfg(test)]` line (unit tests are not checked).
+fn checked_text(text: &str) -> &str {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with("#[cfg(test)]") {
+            return &text[..offset];
+        }
+        offset += line.len();
+    }
+    text
+}
+
+/// Every string literal of the checked code, multi-line ones included, plus the SQL literals
+/// (`'…'`) inside them; comments, char literals and lifetimes are skipped.
+fn string_literals(text: &str) -> Vec<Literal> {
+    let chars: Vec<char> = checked_text(text).chars().collect();
+    let (mut out, mut line, mut i) = (Vec::new(), 1usize, 0usize);
     while i < chars.len() {
-        if chars[i] == '"' {
-            let mut j = i + 1;
-            while j < chars.len() && !(chars[j] == '"' && chars[j - 1] != '\\') {
-                j += 1;
+        match chars[i] {
+            '\n' => line += 1,
+            '/' if chars.get(i + 1) == Some(&'/') => {
+                while i < chars.len() && chars[i] != '\n' {
+                    i += 1;
+                }
+                continue;
             }
-            let lit: String = chars[i + 1..j.min(chars.len())].iter().collect();
-            let rest: String = chars[(j + 1).min(chars.len())..].iter().collect();
-            let rest = rest.trim_start();
-            let is_key = rest.starts_with(':') && !rest.starts_with("::");
-            out.push((lit.clone(), is_key));
-            // SQL literals inside the Rust string.
-            for (k, part) in lit.split('\'').enumerate() {
-                if k % 2 == 1 {
-                    out.push((part.to_string(), false));
+            '\'' => {
+                // A char literal ('x', '\n') is skipped; a lifetime has no closing quote.
+                if chars.get(i + 2) == Some(&'\'') {
+                    i += 3;
+                    continue;
+                } else if chars.get(i + 1) == Some(&'\\') {
+                    while i + 1 < chars.len() && chars[i + 1] != '\'' {
+                        i += 1;
+                    }
+                    i += 2;
+                    continue;
                 }
             }
-            i = j + 1;
-        } else {
-            i += 1;
+            '"' => {
+                let raw_hashes = raw_prefix(&chars, i);
+                let start_line = line;
+                let mut j = i + 1;
+                let mut lit = String::new();
+                while j < chars.len() {
+                    let c = chars[j];
+                    if raw_hashes.is_none() && c == '\\' {
+                        lit.push(c);
+                        if let Some(&n) = chars.get(j + 1) {
+                            lit.push(n);
+                            line += usize::from(n == '\n');
+                        }
+                        j += 2;
+                        continue;
+                    }
+                    if c == '"' && closes_raw(&chars, j, raw_hashes.unwrap_or(0)) {
+                        break;
+                    }
+                    line += usize::from(c == '\n');
+                    lit.push(c);
+                    j += 1;
+                }
+                let rest: String = chars[(j + 1).min(chars.len())..].iter().take(3).collect();
+                let rest = rest.trim_start();
+                let is_key = rest.starts_with(':') && !rest.starts_with("::");
+                push_with_sql_literals(&mut out, start_line, lit, is_key);
+                i = j + 1 + raw_hashes.unwrap_or(0);
+                continue;
+            }
+            _ => {}
         }
+        i += 1;
     }
     out
+}
+
+/// `Some(n)` when the quote at `i` opens a raw string `r#…#"` with `n` hashes.
+fn raw_prefix(chars: &[char], i: usize) -> Option<usize> {
+    let mut k = i;
+    let mut hashes = 0;
+    while k > 0 && chars[k - 1] == '#' {
+        hashes += 1;
+        k -= 1;
+    }
+    (k > 0 && chars[k - 1] == 'r').then_some(hashes)
+}
+
+fn closes_raw(chars: &[char], j: usize, hashes: usize) -> bool {
+    (1..=hashes).all(|h| chars.get(j + h) == Some(&'#'))
+}
+
+fn push_with_sql_literals(out: &mut Vec<Literal>, line: usize, lit: String, is_key: bool) {
+    let mut offset_lines = 0;
+    for (k, part) in lit.split('\'').enumerate() {
+        if k % 2 == 1 {
+            out.push(Literal {
+                line: line + offset_lines,
+                text: part.to_string(),
+                is_key: false,
+            });
+        }
+        offset_lines += part.matches('\n').count();
+    }
+    out.push(Literal {
+        line,
+        text: lit,
+        is_key,
+    });
 }
 
 fn is_zone_name(s: &str) -> bool {
@@ -280,18 +370,19 @@ fn rule_violations(sources: &[Source], statuses: &BTreeSet<String>) -> Vec<Strin
         if s.rel.starts_with("domain/") {
             continue;
         }
-        for (n, line) in &s.lines {
-            for (lit, is_key) in literals(line) {
-                if statuses.contains(&lit) && !is_key {
-                    out.push(format!("src/{}:{n}: status literal {lit:?}", s.rel));
-                }
-                if is_zone_name(&lit) {
-                    out.push(format!("src/{}:{n}: time zone name {lit:?}", s.rel));
-                }
-                if is_clock_time(&lit) {
-                    out.push(format!("src/{}:{n}: wall-clock time {lit:?}", s.rel));
-                }
+        for l in &s.literals {
+            let (n, lit) = (l.line, &l.text);
+            if statuses.contains(lit) && !l.is_key {
+                out.push(format!("src/{}:{n}: status literal {lit:?}", s.rel));
             }
+            if is_zone_name(lit) {
+                out.push(format!("src/{}:{n}: time zone name {lit:?}", s.rel));
+            }
+            if is_clock_time(lit) {
+                out.push(format!("src/{}:{n}: wall-clock time {lit:?}", s.rel));
+            }
+        }
+        for (n, line) in &s.lines {
             if line.contains("chrono_tz::") && line.contains("::America::") {
                 out.push(format!("src/{}:{n}: time zone constant", s.rel));
             }
@@ -398,7 +489,7 @@ fn planted_business_literals_are_reported() {
         .into_iter()
         .map(String::from)
         .collect();
-    let code = r#"
+    let code = r##"
         let q = "UPDATE outbound_calls SET status = 'failed' WHERE id = $1";
         let s = "in-progress";
         let tz = "America/New_York";
@@ -408,7 +499,10 @@ fn planted_business_literals_are_reported() {
         // a comment saying 'queued' and "Europe/Paris" is fine
         let ok = json!({"failed": n, "status": CallStatus::Queued.as_str()});
         let fine = "SELECT 1"; // "queued" in a trailing comment
-    "#;
+        let multi = "UPDATE outbound_calls SET x = 1 \
+                     WHERE status = 'queued'";
+        let c = '"'; let raw = r#"status = 'failed'"#;
+    "##;
     let v = rule_violations(&[source("jobs/x.rs", code)], &statuses);
     let expect = [
         ":2: status literal \"failed\"",
@@ -417,6 +511,8 @@ fn planted_business_literals_are_reported() {
         ":5: wall-clock time \"16:00\"",
         ":6: literal wall-clock time",
         ":7: time zone constant",
+        ":12: status literal \"queued\"",
+        ":13: status literal \"failed\"",
     ];
     for e in expect {
         assert!(v.iter().any(|m| m.ends_with(e)), "missing {e}: {v:?}");
