@@ -168,13 +168,7 @@ async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Resu
     let noop = if args.noop > 0 {
         let r = noop_phase(&db.pool, args).await?;
         // Leave the dispatch phase an unbloated jobs table.
-        sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
-            .bind(Noop::QUEUE)
-            .execute(&db.pool)
-            .await?;
-        sqlx::query("VACUUM ANALYZE apalis.jobs")
-            .execute(&db.pool)
-            .await?;
+        crate::db::bench::clear_queue(&db.pool, Noop::QUEUE).await?;
         Some(r)
     } else {
         None
@@ -211,15 +205,7 @@ async fn push_batched<K: JobKind>(pool: &PgPool, jobs: Vec<K>, chunk: usize) -> 
 }
 
 async fn counts(pool: &PgPool, queue: &str) -> anyhow::Result<QueueCounts> {
-    let (done, failed, killed, other): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status = 'Done'), count(*) FILTER (WHERE status = 'Failed'), \
-           count(*) FILTER (WHERE status = 'Killed'), \
-           count(*) FILTER (WHERE status NOT IN ('Done', 'Failed', 'Killed')) \
-         FROM apalis.jobs WHERE job_type = $1",
-    )
-    .bind(queue)
-    .fetch_one(pool)
-    .await?;
+    let (done, failed, killed, other) = crate::db::bench::queue_status_counts(pool, queue).await?;
     Ok(QueueCounts {
         done,
         failed,
@@ -414,12 +400,9 @@ async fn dispatch_phase(
 
     // Seed: one clinic, 100 cases with discharge summaries, N queued emails spread over them.
     let t = Instant::now();
-    let ids: Vec<Uuid> = sqlx::query_scalar(SEED_DISPATCH_SQL)
-        .bind(n as i64)
-        .fetch_all(pool)
+    let ids: Vec<Uuid> = crate::db::bench::seed_dispatch_emails(pool, n as i64)
         .await
         .context("seed outbound emails")?;
-    sqlx::query("ANALYZE").execute(pool).await?;
     let seed_secs = t.elapsed().as_secs_f64();
     if ids.len() != n {
         anyhow::bail!("seeded {} emails, expected {n}", ids.len());
@@ -470,11 +453,7 @@ async fn dispatch_phase(
     server.abort();
     let (_, counts, completed) = waited?;
 
-    let rows_sent: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM outbound_emails WHERE status = 'sent' AND resend_email_id IS NOT NULL",
-    )
-    .fetch_one(pool)
-    .await?;
+    let rows_sent: i64 = crate::db::bench::count_sent_emails(pool).await?;
     let provider_requests = fake.requests.load(Ordering::Relaxed);
     let distinct_idempotency_keys = fake.keys.lock().map(|k| k.len()).unwrap_or(0);
     Ok(DispatchReport {
@@ -494,36 +473,6 @@ async fn dispatch_phase(
         completed,
     })
 }
-
-const SEED_DISPATCH_SQL: &str = r#"
-WITH clinic AS (
-  INSERT INTO clinics (name, slug, phone, timezone)
-  VALUES ('Bench Dispatch Clinic', 'bench-dispatch-clinic', '(408) 555-0100', 'America/Los_Angeles')
-  RETURNING id),
-st AS (INSERT INTO clinic_settings (clinic_id) SELECT id FROM clinic RETURNING clinic_id),
-cl AS (
-  INSERT INTO clients (clinic_id, display_name, phone, email)
-  SELECT clinic.id, 'Owner ' || g, '408555' || lpad(g::text, 4, '0'), 'owner' || g || '@example.com'
-  FROM clinic, generate_series(1, 100) g
-  RETURNING id, clinic_id),
-pa AS (
-  INSERT INTO patients (clinic_id, client_id, name, species)
-  SELECT clinic_id, id, 'Pet', 'dog' FROM cl RETURNING id, client_id, clinic_id),
-ca AS (
-  INSERT INTO cases (clinic_id, client_id, patient_id, status)
-  SELECT clinic_id, client_id, id, 'completed' FROM pa RETURNING id, clinic_id),
-ds AS (
-  INSERT INTO discharge_summaries (case_id, clinic_id, content)
-  SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM ca RETURNING case_id),
-numbered AS (SELECT id, clinic_id, row_number() OVER () - 1 AS k FROM ca)
-INSERT INTO outbound_emails (clinic_id, case_id, recipient_email, recipient_name, subject,
-  html_content, text_content, scheduled_for, status)
-SELECT numbered.clinic_id, numbered.id, 'owner' || g || '@example.com', 'Owner ' || g,
-  'Discharge instructions for Pet', '<p>Rest and recheck in two weeks.</p>',
-  'Rest and recheck in two weeks.', now() - interval '1 minute', 'queued'
-FROM generate_series(1, $1) g JOIN numbered ON numbered.k = g % 100
-RETURNING id
-"#;
 
 pub fn print(r: &JobsReport) {
     println!("job engine benchmark");

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::{AppState, JobError, JobKind};
 pub use crate::db::queue::ReprocessWebhook;
+use crate::domain::status::EventStatus;
 use crate::webhooks::inbox::{self, Processed};
 
 impl JobKind for ReprocessWebhook {
@@ -15,9 +16,9 @@ impl JobKind for ReprocessWebhook {
         Ok(match result {
             Processed::Done(o) => json!({"status": o.status, "note": o.note}),
             Processed::Invalid { field, message } => {
-                json!({"status": "invalid", "field": field, "reason": message})
+                json!({"status": EventStatus::Invalid.as_str(), "field": field, "reason": message})
             }
-            Processed::Failed(e) => json!({"status": "failed", "error": e}),
+            Processed::Failed(e) => json!({"status": EventStatus::Failed.as_str(), "error": e}),
             Processed::Busy => json!({"status": "busy"}),
             Processed::NotFound => json!({"status": "not_found"}),
         })
