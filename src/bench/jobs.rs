@@ -248,12 +248,9 @@ async fn noop_handler(_job: Noop) -> Result<Value, BoxDynError> {
     Ok(Value::Null)
 }
 
-async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport> {
-    let n = args.noop;
-    let single = args.single.min(n);
-    let conns = 8usize;
-
-    // One job per round trip, through the production enqueue path.
+/// Enqueues jobs `0..single` one per round trip through the production path
+/// (`jobs::enqueue`), from `conns` concurrent tasks; returns the seconds it took.
+async fn enqueue_one_by_one(pool: &PgPool, single: usize, conns: usize) -> anyhow::Result<f64> {
     let next = Arc::new(AtomicUsize::new(0));
     let t = Instant::now();
     let mut tasks = Vec::with_capacity(conns);
@@ -273,21 +270,11 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
     for task in tasks {
         task.await.context("enqueue task panicked")??;
     }
-    let single_secs = t.elapsed().as_secs_f64();
+    Ok(t.elapsed().as_secs_f64())
+}
 
-    // The rest in batches.
-    let batch: Vec<Noop> = (single..n).map(|i| Noop { n: i as u64 }).collect();
-    let batch_jobs = batch.len();
-    let t = Instant::now();
-    push_batched(pool, batch, args.chunk).await?;
-    let batch_secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "  no-op: {n} jobs enqueued; starting {} workers",
-        args.workers
-    );
-
-    // Workers, started now: the clock runs until every job is Done.
-    let shutdown = CancellationToken::new();
+/// `args.workers` no-op workers on the bench queue, not started yet.
+fn noop_monitor(pool: &PgPool, args: &JobsArgs) -> Monitor {
     let settings = EngineSettings::default();
     let mut monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
     let run_id = Uuid::new_v4().simple().to_string();
@@ -315,6 +302,43 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
                 .build(noop_handler)
         });
     }
+    monitor
+}
+
+/// Waits at most 15 s for a stopping engine/monitor task, logging how it ended.
+async fn stop_within_15s<E: std::fmt::Display>(
+    task: tokio::task::JoinHandle<Result<(), E>>,
+    what: &str,
+) {
+    match tokio::time::timeout(Duration::from_secs(15), task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "{what} stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "{what} panicked"),
+        Err(_) => tracing::warn!("{what} did not stop within 15 s"),
+    }
+}
+
+async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport> {
+    let n = args.noop;
+    let single = args.single.min(n);
+    let conns = 8usize;
+
+    let single_secs = enqueue_one_by_one(pool, single, conns).await?;
+
+    // The rest in batches.
+    let batch: Vec<Noop> = (single..n).map(|i| Noop { n: i as u64 }).collect();
+    let batch_jobs = batch.len();
+    let t = Instant::now();
+    push_batched(pool, batch, args.chunk).await?;
+    let batch_secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "  no-op: {n} jobs enqueued; starting {} workers",
+        args.workers
+    );
+
+    // Workers, started now: the clock runs until every job is Done.
+    let shutdown = CancellationToken::new();
+    let monitor = noop_monitor(pool, args);
     let signal = shutdown.clone();
     let t = Instant::now();
     let workers = tokio::spawn(monitor.run_with_signal(async move {
@@ -324,12 +348,7 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
     let waited = wait_done(pool, Noop::QUEUE, n, Duration::from_secs(args.timeout_secs)).await;
     let work_secs = t.elapsed().as_secs_f64();
     shutdown.cancel();
-    match tokio::time::timeout(Duration::from_secs(15), workers).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "no-op workers stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "no-op workers panicked"),
-        Err(_) => tracing::warn!("no-op workers did not stop within 15 s"),
-    }
+    stop_within_15s(workers, "no-op workers").await;
     let (_, counts, completed) = waited?;
 
     Ok(NoopReport {
@@ -379,6 +398,24 @@ async fn fake_send(State(fake): State<Arc<FakeResend>>, headers: HeaderMap) -> J
     Json(json!({ "id": format!("re_bench_{n:08}") }))
 }
 
+/// Serves `fake` on a loopback port and points `config`'s Resend client at it.
+async fn start_fake_resend(
+    fake: Arc<FakeResend>,
+    config: &mut Config,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/emails", post(fake_send))
+        .with_state(fake);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    config.resend_base_url = format!("http://{addr}");
+    config.resend_api_key = Some(Secret::for_bench("bench-resend-key"));
+    config.email_from = Some("Bench Clinic <bench@example.com>".into());
+    config.resend_max_rps = 100_000;
+    Ok(server)
+}
+
 async fn dispatch_phase(
     pool: &PgPool,
     mut config: Config,
@@ -386,17 +423,7 @@ async fn dispatch_phase(
 ) -> anyhow::Result<DispatchReport> {
     let n = args.dispatch;
     let fake = Arc::new(FakeResend::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/emails", post(fake_send))
-        .with_state(fake.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-
-    config.resend_base_url = format!("http://{addr}");
-    config.resend_api_key = Some(Secret::for_bench("bench-resend-key"));
-    config.email_from = Some("Bench Clinic <bench@example.com>".into());
-    config.resend_max_rps = 100_000;
+    let server = start_fake_resend(fake.clone(), &mut config).await?;
 
     // Seed: one clinic, 100 cases with discharge summaries, N queued emails spread over them.
     let t = Instant::now();
@@ -444,12 +471,7 @@ async fn dispatch_phase(
     .await;
     let work_secs = t.elapsed().as_secs_f64();
     shutdown.cancel();
-    match tokio::time::timeout(Duration::from_secs(15), engine).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "engine stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "engine panicked"),
-        Err(_) => tracing::warn!("engine did not stop within 15 s"),
-    }
+    stop_within_15s(engine, "engine").await;
     server.abort();
     let (_, counts, completed) = waited?;
 

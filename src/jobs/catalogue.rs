@@ -131,7 +131,7 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
             .lines()
             .map(str::trim)
             .rfind(|l| !l.is_empty())
-            .unwrap_or("invalid");
+            .unwrap_or("invalid expression");
         format!("bad cron expression {expr:?}: {reason}")
     })
 }
