@@ -10,6 +10,8 @@
 //!   each, worked by the real engine ([`crate::jobs::run_engine`], empty catalogue) with the real
 //!   handler against an in-process fake Resend on loopback that counts requests and
 //!   idempotency keys: exactly-once means requests = distinct keys = sent rows = N.
+//!
+//! Its SQL is in `db::bench`. May import: `jobs`, `state`, `db`, `config`, `domain`.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,7 +1,8 @@
 //! `ReprocessWebhook`: process one stored webhook event again (an inbox event left `failed`, or
 //! `pending` because its first processing could not even start). The inbox keeps its own attempt
 //! count and backoff, so a processing failure is an `Ok` result here, not a job retry: only a
-//! database outage (the event could not be read or updated at all) makes the job retry.
+//! database outage (the event could not be read or updated at all) makes the job retry
+//! (`docs/behaviour.md#inbox`). May import: `db`, `domain`, `webhooks`, `state`, `jobs`.
 
 use serde_json::{json, Value};
 
