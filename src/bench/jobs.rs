@@ -10,6 +10,8 @@
 //!   each, worked by the real engine ([`crate::jobs::run_engine`], empty catalogue) with the real
 //!   handler against an in-process fake Resend on loopback that counts requests and
 //!   idempotency keys: exactly-once means requests = distinct keys = sent rows = N.
+//!
+//! Its SQL is in `db::bench`. May import: `jobs`, `state`, `db`, `config`, `domain`.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -168,13 +170,7 @@ async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Resu
     let noop = if args.noop > 0 {
         let r = noop_phase(&db.pool, args).await?;
         // Leave the dispatch phase an unbloated jobs table.
-        sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
-            .bind(Noop::QUEUE)
-            .execute(&db.pool)
-            .await?;
-        sqlx::query("VACUUM ANALYZE apalis.jobs")
-            .execute(&db.pool)
-            .await?;
+        crate::db::bench::clear_queue(&db.pool, Noop::QUEUE).await?;
         Some(r)
     } else {
         None
@@ -211,15 +207,7 @@ async fn push_batched<K: JobKind>(pool: &PgPool, jobs: Vec<K>, chunk: usize) -> 
 }
 
 async fn counts(pool: &PgPool, queue: &str) -> anyhow::Result<QueueCounts> {
-    let (done, failed, killed, other): (i64, i64, i64, i64) = sqlx::query_as(
-        "SELECT count(*) FILTER (WHERE status = 'Done'), count(*) FILTER (WHERE status = 'Failed'), \
-           count(*) FILTER (WHERE status = 'Killed'), \
-           count(*) FILTER (WHERE status NOT IN ('Done', 'Failed', 'Killed')) \
-         FROM apalis.jobs WHERE job_type = $1",
-    )
-    .bind(queue)
-    .fetch_one(pool)
-    .await?;
+    let (done, failed, killed, other) = crate::db::bench::queue_status_counts(pool, queue).await?;
     Ok(QueueCounts {
         done,
         failed,
@@ -262,12 +250,9 @@ async fn noop_handler(_job: Noop) -> Result<Value, BoxDynError> {
     Ok(Value::Null)
 }
 
-async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport> {
-    let n = args.noop;
-    let single = args.single.min(n);
-    let conns = 8usize;
-
-    // One job per round trip, through the production enqueue path.
+/// Enqueues jobs `0..single` one per round trip through the production path
+/// (`jobs::enqueue`), from `conns` concurrent tasks; returns the seconds it took.
+async fn enqueue_one_by_one(pool: &PgPool, single: usize, conns: usize) -> anyhow::Result<f64> {
     let next = Arc::new(AtomicUsize::new(0));
     let t = Instant::now();
     let mut tasks = Vec::with_capacity(conns);
@@ -287,21 +272,11 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
     for task in tasks {
         task.await.context("enqueue task panicked")??;
     }
-    let single_secs = t.elapsed().as_secs_f64();
+    Ok(t.elapsed().as_secs_f64())
+}
 
-    // The rest in batches.
-    let batch: Vec<Noop> = (single..n).map(|i| Noop { n: i as u64 }).collect();
-    let batch_jobs = batch.len();
-    let t = Instant::now();
-    push_batched(pool, batch, args.chunk).await?;
-    let batch_secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "  no-op: {n} jobs enqueued; starting {} workers",
-        args.workers
-    );
-
-    // Workers, started now: the clock runs until every job is Done.
-    let shutdown = CancellationToken::new();
+/// `args.workers` no-op workers on the bench queue, not started yet.
+fn noop_monitor(pool: &PgPool, args: &JobsArgs) -> Monitor {
     let settings = EngineSettings::default();
     let mut monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
     let run_id = Uuid::new_v4().simple().to_string();
@@ -329,6 +304,43 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
                 .build(noop_handler)
         });
     }
+    monitor
+}
+
+/// Waits at most 15 s for a stopping engine/monitor task, logging how it ended.
+async fn stop_within_15s<E: std::fmt::Display>(
+    task: tokio::task::JoinHandle<Result<(), E>>,
+    what: &str,
+) {
+    match tokio::time::timeout(Duration::from_secs(15), task).await {
+        Ok(Ok(Ok(()))) => {}
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "{what} stopped with an error"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "{what} panicked"),
+        Err(_) => tracing::warn!("{what} did not stop within 15 s"),
+    }
+}
+
+async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport> {
+    let n = args.noop;
+    let single = args.single.min(n);
+    let conns = 8usize;
+
+    let single_secs = enqueue_one_by_one(pool, single, conns).await?;
+
+    // The rest in batches.
+    let batch: Vec<Noop> = (single..n).map(|i| Noop { n: i as u64 }).collect();
+    let batch_jobs = batch.len();
+    let t = Instant::now();
+    push_batched(pool, batch, args.chunk).await?;
+    let batch_secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "  no-op: {n} jobs enqueued; starting {} workers",
+        args.workers
+    );
+
+    // Workers, started now: the clock runs until every job is Done.
+    let shutdown = CancellationToken::new();
+    let monitor = noop_monitor(pool, args);
     let signal = shutdown.clone();
     let t = Instant::now();
     let workers = tokio::spawn(monitor.run_with_signal(async move {
@@ -338,12 +350,7 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
     let waited = wait_done(pool, Noop::QUEUE, n, Duration::from_secs(args.timeout_secs)).await;
     let work_secs = t.elapsed().as_secs_f64();
     shutdown.cancel();
-    match tokio::time::timeout(Duration::from_secs(15), workers).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "no-op workers stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "no-op workers panicked"),
-        Err(_) => tracing::warn!("no-op workers did not stop within 15 s"),
-    }
+    stop_within_15s(workers, "no-op workers").await;
     let (_, counts, completed) = waited?;
 
     Ok(NoopReport {
@@ -393,6 +400,24 @@ async fn fake_send(State(fake): State<Arc<FakeResend>>, headers: HeaderMap) -> J
     Json(json!({ "id": format!("re_bench_{n:08}") }))
 }
 
+/// Serves `fake` on a loopback port and points `config`'s Resend client at it.
+async fn start_fake_resend(
+    fake: Arc<FakeResend>,
+    config: &mut Config,
+) -> anyhow::Result<tokio::task::JoinHandle<std::io::Result<()>>> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/emails", post(fake_send))
+        .with_state(fake);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    config.resend_base_url = format!("http://{addr}");
+    config.resend_api_key = Some(Secret::for_bench("bench-resend-key"));
+    config.email_from = Some("Bench Clinic <bench@example.com>".into());
+    config.resend_max_rps = 100_000;
+    Ok(server)
+}
+
 async fn dispatch_phase(
     pool: &PgPool,
     mut config: Config,
@@ -400,26 +425,13 @@ async fn dispatch_phase(
 ) -> anyhow::Result<DispatchReport> {
     let n = args.dispatch;
     let fake = Arc::new(FakeResend::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/emails", post(fake_send))
-        .with_state(fake.clone());
-    let server = tokio::spawn(async move { axum::serve(listener, app).await });
-
-    config.resend_base_url = format!("http://{addr}");
-    config.resend_api_key = Some(Secret::for_bench("bench-resend-key"));
-    config.email_from = Some("Bench Clinic <bench@example.com>".into());
-    config.resend_max_rps = 100_000;
+    let server = start_fake_resend(fake.clone(), &mut config).await?;
 
     // Seed: one clinic, 100 cases with discharge summaries, N queued emails spread over them.
     let t = Instant::now();
-    let ids: Vec<Uuid> = sqlx::query_scalar(SEED_DISPATCH_SQL)
-        .bind(n as i64)
-        .fetch_all(pool)
+    let ids: Vec<Uuid> = crate::db::bench::seed_dispatch_emails(pool, n as i64)
         .await
         .context("seed outbound emails")?;
-    sqlx::query("ANALYZE").execute(pool).await?;
     let seed_secs = t.elapsed().as_secs_f64();
     if ids.len() != n {
         anyhow::bail!("seeded {} emails, expected {n}", ids.len());
@@ -461,20 +473,11 @@ async fn dispatch_phase(
     .await;
     let work_secs = t.elapsed().as_secs_f64();
     shutdown.cancel();
-    match tokio::time::timeout(Duration::from_secs(15), engine).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "engine stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "engine panicked"),
-        Err(_) => tracing::warn!("engine did not stop within 15 s"),
-    }
+    stop_within_15s(engine, "engine").await;
     server.abort();
     let (_, counts, completed) = waited?;
 
-    let rows_sent: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM outbound_emails WHERE status = 'sent' AND resend_email_id IS NOT NULL",
-    )
-    .fetch_one(pool)
-    .await?;
+    let rows_sent: i64 = crate::db::bench::count_sent_emails(pool).await?;
     let provider_requests = fake.requests.load(Ordering::Relaxed);
     let distinct_idempotency_keys = fake.keys.lock().map(|k| k.len()).unwrap_or(0);
     Ok(DispatchReport {
@@ -494,36 +497,6 @@ async fn dispatch_phase(
         completed,
     })
 }
-
-const SEED_DISPATCH_SQL: &str = r#"
-WITH clinic AS (
-  INSERT INTO clinics (name, slug, phone, timezone)
-  VALUES ('Bench Dispatch Clinic', 'bench-dispatch-clinic', '(408) 555-0100', 'America/Los_Angeles')
-  RETURNING id),
-st AS (INSERT INTO clinic_settings (clinic_id) SELECT id FROM clinic RETURNING clinic_id),
-cl AS (
-  INSERT INTO clients (clinic_id, display_name, phone, email)
-  SELECT clinic.id, 'Owner ' || g, '408555' || lpad(g::text, 4, '0'), 'owner' || g || '@example.com'
-  FROM clinic, generate_series(1, 100) g
-  RETURNING id, clinic_id),
-pa AS (
-  INSERT INTO patients (clinic_id, client_id, name, species)
-  SELECT clinic_id, id, 'Pet', 'dog' FROM cl RETURNING id, client_id, clinic_id),
-ca AS (
-  INSERT INTO cases (clinic_id, client_id, patient_id, status)
-  SELECT clinic_id, client_id, id, 'completed' FROM pa RETURNING id, clinic_id),
-ds AS (
-  INSERT INTO discharge_summaries (case_id, clinic_id, content)
-  SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM ca RETURNING case_id),
-numbered AS (SELECT id, clinic_id, row_number() OVER () - 1 AS k FROM ca)
-INSERT INTO outbound_emails (clinic_id, case_id, recipient_email, recipient_name, subject,
-  html_content, text_content, scheduled_for, status)
-SELECT numbered.clinic_id, numbered.id, 'owner' || g || '@example.com', 'Owner ' || g,
-  'Discharge instructions for Pet', '<p>Rest and recheck in two weeks.</p>',
-  'Rest and recheck in two weeks.', now() - interval '1 minute', 'queued'
-FROM generate_series(1, $1) g JOIN numbered ON numbered.k = g % 100
-RETURNING id
-"#;
 
 pub fn print(r: &JobsReport) {
     println!("job engine benchmark");

@@ -15,6 +15,90 @@ use uuid::Uuid;
 
 // ==== bench jobs (bench/jobs) ====
 
+/// Deletes every job of `queue` and re-analyses apalis's table, so the next phase starts on an
+/// unbloated one.
+pub async fn clear_queue(pool: &PgPool, queue: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM apalis.jobs WHERE job_type = $1")
+        .bind(queue)
+        .execute(pool)
+        .await?;
+    sqlx::query("VACUUM ANALYZE apalis.jobs")
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// Jobs of `queue` by apalis status: (done, failed, killed, anything else).
+pub async fn queue_status_counts(
+    pool: &PgPool,
+    queue: &str,
+) -> Result<(i64, i64, i64, i64), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE status = 'Done'), count(*) FILTER (WHERE status = 'Failed'), \
+           count(*) FILTER (WHERE status = 'Killed'), \
+           count(*) FILTER (WHERE status NOT IN ('Done', 'Failed', 'Killed')) \
+         FROM apalis.jobs WHERE job_type = $1",
+    )
+    .bind(queue)
+    .fetch_one(pool)
+    .await
+}
+
+/// Seeds one clinic, 100 cases with discharge summaries and `n` due `queued` emails spread over
+/// them; returns the emails' ids (then `ANALYZE`s, so the dispatch phase gets good plans).
+pub async fn seed_dispatch_emails(pool: &PgPool, n: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+    let ids = sqlx::query_scalar(SEED_DISPATCH_SQL)
+        .bind(n)
+        .bind(crate::domain::clinic_policy::DEFAULT_TZ.name())
+        // `cases.status` has no enum in `domain::status`; its "completed" is spelled the same.
+        .bind(crate::domain::status::ScheduledItemStatus::Completed.as_str())
+        .bind(crate::domain::status::EmailStatus::Queued.as_str())
+        .fetch_all(pool)
+        .await?;
+    sqlx::query("ANALYZE").execute(pool).await?;
+    Ok(ids)
+}
+
+/// Emails actually sent (status and provider id both written).
+pub async fn count_sent_emails(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM outbound_emails WHERE status = $1 AND resend_email_id IS NOT NULL",
+    )
+    .bind(crate::domain::status::EmailStatus::Sent.as_str())
+    .fetch_one(pool)
+    .await
+}
+
+const SEED_DISPATCH_SQL: &str = r#"
+WITH clinic AS (
+  INSERT INTO clinics (name, slug, phone, timezone)
+  VALUES ('Bench Dispatch Clinic', 'bench-dispatch-clinic', '(408) 555-0100', $2)
+  RETURNING id),
+st AS (INSERT INTO clinic_settings (clinic_id) SELECT id FROM clinic RETURNING clinic_id),
+cl AS (
+  INSERT INTO clients (clinic_id, display_name, phone, email)
+  SELECT clinic.id, 'Owner ' || g, '408555' || lpad(g::text, 4, '0'), 'owner' || g || '@example.com'
+  FROM clinic, generate_series(1, 100) g
+  RETURNING id, clinic_id),
+pa AS (
+  INSERT INTO patients (clinic_id, client_id, name, species)
+  SELECT clinic_id, id, 'Pet', 'dog' FROM cl RETURNING id, client_id, clinic_id),
+ca AS (
+  INSERT INTO cases (clinic_id, client_id, patient_id, status)
+  SELECT clinic_id, client_id, id, $3 FROM pa RETURNING id, clinic_id),
+ds AS (
+  INSERT INTO discharge_summaries (case_id, clinic_id, content)
+  SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM ca RETURNING case_id),
+numbered AS (SELECT id, clinic_id, row_number() OVER () - 1 AS k FROM ca)
+INSERT INTO outbound_emails (clinic_id, case_id, recipient_email, recipient_name, subject,
+  html_content, text_content, scheduled_for, status)
+SELECT numbered.clinic_id, numbered.id, 'owner' || g || '@example.com', 'Owner ' || g,
+  'Discharge instructions for Pet', '<p>Rest and recheck in two weeks.</p>',
+  'Rest and recheck in two weeks.', now() - interval '1 minute', $4
+FROM generate_series(1, $1) g JOIN numbered ON numbered.k = g % 100
+RETURNING id
+"#;
+
 // ==== end bench jobs (bench/jobs) ====
 
 // ==== bench autoschedule (bench/autoschedule) ====

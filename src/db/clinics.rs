@@ -15,6 +15,94 @@ use uuid::Uuid;
 
 // ==== dispatch (jobs/dispatch) ====
 
+/// What call dispatch needs of a clinic and its settings (defaults when it has no settings row).
+#[derive(Clone, Debug)]
+pub struct ClinicForCall {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub policy: crate::domain::clinic_policy::CallPolicy,
+    pub voicemail_enabled: bool,
+    pub voicemail_hangup: bool,
+    pub voicemail_message: Option<String>,
+    pub test_mode: bool,
+    pub test_phone: Option<String>,
+    pub emergency_phone: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClinicForCallRow {
+    name: Option<String>,
+    phone: Option<String>,
+    timezone: Option<String>,
+    vm_enabled: bool,
+    vm_hangup: bool,
+    voicemail_message: Option<String>,
+    window_start: Option<NaiveTime>,
+    window_end: Option<NaiveTime>,
+    test_mode: bool,
+    test_contact_phone: Option<String>,
+    emergency_phone: Option<String>,
+}
+
+/// Loads the clinic a call belongs to; its call policy comes from `CallPolicy::from_columns`.
+pub async fn load_for_call(
+    ex: impl PgExecutor<'_>,
+    clinic_id: Uuid,
+) -> Result<ClinicForCall, sqlx::Error> {
+    let r: ClinicForCallRow = sqlx::query_as(
+        "SELECT c.name, c.phone, c.timezone, \
+           coalesce(s.voicemail_detection_enabled, false) AS vm_enabled, \
+           coalesce(s.voicemail_hangup_on_detection, false) AS vm_hangup, \
+           s.voicemail_message, \
+           s.preferred_call_start_time AS window_start, \
+           s.preferred_call_end_time AS window_end, \
+           coalesce(s.test_mode_enabled, false) AS test_mode, s.test_contact_phone, s.emergency_phone \
+         FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id WHERE c.id = $1",
+    )
+    .bind(clinic_id)
+    .fetch_one(ex)
+    .await?;
+    Ok(ClinicForCall {
+        name: r.name,
+        phone: r.phone,
+        policy: crate::domain::clinic_policy::CallPolicy::from_columns(
+            clinic_id,
+            r.timezone.as_deref(),
+            r.window_start,
+            r.window_end,
+            None,
+        ),
+        voicemail_enabled: r.vm_enabled,
+        voicemail_hangup: r.vm_hangup,
+        voicemail_message: r.voicemail_message,
+        test_mode: r.test_mode,
+        test_phone: r.test_contact_phone,
+        emergency_phone: r.emergency_phone,
+    })
+}
+
+/// A clinic's email test mode: whether it is on, and the address that then gets every email.
+#[derive(Clone, Debug, Default, sqlx::FromRow)]
+pub struct EmailTestMode {
+    pub test_mode: bool,
+    pub test_contact_email: Option<String>,
+}
+
+/// The clinic's email test mode (off when it has no settings row).
+pub async fn email_test_mode(
+    ex: impl PgExecutor<'_>,
+    clinic_id: Uuid,
+) -> Result<EmailTestMode, sqlx::Error> {
+    let row: Option<EmailTestMode> = sqlx::query_as(
+        "SELECT coalesce(test_mode_enabled, false) AS test_mode, test_contact_email \
+         FROM clinic_settings WHERE clinic_id = $1",
+    )
+    .bind(clinic_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.unwrap_or_default())
+}
+
 // ==== end dispatch (jobs/dispatch) ====
 
 // ==== webhooks (webhooks/vapi) ====

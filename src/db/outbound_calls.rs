@@ -10,6 +10,330 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 // ==== dispatch (jobs/dispatch, jobs/sweep) ====
+//
+// The claim lives in `metadata` (keys of `domain::dispatch_meta`, always bound): see
+// `docs/behaviour.md#dispatch`.
+
+/// A call row just claimed for dispatch.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedCall {
+    pub clinic_id: Uuid,
+    pub case_id: Uuid,
+    pub assistant_id: Option<String>,
+    #[sqlx(rename = "outbound_phone_number_id")]
+    pub phone_number_id: Option<String>,
+    pub customer_phone: Option<String>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub metadata: Option<Value>,
+}
+
+/// Claims a `queued`, unplaced, due and unclaimed call for `claimer`; `None` when another
+/// dispatcher has it or it is not dispatchable (PostgreSQL re-checks the predicate after a
+/// concurrent update, so exactly one racer wins).
+pub async fn claim_for_dispatch(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    claimer: &str,
+) -> Result<Option<ClaimedCall>, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query_as(
+        "UPDATE outbound_calls SET metadata = coalesce(metadata, '{}'::jsonb) \
+           || jsonb_build_object($3::text, now(), $4::text, $2::text) \
+         WHERE id = $1 AND status = $5 AND vapi_call_id IS NULL \
+           AND (scheduled_for IS NULL OR scheduled_for <= now()) \
+           AND NOT (coalesce(metadata, '{}'::jsonb) ? $3::text) \
+           AND (metadata->>$6::text IS NULL OR (metadata->>$6::text)::timestamptz <= now()) \
+         RETURNING clinic_id, case_id, assistant_id, outbound_phone_number_id, customer_phone, \
+           scheduled_for, metadata",
+    )
+    .bind(id)
+    .bind(claimer)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(crate::domain::status::CallStatus::Queued.as_str())
+    .bind(meta::RETRY_AT)
+    .fetch_optional(ex)
+    .await
+}
+
+/// What a call that could not be claimed looks like (to say why).
+#[derive(Debug, sqlx::FromRow)]
+pub struct CallDispatchState {
+    pub status: Option<String>,
+    pub placed: bool,
+    pub claimed: bool,
+}
+
+pub async fn dispatch_state(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<CallDispatchState>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, vapi_call_id IS NOT NULL AS placed, \
+           coalesce(metadata, '{}'::jsonb) ? $2::text AS claimed \
+         FROM outbound_calls WHERE id = $1",
+    )
+    .bind(id)
+    .bind(crate::domain::dispatch_meta::CLAIMED_AT)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Gives back a claim whose request was never sent (no `SENDING_AT`); a claim past that point
+/// stays, so the row is never placed twice.
+pub async fn release_unsent_claim(ex: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_calls SET metadata = metadata - $2::text - $3::text \
+         WHERE id = $1 AND status = $4 AND NOT (metadata ? $5::text)",
+    )
+    .bind(id)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(crate::domain::status::CallStatus::Queued.as_str())
+    .bind(meta::SENDING_AT)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Drops the claim and the in-flight marker unconditionally (the provider was not reached).
+pub async fn release_claim(ex: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_calls SET metadata = coalesce(metadata, '{}'::jsonb) \
+           - $2::text - $3::text - $4::text WHERE id = $1",
+    )
+    .bind(id)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(meta::SENDING_AT)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Releases the row for a provider-advised retry in `after_secs`, counting the retry.
+pub async fn release_for_retry(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    after_secs: f64,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_calls SET metadata = (coalesce(metadata, '{}'::jsonb) \
+           - $4::text - $5::text - $6::text) \
+           || jsonb_build_object( \
+                $7::text, now() + make_interval(secs => $2), \
+                $8::text, coalesce((metadata->>$8::text)::int, 0) + 1, \
+                'last_dispatch_error', $3::text) \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(after_secs)
+    .bind(error)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(meta::SENDING_AT)
+    .bind(meta::RETRY_AT)
+    .bind(meta::RETRIES)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Cancels a call whose case is blocked (`docs/behaviour.md#blocked-cases`).
+pub async fn cancel_blocked(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_calls SET status = $3, metadata = coalesce(metadata, '{}'::jsonb) \
+         || jsonb_build_object('blocked_at', now(), 'blocked_reason', $2::text, 'auto_blocked', true) \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(crate::domain::status::CallStatus::Cancelled.as_str())
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Moves a call to the clinic's next window opening and drops its claim.
+pub async fn postpone_to_window(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    opening: DateTime<Utc>,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_calls SET scheduled_for = $2, metadata = (coalesce(metadata, '{}'::jsonb) \
+         - $4::text - $5::text) \
+         || jsonb_build_object('postponed_from', $3::timestamptz, 'postponed_reason', \
+            'outside the clinic''s preferred call window') \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(opening)
+    .bind(scheduled_for)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Marks the request as about to go out: from here on its outcome may be unknown.
+pub async fn mark_sending(ex: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_calls SET metadata = coalesce(metadata, '{}'::jsonb) \
+         || jsonb_build_object($2::text, now()) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(crate::domain::dispatch_meta::SENDING_AT)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// What VAPI answered to a created call.
+#[derive(Debug)]
+pub struct PlacedCall<'a> {
+    pub vapi_call_id: &'a str,
+    pub status: crate::domain::status::CallStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    /// Merged into `metadata`.
+    pub extra: Value,
+}
+
+/// Records a placed call. A VAPI webhook may already have linked the row: never moves it
+/// backwards (status and ids only fill gaps).
+pub async fn record_placed(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    placed: PlacedCall<'_>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_calls SET \
+           status = CASE WHEN vapi_call_id IS NULL THEN $3 ELSE status END, \
+           vapi_call_id = coalesce(vapi_call_id, $2), \
+           started_at = coalesce(started_at, $4), \
+           metadata = (coalesce(metadata, '{}'::jsonb) - $6::text) \
+             || $5::jsonb || jsonb_build_object('executed_at', now()) \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(placed.vapi_call_id)
+    .bind(placed.status.as_str())
+    .bind(placed.started_at)
+    .bind(placed.extra)
+    .bind(crate::domain::dispatch_meta::RETRY_AT)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Fails a call, merging `extra` (error, ambiguity, test-mode facts) into `metadata`.
+pub async fn mark_failed(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    extra: Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_calls SET status = $3, metadata = coalesce(metadata, '{}'::jsonb) \
+         || $2::jsonb || jsonb_build_object('failed_at', now()) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(extra)
+    .bind(crate::domain::status::CallStatus::Failed.as_str())
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Releases claims older than `stale` (a PostgreSQL interval, e.g. `10 minutes`) whose request
+/// was never sent; returns how many.
+pub async fn release_stale_unsent_claims(
+    ex: impl PgExecutor<'_>,
+    stale: &str,
+) -> Result<u64, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_calls SET metadata = metadata - $2::text - $3::text \
+         WHERE status = $4 AND vapi_call_id IS NULL AND metadata ? $2::text \
+           AND NOT (metadata ? $5::text) \
+           AND (metadata->>$2::text)::timestamptz < now() - $1::interval",
+    )
+    .bind(stale)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(crate::domain::status::CallStatus::Queued.as_str())
+    .bind(meta::SENDING_AT)
+    .execute(ex)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Fails, as ambiguous, calls whose request was in flight when their worker died (claim older
+/// than `stale`): VAPI may have placed them, so they are never sent again. Returns their ids.
+pub async fn fail_stale_in_flight(
+    ex: impl PgExecutor<'_>,
+    stale: &str,
+    error: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query_scalar(
+        "UPDATE outbound_calls SET status = $3, metadata = metadata || jsonb_build_object( \
+           $7::text, true, 'failed_at', now(), 'error', $2::text) \
+         WHERE status = $4 AND vapi_call_id IS NULL AND metadata ? $5::text \
+           AND (metadata->>$6::text)::timestamptz < now() - $1::interval \
+         RETURNING id",
+    )
+    .bind(stale)
+    .bind(error)
+    .bind(crate::domain::status::CallStatus::Failed.as_str())
+    .bind(crate::domain::status::CallStatus::Queued.as_str())
+    .bind(meta::SENDING_AT)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::AMBIGUOUS)
+    .fetch_all(ex)
+    .await
+}
+
+/// `queued`, unplaced, due and unclaimed calls that have no live job on `queue` (jobs keyed by
+/// `outbound_call_id`), oldest first, at most `limit`.
+pub async fn due_without_job(
+    ex: impl PgExecutor<'_>,
+    queue: &str,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    // The only spliced text is `queue::LIVE_JOB_KEYS`, a constant: apalis's table stays
+    // described in `db/queue.rs`.
+    let sql = format!(
+        "SELECT t.id FROM outbound_calls t \
+         WHERE t.status = $4 AND t.vapi_call_id IS NULL \
+           AND (t.scheduled_for IS NULL OR t.scheduled_for <= now()) \
+           AND NOT (coalesce(t.metadata, '{{}}'::jsonb) ? $5::text) \
+           AND (t.metadata->>$6::text IS NULL OR (t.metadata->>$6::text)::timestamptz <= now()) \
+           AND t.id::text NOT IN (SELECT x FROM ({live}) AS live(x) WHERE x IS NOT NULL) \
+         ORDER BY t.scheduled_for NULLS FIRST LIMIT $3",
+        live = super::queue::LIVE_JOB_KEYS,
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(queue)
+        .bind("outbound_call_id")
+        .bind(limit)
+        .bind(crate::domain::status::CallStatus::Queued.as_str())
+        .bind(meta::CLAIMED_AT)
+        .bind(meta::RETRY_AT)
+        .fetch_all(ex)
+        .await
+}
 
 // ==== end dispatch (jobs/dispatch, jobs/sweep) ====
 

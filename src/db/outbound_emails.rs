@@ -10,6 +10,214 @@ use sqlx::{PgConnection, PgExecutor, PgPool};
 use uuid::Uuid;
 
 // ==== dispatch (jobs/dispatch, jobs/sweep) ====
+//
+// The claim lives in `metadata` (keys of `domain::dispatch_meta`, always bound): see
+// `docs/behaviour.md#dispatch-email`.
+
+/// An email row just claimed for sending.
+#[derive(Debug, sqlx::FromRow)]
+pub struct ClaimedEmail {
+    pub clinic_id: Uuid,
+    pub case_id: Uuid,
+    pub recipient_email: String,
+    pub recipient_name: Option<String>,
+    pub subject: Option<String>,
+    pub html_content: Option<String>,
+    pub text_content: Option<String>,
+    pub metadata: Value,
+}
+
+/// Claims a `queued`, unsent, due and unclaimed email for `claimer` (one racer wins).
+pub async fn claim_for_dispatch(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    claimer: &str,
+) -> Result<Option<ClaimedEmail>, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query_as(
+        "UPDATE outbound_emails SET metadata = coalesce(metadata, '{}'::jsonb) \
+           || jsonb_build_object($3::text, now(), $4::text, $2::text) \
+         WHERE id = $1 AND status = $5 AND resend_email_id IS NULL \
+           AND (scheduled_for IS NULL OR scheduled_for <= now()) \
+           AND NOT (coalesce(metadata, '{}'::jsonb) ? $3::text) \
+           AND (metadata->>$6::text IS NULL OR (metadata->>$6::text)::timestamptz <= now()) \
+         RETURNING clinic_id, case_id, recipient_email, recipient_name, subject, html_content, \
+           text_content, coalesce(metadata, '{}'::jsonb) AS metadata",
+    )
+    .bind(id)
+    .bind(claimer)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(crate::domain::status::EmailStatus::Queued.as_str())
+    .bind(meta::RETRY_AT)
+    .fetch_optional(ex)
+    .await
+}
+
+/// The row's status: `None` when the row does not exist (the inner `None` is a NULL status).
+pub async fn status_of(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+) -> Result<Option<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar("SELECT status FROM outbound_emails WHERE id = $1")
+        .bind(id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// Cancels an email whose case is blocked (`docs/behaviour.md#blocked-cases`).
+pub async fn cancel_blocked(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_emails SET status = $3, metadata = coalesce(metadata, '{}'::jsonb) \
+         || jsonb_build_object('blocked_reason', $2::text, 'cancelled_at', now()) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(reason)
+    .bind(crate::domain::status::EmailStatus::Cancelled.as_str())
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Records a sent email, merging `extra` (test-mode facts) into `metadata`.
+pub async fn record_sent(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    resend_email_id: &str,
+    extra: Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_emails SET status = $4, sent_at = now(), resend_email_id = $2, \
+           metadata = (coalesce(metadata, '{}'::jsonb) - $5::text) || $3::jsonb \
+             || jsonb_build_object('sent_at', now()) \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(resend_email_id)
+    .bind(extra)
+    .bind(crate::domain::status::EmailStatus::Sent.as_str())
+    .bind(crate::domain::dispatch_meta::RETRY_AT)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Releases the row for another send in `after_secs`, recording the attempts so far.
+pub async fn release_for_retry(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    after_secs: f64,
+    attempts: i32,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_emails SET metadata = (coalesce(metadata, '{}'::jsonb) \
+           - $5::text - $6::text) \
+           || jsonb_build_object($7::text, now() + make_interval(secs => $2), \
+                $8::text, $3::int, 'last_dispatch_error', $4::text) \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(after_secs)
+    .bind(attempts)
+    .bind(error)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(meta::RETRY_AT)
+    .bind(meta::ATTEMPTS)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Fails an email, merging `extra` (error, test-mode facts) into `metadata`.
+pub async fn mark_failed(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    extra: Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE outbound_emails SET status = $3, metadata = coalesce(metadata, '{}'::jsonb) \
+         || $2::jsonb || jsonb_build_object('failed_at', now()) WHERE id = $1",
+    )
+    .bind(id)
+    .bind(extra)
+    .bind(crate::domain::status::EmailStatus::Failed.as_str())
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Drops the claim (always safe for emails: a repeated send carries the same idempotency key).
+pub async fn release_claim(ex: impl PgExecutor<'_>, id: Uuid) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_emails SET metadata = coalesce(metadata, '{}'::jsonb) \
+           - $2::text - $3::text WHERE id = $1",
+    )
+    .bind(id)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Releases claims older than `stale` (a PostgreSQL interval); returns how many.
+pub async fn release_stale_claims(
+    ex: impl PgExecutor<'_>,
+    stale: &str,
+) -> Result<u64, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_emails SET metadata = metadata - $2::text - $3::text \
+         WHERE status = $4 AND resend_email_id IS NULL AND metadata ? $2::text \
+           AND (metadata->>$2::text)::timestamptz < now() - $1::interval",
+    )
+    .bind(stale)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
+    .bind(crate::domain::status::EmailStatus::Queued.as_str())
+    .execute(ex)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// `queued`, unsent, due and unclaimed emails that have no live job on `queue` (jobs keyed by
+/// `outbound_email_id`), oldest first, at most `limit`.
+pub async fn due_without_job(
+    ex: impl PgExecutor<'_>,
+    queue: &str,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    // The only spliced text is `queue::LIVE_JOB_KEYS`, a constant: apalis's table stays
+    // described in `db/queue.rs`.
+    let sql = format!(
+        "SELECT t.id FROM outbound_emails t \
+         WHERE t.status = $4 AND t.resend_email_id IS NULL \
+           AND (t.scheduled_for IS NULL OR t.scheduled_for <= now()) \
+           AND NOT (coalesce(t.metadata, '{{}}'::jsonb) ? $5::text) \
+           AND (t.metadata->>$6::text IS NULL OR (t.metadata->>$6::text)::timestamptz <= now()) \
+           AND t.id::text NOT IN (SELECT x FROM ({live}) AS live(x) WHERE x IS NOT NULL) \
+         ORDER BY t.scheduled_for NULLS FIRST LIMIT $3",
+        live = super::queue::LIVE_JOB_KEYS,
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(queue)
+        .bind("outbound_email_id")
+        .bind(limit)
+        .bind(crate::domain::status::EmailStatus::Queued.as_str())
+        .bind(meta::CLAIMED_AT)
+        .bind(meta::RETRY_AT)
+        .fetch_all(ex)
+        .await
+}
 
 // ==== end dispatch (jobs/dispatch, jobs/sweep) ====
 

@@ -222,6 +222,27 @@ pub async fn depth(pool: &PgPool) -> Result<Option<(Vec<(String, i64)>, f64)>, s
 
 // ==== engine, sweep and catalogue (jobs/) ====
 
+/// Keys (`$2`, a field of the job's JSON payload) of the jobs of queue `$1` that are still to
+/// run: pending, queued, running, or failed with attempts left. A fragment other queries embed,
+/// so apalis's vocabulary (`Pending`, …, its own, not ours) is written only here.
+pub const LIVE_JOB_KEYS: &str = "SELECT convert_from(j.job, 'UTF8')::jsonb->>$2::text \
+     FROM apalis.jobs j \
+     WHERE j.job_type = $1 AND (j.status IN ('Pending', 'Queued', 'Running') \
+       OR (j.status = 'Failed' AND j.attempts < j.max_attempts))";
+
+/// The payload field `key` of every live job of `queue` (see [`LIVE_JOB_KEYS`]).
+pub async fn live_job_keys(
+    ex: impl sqlx::PgExecutor<'_>,
+    queue: &str,
+    key: &str,
+) -> Result<Vec<Option<String>>, sqlx::Error> {
+    sqlx::query_scalar(LIVE_JOB_KEYS)
+        .bind(queue)
+        .bind(key)
+        .fetch_all(ex)
+        .await
+}
+
 // ==== end engine, sweep and catalogue ====
 
 // ==== enqueue inside a transaction (webhooks/qstash) ====

@@ -11,6 +11,21 @@ use uuid::Uuid;
 
 // ==== dispatch (jobs/dispatch) ====
 
+/// The clinic's active outbound assistant, production first, newest first.
+pub async fn outbound_assistant(
+    ex: impl PgExecutor<'_>,
+    clinic_id: Uuid,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT assistant_id FROM vapi_assistant_mappings \
+         WHERE clinic_id = $1 AND coalesce(is_active, true) AND assistant_type = 'outbound' \
+         ORDER BY (environment = 'production') DESC NULLS LAST, created_at DESC LIMIT 1",
+    )
+    .bind(clinic_id)
+    .fetch_optional(ex)
+    .await
+}
+
 // ==== end dispatch (jobs/dispatch) ====
 
 // ==== webhooks (webhooks/vapi) ====

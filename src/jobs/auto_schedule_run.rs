@@ -1,5 +1,6 @@
 //! `AutoScheduleRun`: the daily auto-scheduling run (`scheduling::auto_schedule::run`).
-//! Retrying is safe: a second run the same day schedules nothing twice.
+//! Retrying is safe: a second run the same day schedules nothing twice
+//! (`docs/behaviour.md#auto-schedule`). May import: `db`, `scheduling`, `state`, `jobs`.
 
 use chrono::Utc;
 use serde_json::Value;

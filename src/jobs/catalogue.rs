@@ -4,7 +4,10 @@
 //! Every process computes the same tick instants from the same catalogue. Before running a
 //! tick a process inserts `(name, tick instant)` into `job_ticks`; the primary key lets exactly
 //! one insert succeed, and only that process runs the tick. apalis-cron's scheduler is not used
-//! because it would fire in every process; the claim is what makes several workers safe.
+//! because it would fire in every process; the claim is what makes several workers safe
+//! (`docs/behaviour.md#catalogue`). The claim's SQL is in `db::job_ticks`.
+//!
+//! May import: `db`, `domain`, `state`, `jobs`.
 
 use std::path::Path;
 use std::str::FromStr;
@@ -128,7 +131,7 @@ fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
             .lines()
             .map(str::trim)
             .rfind(|l| !l.is_empty())
-            .unwrap_or("invalid");
+            .unwrap_or("invalid expression");
         format!("bad cron expression {expr:?}: {reason}")
     })
 }
@@ -237,16 +240,7 @@ pub async fn claim_tick(
     tick_at: DateTime<Utc>,
     claimer: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query(
-        "INSERT INTO job_ticks (name, tick_at, claimed_by) VALUES ($1, $2, $3) \
-         ON CONFLICT (name, tick_at) DO NOTHING",
-    )
-    .bind(name)
-    .bind(tick_at)
-    .bind(claimer)
-    .execute(pool)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    crate::db::job_ticks::claim(pool, name, tick_at, claimer).await
 }
 
 /// What a tick does. The auto-scheduling run is enqueued as a durable job (retries, dead

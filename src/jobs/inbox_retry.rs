@@ -6,9 +6,9 @@
 //! so concurrent ticks and a slow job never enqueue one event twice; the processing itself then
 //! sets the real backoff, or clears it when the event is done. Events that used up
 //! `inbox::MAX_ATTEMPTS` have no `next_attempt_at` and stay `failed` for an operator
-//! (`odis-worker replay --from-inbox --status failed`).
-
-use uuid::Uuid;
+//! (`odis-worker replay --from-inbox --status failed`). See `docs/behaviour.md#inbox`.
+//!
+//! The claim's SQL is `db::webhook_events::claim_due_for_retry`. May import: `db`, `jobs`.
 
 use super::reprocess_webhook::ReprocessWebhook;
 use super::{enqueue, AppState, JobError};
@@ -18,21 +18,7 @@ const BATCH: i64 = 200;
 
 /// Enqueues reprocessing for due inbox events; returns how many were enqueued.
 pub async fn tick(ctx: &AppState) -> Result<u64, JobError> {
-    let ids: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE webhook_events SET next_attempt_at = now() + interval '5 minutes'
-         WHERE id IN (
-           SELECT id FROM webhook_events
-           WHERE (status = 'failed' AND next_attempt_at <= now())
-              OR (status = 'pending' AND received_at < now() - interval '1 minute'
-                  AND (next_attempt_at IS NULL OR next_attempt_at <= now()))
-           ORDER BY received_at
-           LIMIT $1
-           FOR UPDATE SKIP LOCKED)
-         RETURNING id",
-    )
-    .bind(BATCH)
-    .fetch_all(&ctx.pool)
-    .await?;
+    let ids = crate::db::webhook_events::claim_due_for_retry(&ctx.pool, BATCH).await?;
     let mut enqueued = 0;
     for event_id in ids {
         enqueue(&ctx.pool, ReprocessWebhook { event_id }, None).await?;

@@ -17,17 +17,29 @@
 //!
 //! Provider-level retries (VAPI 429, Resend 5xx, ...) are not apalis retries: the dispatch
 //! handlers put the row back and enqueue a fresh job at the advised time, because only they
-//! know the advised delay and whether repeating is safe.
+//! know the advised delay and whether repeating is safe (`docs/behaviour.md#jobs`).
+//!
+//! May import: `db`, `domain`, `providers`, `state`, `scheduling`, `webhooks`, `metrics`
+//! (never `http`). All SQL is in `db/`.
 
 pub mod auto_schedule_run;
 pub mod catalogue;
-pub mod dispatch_call;
-pub mod dispatch_email;
+pub mod dispatch;
 pub mod inbox_retry;
 pub mod items;
 pub mod process_discharge_batch;
 pub mod reprocess_webhook;
 pub mod sweep;
+
+/// The call handler under its historical path (tests and operators' tooling import it here).
+pub mod dispatch_call {
+    pub use super::dispatch::call::*;
+}
+
+/// The email handler under its historical path.
+pub mod dispatch_email {
+    pub use super::dispatch::email::*;
+}
 
 use std::fmt::Debug;
 use std::future::Future;

@@ -1,5 +1,6 @@
 //! `ProcessDischargeBatch`: process one discharge batch (`scheduling::discharge_batch::process`),
-//! which resumes a half-done batch without redoing finished items, so retries are safe.
+//! which resumes a half-done batch without redoing finished items, so retries are safe
+//! (`docs/behaviour.md#discharge-batch`). May import: `db`, `scheduling`, `state`, `jobs`.
 
 use chrono::Utc;
 use serde_json::Value;

@@ -1,4 +1,5 @@
-//! The `sweep-due` catalogue entry: finds work whose time has come and enqueues it.
+//! The `sweep-due` catalogue entry: finds work whose time has come and enqueues it
+//! (`docs/behaviour.md#catalogue`, `docs/behaviour.md#dispatch`).
 //!
 //! * `queued`, unclaimed calls/emails whose `scheduled_for` (and retry time) has passed and that
 //!   have no live job yet → `DispatchCall` / `DispatchEmail`. "Live job" is read from
@@ -9,17 +10,23 @@
 //!   request was never sent, is released; a call that may have reached VAPI is failed with
 //!   `dispatch_ambiguous` (never placed twice).
 //! * `job_ticks` rows older than a week are pruned.
+//!
+//! The SQL is in `db::outbound_calls`, `db::outbound_emails`, `db::queue` and `db::job_ticks`
+//! (one named query per table, no SQL built here). May import: `db`, `scheduling`, `jobs`.
 
 use serde::Serialize;
-use sqlx::{AssertSqlSafe, PgPool};
-use uuid::Uuid;
+use sqlx::PgPool;
 
+use super::dispatch::claim::{STALE_CALL_ERROR, STALE_CALL_REASON};
+use super::items::{self, Channel, Final};
 use super::{AppState, DispatchCall, DispatchEmail, Job, JobError, ProcessDischargeBatch};
+use crate::db::{job_ticks, outbound_calls, outbound_emails, queue};
 
 /// Most rows enqueued per table per sweep; the next sweep takes the rest.
 pub const SWEEP_LIMIT: i64 = 500;
-/// A claim older than this belongs to a dead worker (a live one finishes in seconds).
-pub const STALE_CLAIM: &str = "10 minutes";
+/// A claim older than this belongs to a dead worker (a live one finishes in seconds); a
+/// PostgreSQL interval.
+pub const STALE_CLAIM: &str = super::dispatch::claim::STALE_CLAIM;
 
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SweepSummary {
@@ -31,132 +38,58 @@ pub struct SweepSummary {
     pub ticks_pruned: u64,
 }
 
-/// Ids in `apalis.jobs` of `queue` that are still to run, read from the job's JSON field `key`.
-fn live_jobs_sql(key: &str) -> String {
-    format!(
-        "SELECT convert_from(j.job, 'UTF8')::jsonb->>'{key}' FROM apalis.jobs j \
-         WHERE j.job_type = $1 AND (j.status IN ('Pending', 'Queued', 'Running') \
-           OR (j.status = 'Failed' AND j.attempts < j.max_attempts))"
-    )
-}
-
-async fn due_rows(
-    pool: &PgPool,
-    table: &str,
-    queue: &str,
-    key: &str,
-) -> Result<Vec<Uuid>, sqlx::Error> {
-    let provider_id = if table == "outbound_calls" {
-        "vapi_call_id"
-    } else {
-        "resend_email_id"
-    };
-    sqlx::query_scalar(AssertSqlSafe(format!(
-        "SELECT t.id FROM {table} t \
-         WHERE t.status = 'queued' AND t.{provider_id} IS NULL \
-           AND (t.scheduled_for IS NULL OR t.scheduled_for <= now()) \
-           AND NOT (coalesce(t.metadata, '{{}}'::jsonb) ? 'dispatch_claimed_at') \
-           AND (t.metadata->>'dispatch_retry_at' IS NULL OR (t.metadata->>'dispatch_retry_at')::timestamptz <= now()) \
-           AND t.id::text NOT IN (SELECT x FROM ({live}) AS live(x) WHERE x IS NOT NULL) \
-         ORDER BY t.scheduled_for NULLS FIRST LIMIT $2",
-        live = live_jobs_sql(key),
-    )))
-    .bind(queue)
-    .bind(SWEEP_LIMIT)
-    .fetch_all(pool)
-    .await
-}
-
 pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
     let pool = &ctx.pool;
     let mut summary = SweepSummary::default();
-
     // Stale claims first, so released rows are enqueued by this same sweep.
-    let released_calls = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE outbound_calls SET metadata = metadata - 'dispatch_claimed_at' - 'dispatch_claimed_by' \
-         WHERE status = 'queued' AND vapi_call_id IS NULL AND metadata ? 'dispatch_claimed_at' \
-           AND NOT (metadata ? 'dispatch_sending_at') \
-           AND (metadata->>'dispatch_claimed_at')::timestamptz < now() - interval '{STALE_CLAIM}'"
-    )))
-    .execute(pool)
-    .await?
-    .rows_affected();
-    let failed_calls: Vec<Uuid> = sqlx::query_scalar(AssertSqlSafe(format!(
-        "UPDATE outbound_calls SET status = 'failed', metadata = metadata || jsonb_build_object( \
-           'dispatch_ambiguous', true, 'failed_at', now(), \
-           'error', 'worker stopped while the VAPI request was in flight; outcome unknown') \
-         WHERE status = 'queued' AND vapi_call_id IS NULL AND metadata ? 'dispatch_sending_at' \
-           AND (metadata->>'dispatch_claimed_at')::timestamptz < now() - interval '{STALE_CLAIM}' \
-         RETURNING id"
-    )))
-    .fetch_all(pool)
-    .await?;
+    recover_stale_claims(pool, &mut summary).await?;
+    enqueue_due_rows(pool, &mut summary).await?;
+    enqueue_due_batches(pool, &mut summary).await?;
+    summary.ticks_pruned = job_ticks::prune_older_than_a_week(pool).await?;
+    Ok(summary)
+}
+
+/// Releases the claims of dead workers, failing as ambiguous the calls that may have been sent.
+async fn recover_stale_claims(pool: &PgPool, summary: &mut SweepSummary) -> Result<(), JobError> {
+    let released_calls = outbound_calls::release_stale_unsent_claims(pool, STALE_CLAIM).await?;
+    let failed_calls =
+        outbound_calls::fail_stale_in_flight(pool, STALE_CLAIM, STALE_CALL_ERROR).await?;
     for id in &failed_calls {
-        let error = "worker stopped while the VAPI request was in flight".to_string();
-        super::items::follow(
-            pool,
-            super::items::Channel::Call,
-            *id,
-            &super::items::Final::Failed(error),
-        )
-        .await?;
+        let error = STALE_CALL_REASON.to_string();
+        items::follow(pool, Channel::Call, *id, &Final::Failed(error)).await?;
     }
-    let released_emails = sqlx::query(AssertSqlSafe(format!(
-        "UPDATE outbound_emails SET metadata = metadata - 'dispatch_claimed_at' - 'dispatch_claimed_by' \
-         WHERE status = 'queued' AND resend_email_id IS NULL AND metadata ? 'dispatch_claimed_at' \
-           AND (metadata->>'dispatch_claimed_at')::timestamptz < now() - interval '{STALE_CLAIM}'"
-    )))
-    .execute(pool)
-    .await?
-    .rows_affected();
+    let released_emails = outbound_emails::release_stale_claims(pool, STALE_CLAIM).await?;
     summary.stale_claims_released = released_calls + released_emails;
     summary.stale_calls_failed = failed_calls.len() as u64;
+    Ok(())
+}
 
-    for id in due_rows(
-        pool,
-        "outbound_calls",
-        DispatchCall::QUEUE,
-        "outbound_call_id",
-    )
-    .await?
-    {
+async fn enqueue_due_rows(pool: &PgPool, summary: &mut SweepSummary) -> Result<(), JobError> {
+    for id in outbound_calls::due_without_job(pool, DispatchCall::QUEUE, SWEEP_LIMIT).await? {
         super::enqueue_dispatch_call(pool, id, None).await?;
         summary.calls_enqueued += 1;
     }
-    for id in due_rows(
-        pool,
-        "outbound_emails",
-        DispatchEmail::QUEUE,
-        "outbound_email_id",
-    )
-    .await?
-    {
+    for id in outbound_emails::due_without_job(pool, DispatchEmail::QUEUE, SWEEP_LIMIT).await? {
         super::enqueue_dispatch_email(pool, id, None).await?;
         summary.emails_enqueued += 1;
     }
+    Ok(())
+}
 
+async fn enqueue_due_batches(pool: &PgPool, summary: &mut SweepSummary) -> Result<(), JobError> {
     let batches = crate::scheduling::discharge_batch::due_batches(pool)
         .await
         .map_err(|e| JobError::Transient(format!("listing due discharge batches: {e}")))?;
-    if !batches.is_empty() {
-        let live: Vec<Option<String>> =
-            sqlx::query_scalar(AssertSqlSafe(live_jobs_sql("batch_id")))
-                .bind(ProcessDischargeBatch::QUEUE)
-                .fetch_all(pool)
-                .await?;
-        for batch_id in batches {
-            if live.iter().flatten().any(|l| *l == batch_id.to_string()) {
-                continue;
-            }
-            super::enqueue_process_discharge_batch(pool, batch_id).await?;
-            summary.batches_enqueued += 1;
-        }
+    if batches.is_empty() {
+        return Ok(());
     }
-
-    summary.ticks_pruned =
-        sqlx::query("DELETE FROM job_ticks WHERE tick_at < now() - interval '7 days'")
-            .execute(pool)
-            .await?
-            .rows_affected();
-    Ok(summary)
+    let live = queue::live_job_keys(pool, ProcessDischargeBatch::QUEUE, "batch_id").await?;
+    for batch_id in batches {
+        if live.iter().flatten().any(|l| *l == batch_id.to_string()) {
+            continue;
+        }
+        super::enqueue_process_discharge_batch(pool, batch_id).await?;
+        summary.batches_enqueued += 1;
+    }
+    Ok(())
 }

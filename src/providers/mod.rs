@@ -2,6 +2,8 @@
 //! says whether a retry is safe, because that decision differs per provider (a repeated VAPI
 //! `POST /call` can place a second real phone call; a repeated Resend send with the same
 //! `Idempotency-Key` cannot send a second email).
+//!
+//! Owns the provider wire protocols; may import `config`, `domain`, `metrics`, `error` (never `db` rows or jobs).
 
 pub mod rate;
 pub mod resend;
@@ -16,7 +18,7 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Connecting is bounded separately and tightly: a connect failure means the request never
 /// left us, which is always safe to retry.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
-/// Longest `Retry-After` we honour; anything longer is capped (protocols.md: SDKs cap at 60 s).
+/// Longest `Retry-After` we honour; anything longer is capped at 60 s (docs/behaviour.md#backoff).
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
 
 /// `Retry-After` as seconds (the HTTP-date form is rare for these APIs and treated as absent).

@@ -1,4 +1,4 @@
-//! Resend send-email client (`POST {RESEND_BASE_URL}/emails`, protocols.md §6).
+//! Resend send-email client (`POST {RESEND_BASE_URL}/emails`, docs/behaviour.md#dispatch-email).
 //!
 //! Every send carries an `Idempotency-Key`, so a retry after a timeout or 5xx cannot send the
 //! email twice (Resend keeps keys for 24 h); that is why, unlike VAPI, those are retryable.

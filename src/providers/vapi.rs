@@ -1,4 +1,4 @@
-//! VAPI create-call client (`POST {VAPI_BASE_URL}/call`, protocols.md §5).
+//! VAPI create-call client (`POST {VAPI_BASE_URL}/call`, docs/behaviour.md#dispatch-call).
 //!
 //! VAPI documents no idempotency key for `POST /call`, so the outcome separates "the call was
 //! certainly not placed" (safe to retry: 429, 503 with `Retry-After`, connect failure) from
