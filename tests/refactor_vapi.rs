@@ -82,12 +82,11 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist(pool: PgPool
     };
     let mut tx = pool.begin().await.unwrap();
     queue::enqueue_in_tx(&mut tx, &job, None).await.unwrap();
-    let inside: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = $1")
-            .bind(DispatchCall::QUEUE)
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
+    let inside: i64 = sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = $1")
+        .bind(DispatchCall::QUEUE)
+        .fetch_one(&mut *tx)
+        .await
+        .unwrap();
     assert_eq!(inside, 1, "visible inside its transaction");
     tx.rollback().await.unwrap();
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM apalis.jobs WHERE job_type = $1")
@@ -145,10 +144,7 @@ async fn enqueue_in_tx_writes_the_row_apalis_writes(pool: PgPool) {
         (&b.1, &b.2, &b.3, b.4, b.5, b.6, &b.7, &b.8)
     );
     assert_eq!(a.1, DispatchCall::QUEUE);
-    assert_eq!(
-        serde_json::from_slice::<DispatchCall>(&a.2).unwrap(),
-        job
-    );
+    assert_eq!(serde_json::from_slice::<DispatchCall>(&a.2).unwrap(), job);
     assert!((a.9 - b.9).abs() <= 2.0, "run_at {} vs {}", a.9, b.9);
     assert!(a.9 > 590.0 && a.9 <= 600.0, "run_at in 10 minutes: {}", a.9);
 }
