@@ -1,8 +1,8 @@
 //! Inbound calls' own reading of a report (`docs/behaviour.md#vapi-end-of-call`): caller
-//! details, the `outcome` vocabulary, and applying both (with the incomplete-call sanitising)
+//! details, and applying them and the outcome (`domain::inbound_outcome`) (with the incomplete-call sanitising)
 //! to the merged row. Pure, unit-tested.
 //!
-//! May import: `db` (row types only), `webhooks::vapi`.
+//! May import: `domain`, `db` (row types only), `webhooks::vapi`.
 
 use serde_json::{json, Value};
 
@@ -46,42 +46,6 @@ pub fn caller(tool_appointment: Option<&Value>, sd: Option<&Value>) -> Caller {
     }
 }
 
-/// Inbound `outcome` (docs/behaviour.md#vapi-end-of-call priorities, in the spec's vocabulary).
-pub fn inbound_outcome(
-    card_type: Option<&str>,
-    existing: Option<&str>,
-    call_outcome: Option<&str>,
-    incomplete: bool,
-) -> Option<String> {
-    let card = card_type.map(|c| c.trim().to_ascii_lowercase());
-    match card.as_deref() {
-        Some("rescheduled") => return Some("appointment_rescheduled".into()),
-        Some("cancellation" | "canceled" | "cancelled") => {
-            return Some("appointment_cancelled".into())
-        }
-        _ => {}
-    }
-    if let Some(e) = existing {
-        return Some(e.to_string());
-    }
-    if incomplete {
-        return None;
-    }
-    if let Some(o) = call_outcome {
-        return Some(o.to_string());
-    }
-    Some(
-        match card.as_deref()? {
-            "scheduled" => "appointment_booked",
-            "emergency" => "emergency",
-            "callback" => "message_taken",
-            "info" => "info_provided",
-            _ => return None,
-        }
-        .into(),
-    )
-}
-
 /// Inbound-only parts of a report: incomplete-call sanitising, outcome and caller details.
 /// Returns the analysis as it is stored (with the sanitised structured data).
 pub fn apply_report(row: &mut CallRow, mut an: Analysis) -> Analysis {
@@ -112,7 +76,7 @@ pub fn apply_report(row: &mut CallRow, mut an: Analysis) -> Analysis {
     // Caller details come from the sanitised data: an incomplete call's action cards are not
     // trusted, so neither are the names in them.
     let caller = caller(tool_appointment.as_ref(), stored.as_ref());
-    row.outcome = inbound_outcome(
+    row.outcome = crate::domain::inbound_outcome::inbound_outcome(
         card_type.as_deref(),
         row.outcome.as_deref(),
         an.call_outcome.as_deref(),
@@ -135,27 +99,6 @@ pub const INCOMPLETE_CALL: &str = "incomplete_call";
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn outcome_priorities() {
-        assert_eq!(
-            inbound_outcome(Some("rescheduled"), Some("x"), None, true).as_deref(),
-            Some("appointment_rescheduled")
-        );
-        assert_eq!(
-            inbound_outcome(Some("callback"), Some("Scheduled"), None, false).as_deref(),
-            Some("Scheduled")
-        );
-        assert_eq!(
-            inbound_outcome(Some("callback"), None, Some("resolved"), false).as_deref(),
-            Some("resolved")
-        );
-        assert_eq!(
-            inbound_outcome(Some("callback"), None, None, false).as_deref(),
-            Some("message_taken")
-        );
-        assert_eq!(inbound_outcome(Some("scheduled"), None, None, true), None);
-    }
 
     #[test]
     fn caller_precedence() {
