@@ -204,8 +204,40 @@ async fn run_on(
 
     // --- HTTP, paced at a fixed offered rate -------------------------------------------
     let paced_n = (args.rate * args.paced_seconds as f64).round() as usize;
+    let (mut paced_lat, paced_errors) = paced(&http, &url, args.rate, clients, paced_n).await;
+    server.abort();
+
+    let http_rps = args.requests as f64 / http_elapsed.as_secs_f64();
+    let ceiling_rps = args.requests as f64 / sql_elapsed.as_secs_f64();
+    Ok(IngestReport {
+        clients,
+        requests: args.requests,
+        body_bytes,
+        http_rps,
+        http_latency: percentiles(&mut http_lat),
+        http_errors,
+        ceiling_rps,
+        ceiling_latency: percentiles(&mut sql_lat),
+        ratio_to_ceiling: http_rps / ceiling_rps,
+        paced_rate: args.rate,
+        paced_requests: paced_n,
+        paced_latency: percentiles(&mut paced_lat),
+        paced_errors,
+    })
+}
+
+/// Offers `n` requests at `rate` per second (at most `clients × 8` in flight); returns their
+/// latencies and the number of failures.
+async fn paced(
+    http: &reqwest::Client,
+    url: &str,
+    rate: f64,
+    clients: usize,
+    n: usize,
+) -> (Vec<Duration>, usize) {
+    let paced_n = n;
     let paced_bodies = Arc::new(bodies("bench-paced", paced_n));
-    let interval = Duration::from_secs_f64(1.0 / args.rate.max(1.0));
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let limit = Arc::new(Semaphore::new(clients * 8));
     let mut handles = Vec::with_capacity(paced_n);
     let start = Instant::now();
@@ -216,7 +248,7 @@ async fn run_on(
             break;
         };
         let req = http
-            .post(&url)
+            .post(url)
             .header("content-type", "application/json")
             .header("x-vapi-secret", SECRET)
             .body(paced_bodies[i].clone());
@@ -240,25 +272,7 @@ async fn run_on(
             Err(_) => paced_errors += 1,
         }
     }
-    server.abort();
-
-    let http_rps = args.requests as f64 / http_elapsed.as_secs_f64();
-    let ceiling_rps = args.requests as f64 / sql_elapsed.as_secs_f64();
-    Ok(IngestReport {
-        clients,
-        requests: args.requests,
-        body_bytes,
-        http_rps,
-        http_latency: percentiles(&mut http_lat),
-        http_errors,
-        ceiling_rps,
-        ceiling_latency: percentiles(&mut sql_lat),
-        ratio_to_ceiling: http_rps / ceiling_rps,
-        paced_rate: args.rate,
-        paced_requests: paced_n,
-        paced_latency: percentiles(&mut paced_lat),
-        paced_errors,
-    })
+    (paced_lat, paced_errors)
 }
 
 /// Runs `n` operations from `workers` concurrent loops; returns elapsed, latencies, failures.
