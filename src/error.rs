@@ -3,6 +3,8 @@
 //!
 //! Client errors are not logged as errors (senders retry, bad actors probe); server-side ones
 //! are logged once, here, with their cause.
+//!
+//! May import: nothing from the crate.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -1,5 +1,8 @@
 //! `odis-worker replay`: push recorded fixtures, or stored inbox events, through the very same
-//! pipeline the webhook routes use (no signature check: the operator is trusted).
+//! pipeline the webhook routes use (no signature check: the operator is trusted;
+//! `docs/behaviour.md#replay`).
+//!
+//! May import: `domain`, `db`, `state`, `webhooks`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -7,6 +10,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::db::webhook_events as events;
 use crate::state::AppState;
 use crate::webhooks::fixtures::{self, Fixture};
 use crate::webhooks::inbox::{self, EventStatus, IngestResult, Processed, Source};
@@ -37,8 +41,8 @@ impl Summary {
 fn result_name(p: &Processed) -> String {
     match p {
         Processed::Done(o) => o.status.as_str().to_string(),
-        Processed::Invalid { .. } => "invalid".into(),
-        Processed::Failed(_) => "failed".into(),
+        Processed::Invalid { .. } => EventStatus::Invalid.as_str().into(),
+        Processed::Failed(_) => EventStatus::Failed.as_str().into(),
         Processed::Busy => "busy".into(),
         Processed::NotFound => "not_found".into(),
     }
@@ -71,29 +75,18 @@ pub async fn replay_files(state: &AppState, paths: &[PathBuf]) -> anyhow::Result
 }
 
 pub async fn replay_inbox(state: &AppState, filter: &InboxFilter) -> anyhow::Result<Summary> {
-    let statuses: Vec<String> = if filter.statuses.is_empty() {
-        vec!["unmatched".into(), "failed".into()]
-    } else {
-        filter
-            .statuses
-            .iter()
-            .map(|s| s.as_str().to_string())
-            .collect()
+    const DEFAULT_STATUSES: &[EventStatus] = &[EventStatus::Unmatched, EventStatus::Failed];
+    let selection = events::ReplaySelection {
+        id: filter.id,
+        statuses: if filter.statuses.is_empty() {
+            DEFAULT_STATUSES
+        } else {
+            &filter.statuses
+        },
+        source: filter.source.map(Source::as_str),
+        since: filter.since,
     };
-    let ids: Vec<(Uuid, String, Option<String>)> = sqlx::query_as(
-        "SELECT id, source, event_type FROM webhook_events
-         WHERE ($1::uuid IS NULL OR id = $1)
-           AND ($1::uuid IS NOT NULL OR status = ANY($2))
-           AND ($3::text IS NULL OR source = $3)
-           AND ($4::timestamptz IS NULL OR received_at >= $4)
-         ORDER BY received_at, id",
-    )
-    .bind(filter.id)
-    .bind(&statuses)
-    .bind(filter.source.map(|s| s.as_str()))
-    .bind(filter.since)
-    .fetch_all(&state.pool)
-    .await?;
+    let ids = events::replay_candidates(&state.pool, &selection).await?;
     let mut summary = Summary::default();
     for (id, source, event_type) in ids {
         let name = result_name(&inbox::process(state, id).await?);

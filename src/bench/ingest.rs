@@ -2,6 +2,8 @@
 //! clients to a real `serve` router on loopback, against the ceiling of writing comparable rows
 //! (inbox row, inbound call, analysis) with plain SQL from the same number of connections.
 //! A second, paced phase measures latency at a fixed offered rate (default 200 requests/s).
+//!
+//! May import: anything (part of the `bench` entry point).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -115,7 +117,7 @@ pub fn end_of_call_report(call_id: &str) -> serde_json::Value {
                 "id": call_id,
                 "orgId": "00000000-0000-4000-8000-00000000b0b0",
                 "type": "inboundPhoneCall",
-                "status": "ended",
+                "status": crate::domain::status::CallStatus::Ended.as_str(),
                 "assistantId": ASSISTANT,
                 "phoneNumberId": "pn_bench",
                 "customer": {"number": "+14155550142"},
@@ -152,16 +154,7 @@ async fn run_on(
     args: &IngestArgs,
     clients: usize,
 ) -> anyhow::Result<IngestReport> {
-    let clinic: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO clinics (name, slug, timezone) VALUES ('Bench Clinic', 'bench-clinic', 'America/Los_Angeles') RETURNING id",
-    )
-    .fetch_one(&db.pool)
-    .await?;
-    sqlx::query("INSERT INTO vapi_assistant_mappings (clinic_id, assistant_id, assistant_type) VALUES ($1, $2, 'inbound')")
-        .bind(clinic)
-        .bind(ASSISTANT)
-        .execute(&db.pool)
-        .await?;
+    let clinic = crate::db::bench::seed_ingest_clinic(&db.pool, ASSISTANT).await?;
 
     // --- HTTP, closed loop -------------------------------------------------------------
     config.vapi_webhook_secret = Some(Secret::for_bench(SECRET));
@@ -199,15 +192,52 @@ async fn run_on(
         move |i| {
             let pool = pool.clone();
             let body = bodies[i].clone();
-            async move { ceiling_insert(&pool, clinic, i, &body).await.is_ok() }
+            async move {
+                let delivery_id = format!("ceiling-{i}");
+                crate::db::bench::ceiling_insert(&pool, clinic, &delivery_id, &body)
+                    .await
+                    .is_ok()
+            }
         }
     })
     .await;
 
     // --- HTTP, paced at a fixed offered rate -------------------------------------------
     let paced_n = (args.rate * args.paced_seconds as f64).round() as usize;
+    let (mut paced_lat, paced_errors) = paced(&http, &url, args.rate, clients, paced_n).await;
+    server.abort();
+
+    let http_rps = args.requests as f64 / http_elapsed.as_secs_f64();
+    let ceiling_rps = args.requests as f64 / sql_elapsed.as_secs_f64();
+    Ok(IngestReport {
+        clients,
+        requests: args.requests,
+        body_bytes,
+        http_rps,
+        http_latency: percentiles(&mut http_lat),
+        http_errors,
+        ceiling_rps,
+        ceiling_latency: percentiles(&mut sql_lat),
+        ratio_to_ceiling: http_rps / ceiling_rps,
+        paced_rate: args.rate,
+        paced_requests: paced_n,
+        paced_latency: percentiles(&mut paced_lat),
+        paced_errors,
+    })
+}
+
+/// Offers `n` requests at `rate` per second (at most `clients × 8` in flight); returns their
+/// latencies and the number of failures.
+async fn paced(
+    http: &reqwest::Client,
+    url: &str,
+    rate: f64,
+    clients: usize,
+    n: usize,
+) -> (Vec<Duration>, usize) {
+    let paced_n = n;
     let paced_bodies = Arc::new(bodies("bench-paced", paced_n));
-    let interval = Duration::from_secs_f64(1.0 / args.rate.max(1.0));
+    let interval = Duration::from_secs_f64(1.0 / rate.max(1.0));
     let limit = Arc::new(Semaphore::new(clients * 8));
     let mut handles = Vec::with_capacity(paced_n);
     let start = Instant::now();
@@ -218,7 +248,7 @@ async fn run_on(
             break;
         };
         let req = http
-            .post(&url)
+            .post(url)
             .header("content-type", "application/json")
             .header("x-vapi-secret", SECRET)
             .body(paced_bodies[i].clone());
@@ -242,68 +272,7 @@ async fn run_on(
             Err(_) => paced_errors += 1,
         }
     }
-    server.abort();
-
-    let http_rps = args.requests as f64 / http_elapsed.as_secs_f64();
-    let ceiling_rps = args.requests as f64 / sql_elapsed.as_secs_f64();
-    Ok(IngestReport {
-        clients,
-        requests: args.requests,
-        body_bytes,
-        http_rps,
-        http_latency: percentiles(&mut http_lat),
-        http_errors,
-        ceiling_rps,
-        ceiling_latency: percentiles(&mut sql_lat),
-        ratio_to_ceiling: http_rps / ceiling_rps,
-        paced_rate: args.rate,
-        paced_requests: paced_n,
-        paced_latency: percentiles(&mut paced_lat),
-        paced_errors,
-    })
-}
-
-/// The rows an end-of-call report produces, written directly: inbox row, inbound call, analysis.
-async fn ceiling_insert(
-    pool: &sqlx::PgPool,
-    clinic: uuid::Uuid,
-    i: usize,
-    body: &[u8],
-) -> Result<(), sqlx::Error> {
-    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
-    let m = &v["message"];
-    let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO webhook_events (source, delivery_id, event_type, payload, status, processed_at) VALUES ('vapi', $1, 'end-of-call-report', $2, 'processed', now())")
-        .bind(format!("ceiling-{i}"))
-        .bind(body)
-        .execute(&mut *tx)
-        .await?;
-    let call: uuid::Uuid = sqlx::query_scalar(
-        "INSERT INTO inbound_calls (clinic_id, vapi_call_id, assistant_id, customer_phone, status, started_at, ended_at,
-           ended_reason, duration_seconds, cost, recording_url, stereo_recording_url, transcript, transcript_messages)
-         VALUES ($1, $2, $3, $4, 'ended', now(), now(), $5, 300, $6, $7, $8, $9, $10) RETURNING id",
-    )
-    .bind(clinic)
-    .bind(m["call"]["id"].as_str())
-    .bind(m["call"]["assistantId"].as_str())
-    .bind(m["call"]["customer"]["number"].as_str())
-    .bind(m["endedReason"].as_str())
-    .bind(m["cost"].as_f64())
-    .bind(m["artifact"]["recordingUrl"].as_str())
-    .bind(m["artifact"]["stereoRecordingUrl"].as_str())
-    .bind(m["artifact"]["transcript"].as_str())
-    .bind(&m["artifact"]["messages"])
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("INSERT INTO call_analysis (clinic_id, inbound_call_id, summary, success_evaluation, structured_data) VALUES ($1, $2, $3, $4, $5)")
-        .bind(clinic)
-        .bind(call)
-        .bind(m["analysis"]["summary"].as_str())
-        .bind(m["analysis"]["successEvaluation"].as_str())
-        .bind(&m["analysis"]["structuredData"])
-        .execute(&mut *tx)
-        .await?;
-    tx.commit().await
+    (paced_lat, paced_errors)
 }
 
 /// Runs `n` operations from `workers` concurrent loops; returns elapsed, latencies, failures.

@@ -3,6 +3,8 @@
 //!
 //! Each benchmark creates its own scratch database on the configured server (or the embedded
 //! cluster), migrates it, and drops it at the end, so figures never depend on leftover rows.
+//!
+//! May import: anything (a top-level entry point, like `app` and `replay`).
 
 pub mod autoschedule;
 pub mod ingest;
@@ -41,14 +43,7 @@ impl ScratchDb {
         let mut admin = PgConnection::connect(&admin_url)
             .await
             .context("connect to the server")?;
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name}"
-        )))
-        .execute(&mut admin)
-        .await?;
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await?;
+        crate::db::bench::recreate_database(&mut admin, &name).await?;
         admin.close().await?;
         let pool = crate::db::connect(&url, max_connections).await?;
         crate::db::migrate(&pool).await?;
@@ -64,12 +59,8 @@ impl ScratchDb {
     pub async fn drop_db(self) {
         self.pool.close().await;
         if let Ok(mut admin) = PgConnection::connect(&self.admin_url).await {
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            )))
-            .execute(&mut admin)
-            .await;
+            // Best effort at the end of a run: a leftover is dropped by the next run's create.
+            let _ = crate::db::bench::drop_database(&mut admin, &self.name).await;
         }
         if let Some(pg) = self.embedded {
             pg.stop().await;

@@ -224,3 +224,18 @@ pub async fn due_without_job(
 // ==== scheduling (scheduling/) ====
 
 // ==== end scheduling (scheduling/) ====
+
+// ==== webhooks (webhooks/qstash) ====
+
+/// What a QStash `execute-email` trigger needs: `(clinic_id, status, scheduled_for)`.
+pub async fn trigger_target(
+    conn: &mut PgConnection,
+    id: Uuid,
+) -> Result<Option<(Uuid, String, Option<DateTime<Utc>>)>, sqlx::Error> {
+    sqlx::query_as("SELECT clinic_id, status, scheduled_for FROM outbound_emails WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+// ==== end webhooks (webhooks/qstash) ====

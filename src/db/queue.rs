@@ -247,4 +247,46 @@ pub async fn live_job_keys(
 
 // ==== enqueue inside a transaction (webhooks/qstash) ====
 
+/// Pushes `job` onto its queue on `conn`, so the job exists exactly when the caller's
+/// transaction commits (the inbox enqueues together with the event's status,
+/// `docs/behaviour.md#qstash`). apalis-postgres 1.0 only pushes through its own pool, so this
+/// writes the row its push writes (`queries/task/sink.sql` and `src/sink.rs` of
+/// apalis-postgres 1.0.0, for a task built by [`enqueue`]): a ULID text id
+/// (`apalis.generate_ulid()`, the same Crockford base32 form as the `ulid` crate), `job_type` =
+/// the queue, `job` = the JSON encoding of the payload (apalis's default `JsonCodec`), status
+/// `Pending`, 0 attempts, [`Job::MAX_ATTEMPTS`], `run_at` = now or now + `run_after` in whole
+/// seconds (`to_timestamp(epoch seconds)`, as apalis's `TaskBuilder::run_after`), priority 0,
+/// an empty `metadata` hstore and no idempotency key. The table's insert trigger wakes the
+/// workers when the job is due, as for a push.
+pub async fn enqueue_in_tx<K: Job>(
+    conn: &mut sqlx::PgConnection,
+    job: &K,
+    run_after: Option<Duration>,
+) -> Result<(), EnqueueError> {
+    let encoded = serde_json::to_vec(job).map_err(|e| EnqueueError(e.to_string()))?;
+    let now = std::time::SystemTime::now();
+    let run_at = run_after.map_or(now, |d| now + d);
+    let run_at_secs = run_at
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| EnqueueError(e.to_string()))?
+        .as_secs();
+    let run_at_secs = i64::try_from(run_at_secs).map_err(|e| EnqueueError(e.to_string()))?;
+    let max_attempts = i32::try_from(K::MAX_ATTEMPTS).map_err(|e| EnqueueError(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO apalis.jobs (id, job_type, job, status, attempts, max_attempts, run_at,
+                                  priority, metadata, idempotency_key)
+         VALUES (apalis.generate_ulid(), $1, $2, 'Pending', 0, $3, to_timestamp($4), 0, $5, NULL)",
+    )
+    .bind(K::QUEUE)
+    .bind(encoded)
+    .bind(max_attempts)
+    .bind(run_at_secs)
+    .bind(sqlx::postgres::types::PgHstore::default())
+    .execute(conn)
+    .await
+    .map_err(|e| EnqueueError(e.to_string()))?;
+    crate::metrics::job(K::QUEUE, "enqueued");
+    Ok(())
+}
+
 // ==== end enqueue inside a transaction ====

@@ -30,4 +30,17 @@ pub async fn outbound_assistant(
 
 // ==== webhooks (webhooks/vapi) ====
 
+/// The clinic an assistant serves, through its active mapping.
+pub async fn active_clinic_of(
+    exec: impl PgExecutor<'_>,
+    assistant_id: &str,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT clinic_id FROM vapi_assistant_mappings WHERE assistant_id = $1 AND is_active",
+    )
+    .bind(assistant_id)
+    .fetch_optional(exec)
+    .await
+}
+
 // ==== end webhooks (webhooks/vapi) ====

@@ -37,6 +37,199 @@ pub async fn retry_backlog(pool: &PgPool) -> Result<i64, sqlx::Error> {
 
 // ==== inbox store/process/replay (webhooks/inbox, replay) ====
 
+/// A delivery as `webhook_events` stores it.
+pub struct NewEvent<'a> {
+    pub source: &'a str,
+    pub delivery_id: &'a str,
+    pub event_type: Option<&'a str>,
+    pub headers: &'a serde_json::Value,
+    pub payload: &'a [u8],
+}
+
+/// Inserts a delivery once per `(source, delivery_id)`: `None` when it is already stored (a
+/// redelivery has no second effect, `docs/behaviour.md#inbox`).
+pub async fn insert_new(
+    exec: impl sqlx::PgExecutor<'_>,
+    e: &NewEvent<'_>,
+) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (source, delivery_id) DO NOTHING
+         RETURNING id",
+    )
+    .bind(e.source)
+    .bind(e.delivery_id)
+    .bind(e.event_type)
+    .bind(e.headers)
+    .bind(e.payload)
+    .fetch_optional(exec)
+    .await
+}
+
+/// The stored event of a delivery and its status (`None` for a value written by someone else).
+pub async fn find_delivery(
+    exec: impl sqlx::PgExecutor<'_>,
+    source: &str,
+    delivery_id: &str,
+) -> Result<(uuid::Uuid, Option<EventStatus>), sqlx::Error> {
+    let (id, status): (uuid::Uuid, String) = sqlx::query_as(
+        "SELECT id, status FROM webhook_events WHERE source = $1 AND delivery_id = $2",
+    )
+    .bind(source)
+    .bind(delivery_id)
+    .fetch_one(exec)
+    .await?;
+    Ok((id, EventStatus::parse(&status)))
+}
+
+/// A stored event as the processors read it.
+#[derive(sqlx::FromRow)]
+pub struct EventRow {
+    pub id: uuid::Uuid,
+    pub source: String,
+    pub delivery_id: String,
+    pub event_type: Option<String>,
+    pub headers: serde_json::Value,
+    pub payload: Vec<u8>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub attempts: i32,
+}
+
+/// Locks an event for processing; `None` when it does not exist or another transaction holds
+/// it (`SKIP LOCKED`: a delivery and the retry job never process one event at once).
+pub async fn lock_for_processing(
+    conn: &mut sqlx::PgConnection,
+    id: uuid::Uuid,
+) -> Result<Option<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, source, delivery_id, event_type, headers, payload, received_at, attempts
+         FROM webhook_events WHERE id = $1 FOR UPDATE SKIP LOCKED",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+}
+
+pub async fn exists(exec: impl sqlx::PgExecutor<'_>, id: uuid::Uuid) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_events WHERE id = $1)")
+        .bind(id)
+        .fetch_one(exec)
+        .await
+}
+
+/// Opens the savepoint a processor runs under: the event's row lock survives undoing the
+/// processor's writes.
+pub async fn savepoint_processing(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("SAVEPOINT processing")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Undoes everything the processor wrote since [`savepoint_processing`].
+pub async fn rollback_processing(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query("ROLLBACK TO SAVEPOINT processing")
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records a processor's outcome (`processed`, `skipped` or `unmatched`).
+pub async fn mark_done(
+    conn: &mut sqlx::PgConnection,
+    id: uuid::Uuid,
+    status: EventStatus,
+    clinic_id: Option<uuid::Uuid>,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE webhook_events
+         SET status = $2, clinic_id = COALESCE($3, clinic_id), last_error = $4,
+             attempts = attempts + 1, processed_at = now(), next_attempt_at = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(status.as_str())
+    .bind(clinic_id)
+    .bind(note)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A malformed payload: kept as `invalid`, never retried.
+pub async fn mark_invalid(
+    conn: &mut sqlx::PgConnection,
+    id: uuid::Uuid,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE webhook_events
+         SET status = $3, last_error = $2, attempts = attempts + 1,
+             processed_at = now(), next_attempt_at = NULL
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(EventStatus::Invalid.as_str())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// A failed attempt: `failed`, retried by the worker at `next_attempt_at` (never when `None`).
+pub async fn mark_failed(
+    conn: &mut sqlx::PgConnection,
+    id: uuid::Uuid,
+    error: &str,
+    next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE webhook_events
+         SET status = $4, last_error = $2, attempts = attempts + 1, next_attempt_at = $3
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(EventStatus::Failed.as_str())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Which stored events `replay --inbox` re-processes.
+pub struct ReplaySelection<'a> {
+    /// One event, whatever its status.
+    pub id: Option<uuid::Uuid>,
+    pub statuses: &'a [EventStatus],
+    pub source: Option<&'a str>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `(id, source, event_type)` of the events to replay, oldest first.
+pub async fn replay_candidates(
+    exec: impl sqlx::PgExecutor<'_>,
+    sel: &ReplaySelection<'_>,
+) -> Result<Vec<(uuid::Uuid, String, Option<String>)>, sqlx::Error> {
+    let statuses: Vec<&str> = sel.statuses.iter().map(|s| s.as_str()).collect();
+    sqlx::query_as(
+        "SELECT id, source, event_type FROM webhook_events
+         WHERE ($1::uuid IS NULL OR id = $1)
+           AND ($1::uuid IS NOT NULL OR status = ANY($2))
+           AND ($3::text IS NULL OR source = $3)
+           AND ($4::timestamptz IS NULL OR received_at >= $4)
+         ORDER BY received_at, id",
+    )
+    .bind(sel.id)
+    .bind(&statuses)
+    .bind(sel.source)
+    .bind(sel.since)
+    .fetch_all(exec)
+    .await
+}
+
 // ==== end inbox store/process/replay ====
 
 // ==== inbox retry claim (jobs/inbox_retry) ====

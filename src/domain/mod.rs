@@ -10,6 +10,7 @@ pub mod clinic_policy;
 pub mod clock;
 pub mod dispatch_meta;
 pub mod extreme;
+pub mod inbound_outcome;
 pub mod phone;
 pub mod status;
 pub mod vapi_status;

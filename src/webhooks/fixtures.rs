@@ -15,6 +15,8 @@
 //! bytes exactly. Tests sign those bytes; `odis-worker replay` pushes them through the same
 //! pipeline as the HTTP routes without signatures (the operator is trusted), honouring dedupe:
 //! the delivery id is `svix-id` (Clerk), `upstash-message-id` (QStash), SHA-256 of the body (VAPI).
+//!
+//! May import: `webhooks` (inbox, qstash routes, vapi message type, verify).
 
 use std::path::{Path, PathBuf};
 

@@ -9,6 +9,8 @@
 //!   (no half-written rows) and the event is marked `failed` with the error and a backoff for the
 //!   retry job. A processor never panics the request, and a poison event cannot loop: attempts are
 //!   counted and the retry backoff grows.
+//!
+//! May import: `domain`, `db`, `state`, and the processors under `webhooks`.
 
 use std::fmt;
 
@@ -18,6 +20,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+use crate::db::webhook_events as events;
 use crate::domain::backoff;
 pub use crate::domain::status::EventStatus;
 use crate::state::AppState;
@@ -186,34 +189,23 @@ pub fn safe_headers(headers: &axum::http::HeaderMap) -> serde_json::Value {
 }
 
 pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload)
-         VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (source, delivery_id) DO NOTHING
-         RETURNING id",
-    )
-    .bind(d.source.as_str())
-    .bind(&d.delivery_id)
     // PostgreSQL text cannot hold U+0000; a sender-chosen type must not make the insert fail
     // forever (that would be a 503 loop on a verified delivery).
-    .bind(d.event_type.as_deref().map(|t| t.replace('\0', "")))
-    .bind(&d.headers)
-    .bind(d.payload.as_ref())
-    .fetch_optional(pool)
-    .await?;
-    if let Some(id) = inserted {
+    let event_type = d.event_type.as_deref().map(|t| t.replace('\0', ""));
+    let new = events::NewEvent {
+        source: d.source.as_str(),
+        delivery_id: &d.delivery_id,
+        event_type: event_type.as_deref(),
+        headers: &d.headers,
+        payload: d.payload.as_ref(),
+    };
+    if let Some(id) = events::insert_new(pool, &new).await? {
         return Ok(Stored::New(id));
     }
-    let (id, status): (Uuid, String) = sqlx::query_as(
-        "SELECT id, status FROM webhook_events WHERE source = $1 AND delivery_id = $2",
-    )
-    .bind(d.source.as_str())
-    .bind(&d.delivery_id)
-    .fetch_one(pool)
-    .await?;
+    let (id, status) = events::find_delivery(pool, d.source.as_str(), &d.delivery_id).await?;
     Ok(Stored::Duplicate(
         id,
-        EventStatus::parse(&status).unwrap_or(EventStatus::Pending),
+        status.unwrap_or(EventStatus::Pending),
     ))
 }
 
@@ -251,27 +243,15 @@ pub async fn process(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx
 
 async fn process_in_span(state: &AppState, event_id: Uuid) -> Result<Processed, sqlx::Error> {
     let mut tx = state.pool.begin().await?;
-    let row: Option<EventRow> = sqlx::query_as(
-        "SELECT id, source, delivery_id, event_type, headers, payload, received_at, attempts
-         FROM webhook_events WHERE id = $1 FOR UPDATE SKIP LOCKED",
-    )
-    .bind(event_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else {
+    let Some(row) = events::lock_for_processing(&mut tx, event_id).await? else {
         drop(tx);
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM webhook_events WHERE id = $1)")
-                .bind(event_id)
-                .fetch_one(&state.pool)
-                .await?;
-        return Ok(if exists {
+        return Ok(if events::exists(&state.pool, event_id).await? {
             Processed::Busy
         } else {
             Processed::NotFound
         });
     };
-    let Some(event) = row.into_event() else {
+    let Some(event) = into_event(row) else {
         return Ok(Processed::NotFound);
     };
     let span = tracing::Span::current();
@@ -279,72 +259,53 @@ async fn process_in_span(state: &AppState, event_id: Uuid) -> Result<Processed, 
     span.record("delivery_id", event.delivery_id.as_str());
     span.record("event_type", event.event_type.as_deref().unwrap_or("-"));
 
-    // A savepoint keeps the row lock while letting a failed processor's writes be undone.
-    sqlx::query("SAVEPOINT processing")
-        .execute(&mut *tx)
-        .await?;
+    events::savepoint_processing(&mut tx).await?;
     let result = run_processor(&mut tx, state, &event).await;
-    let outcome = match result {
+    let outcome = record_outcome(&mut tx, &event, result).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Writes the processor's result onto the event, undoing the processor's writes when it
+/// failed (`docs/behaviour.md#inbox`).
+async fn record_outcome(
+    tx: &mut PgConnection,
+    event: &StoredEvent,
+    result: Result<Outcome, ProcessError>,
+) -> Result<Processed, sqlx::Error> {
+    match result {
         Ok(outcome) => {
-            sqlx::query(
-                "UPDATE webhook_events
-                 SET status = $2, clinic_id = COALESCE($3, clinic_id), last_error = $4,
-                     attempts = attempts + 1, processed_at = now(), next_attempt_at = NULL
-                 WHERE id = $1",
+            events::mark_done(
+                tx,
+                event.id,
+                outcome.status,
+                outcome.clinic_id,
+                outcome.note.as_deref(),
             )
-            .bind(event.id)
-            .bind(outcome.status.as_str())
-            .bind(outcome.clinic_id)
-            .bind(&outcome.note)
-            .execute(&mut *tx)
             .await?;
             if let Some(clinic) = outcome.clinic_id {
                 tracing::Span::current().record("clinic_id", tracing::field::display(clinic));
             }
-            Processed::Done(outcome)
+            Ok(Processed::Done(outcome))
         }
         Err(ProcessError::Invalid { field, message }) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT processing")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "UPDATE webhook_events
-                 SET status = 'invalid', last_error = $2, attempts = attempts + 1,
-                     processed_at = now(), next_attempt_at = NULL
-                 WHERE id = $1",
-            )
-            .bind(event.id)
-            .bind(format!("invalid {field}: {message}"))
-            .execute(&mut *tx)
-            .await?;
-            Processed::Invalid { field, message }
+            events::rollback_processing(tx).await?;
+            events::mark_invalid(tx, event.id, &format!("invalid {field}: {message}")).await?;
+            Ok(Processed::Invalid { field, message })
         }
         Err(e) => {
-            sqlx::query("ROLLBACK TO SAVEPOINT processing")
-                .execute(&mut *tx)
-                .await?;
+            events::rollback_processing(tx).await?;
             let error = e.to_string();
             let next = backoff::event_may_retry(event.attempts + 1).then(|| {
                 Utc::now()
                     + chrono::Duration::from_std(backoff::inbox_retry(event.attempts + 1))
                         .unwrap_or_default()
             });
-            sqlx::query(
-                "UPDATE webhook_events
-                 SET status = 'failed', last_error = $2, attempts = attempts + 1, next_attempt_at = $3
-                 WHERE id = $1",
-            )
-            .bind(event.id)
-            .bind(&error)
-            .bind(next)
-            .execute(&mut *tx)
-            .await?;
+            events::mark_failed(tx, event.id, &error, next).await?;
             tracing::warn!(event_id = %event.id, source = %event.source, error = %error, "webhook processing failed; will retry");
-            Processed::Failed(error)
+            Ok(Processed::Failed(error))
         }
-    };
-    tx.commit().await?;
-    Ok(outcome)
+    }
 }
 
 async fn run_processor(
@@ -353,37 +314,24 @@ async fn run_processor(
     event: &StoredEvent,
 ) -> Result<Outcome, ProcessError> {
     match event.source {
-        Source::Vapi => super::vapi::process(conn, state, event).await,
+        Source::Vapi => super::vapi::process(conn, event).await,
+        // The Clerk processor's signature is owned by `webhooks/clerk`.
         Source::Clerk => super::clerk::process(conn, state, event).await,
-        Source::Qstash => super::qstash::process(conn, state, event).await,
+        Source::Qstash => super::qstash::process(conn, event).await,
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct EventRow {
-    id: Uuid,
-    source: String,
-    delivery_id: String,
-    event_type: Option<String>,
-    headers: serde_json::Value,
-    payload: Vec<u8>,
-    received_at: DateTime<Utc>,
-    attempts: i32,
-}
-
-impl EventRow {
-    fn into_event(self) -> Option<StoredEvent> {
-        Some(StoredEvent {
-            id: self.id,
-            source: Source::parse(&self.source)?,
-            delivery_id: self.delivery_id,
-            event_type: self.event_type,
-            headers: self.headers,
-            payload: Bytes::from(self.payload),
-            received_at: self.received_at,
-            attempts: self.attempts,
-        })
-    }
+fn into_event(row: events::EventRow) -> Option<StoredEvent> {
+    Some(StoredEvent {
+        id: row.id,
+        source: Source::parse(&row.source)?,
+        delivery_id: row.delivery_id,
+        event_type: row.event_type,
+        headers: row.headers,
+        payload: Bytes::from(row.payload),
+        received_at: row.received_at,
+        attempts: row.attempts,
+    })
 }
 
 /// Stores then processes a delivery: the one pipeline shared by the HTTP routes and `replay`.
@@ -398,7 +346,6 @@ pub async fn ingest(state: &AppState, d: &Delivery) -> Result<Ingested, sqlx::Er
     match stored {
         Stored::Duplicate(id, status) => Ok(Ingested {
             event_id: id,
-            duplicate: true,
             result: DuplicateOf(status),
         }),
         Stored::New(id) => {
@@ -406,7 +353,6 @@ pub async fn ingest(state: &AppState, d: &Delivery) -> Result<Ingested, sqlx::Er
             match result {
                 Ok(p) => Ok(Ingested {
                     event_id: id,
-                    duplicate: false,
                     result: Fresh(p),
                 }),
                 // Stored but the processing transaction could not even start: the event stays
@@ -415,7 +361,6 @@ pub async fn ingest(state: &AppState, d: &Delivery) -> Result<Ingested, sqlx::Er
                     tracing::warn!(event_id = %id, error = %e, "stored webhook could not be processed now");
                     Ok(Ingested {
                         event_id: id,
-                        duplicate: false,
                         result: Fresh(Processed::Failed(e.to_string())),
                     })
                 }
@@ -434,6 +379,5 @@ use IngestResult::{DuplicateOf, Fresh};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Ingested {
     pub event_id: Uuid,
-    pub duplicate: bool,
     pub result: IngestResult,
 }

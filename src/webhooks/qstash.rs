@@ -4,6 +4,8 @@
 //! A delivery enqueues the matching job at once (delayed to the row's `scheduled_for` if it
 //! arrives early) and answers; the dispatch itself stays idempotent on the row's state, so a
 //! redelivered or duplicated message, or a race with the sweeper, still places one call.
+//!
+//! May import: `domain`, `db`, `webhooks::inbox`.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -11,7 +13,8 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::inbox::{Outcome, ProcessError, StoredEvent};
-use crate::state::AppState;
+use crate::db::{self, queue};
+use crate::domain::status::{CallStatus, EmailStatus};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
@@ -58,9 +61,10 @@ fn delay_until(scheduled_for: Option<DateTime<Utc>>) -> Option<std::time::Durati
     (at - Utc::now()).to_std().ok().filter(|d| !d.is_zero())
 }
 
+/// Enqueues the job a delivery asks for, on the inbox's transaction: the job exists exactly
+/// when the event is recorded `processed` (`docs/behaviour.md#qstash`).
 pub async fn process(
     conn: &mut PgConnection,
-    state: &AppState,
     event: &StoredEvent,
 ) -> Result<Outcome, ProcessError> {
     let route = event
@@ -75,77 +79,99 @@ pub async fn process(
         } else {
             event.json()?
         };
-    let enqueue_failed =
-        |e: crate::db::queue::EnqueueError| ProcessError::Other(format!("enqueue failed: {e}"));
     match route {
         Route::ExecuteCall => {
             let id = uuid_field(&v, "callId")?;
-            let row: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-                "SELECT clinic_id, status, scheduled_for FROM outbound_calls WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some((clinic_id, status, scheduled_for)) = row else {
-                return Ok(Outcome::unmatched(format!("no outbound call {id}")));
+            let row = db::outbound_calls::trigger_target(conn, id).await?;
+            let what = format!("call {id}");
+            let Some(target) = due_target(row, &what, CallStatus::Queued.as_str()) else {
+                return Ok(Outcome::unmatched(format!("no outbound {what}")));
             };
-            if status != "queued" {
-                return Ok(Outcome::skipped(format!("call {id} is already {status}"))
-                    .with_clinic(clinic_id));
-            }
-            crate::db::queue::enqueue_dispatch_call(&state.pool, id, delay_until(scheduled_for))
+            let (clinic_id, delay) = match target {
+                Ok(due) => due,
+                Err(skipped) => return Ok(skipped),
+            };
+            let job = queue::DispatchCall {
+                outbound_call_id: id,
+            };
+            queue::enqueue_in_tx(conn, &job, delay)
                 .await
                 .map_err(enqueue_failed)?;
             Ok(Outcome::processed(Some(clinic_id)))
         }
         Route::ExecuteEmail => {
             let id = uuid_field(&v, "emailId")?;
-            let row: Option<(Uuid, String, Option<DateTime<Utc>>)> = sqlx::query_as(
-                "SELECT clinic_id, status, scheduled_for FROM outbound_emails WHERE id = $1",
-            )
-            .bind(id)
-            .fetch_optional(&mut *conn)
-            .await?;
-            let Some((clinic_id, status, scheduled_for)) = row else {
-                return Ok(Outcome::unmatched(format!("no outbound email {id}")));
+            let row = db::outbound_emails::trigger_target(conn, id).await?;
+            let what = format!("email {id}");
+            let Some(target) = due_target(row, &what, EmailStatus::Queued.as_str()) else {
+                return Ok(Outcome::unmatched(format!("no outbound {what}")));
             };
-            if status != "queued" {
-                return Ok(Outcome::skipped(format!("email {id} is already {status}"))
-                    .with_clinic(clinic_id));
-            }
-            crate::db::queue::enqueue_dispatch_email(&state.pool, id, delay_until(scheduled_for))
+            let (clinic_id, delay) = match target {
+                Ok(due) => due,
+                Err(skipped) => return Ok(skipped),
+            };
+            let job = queue::DispatchEmail {
+                outbound_email_id: id,
+            };
+            queue::enqueue_in_tx(conn, &job, delay)
                 .await
                 .map_err(enqueue_failed)?;
             Ok(Outcome::processed(Some(clinic_id)))
         }
         Route::AutoSchedule => {
-            let clinic_ids = match v.get("clinicIds") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(items)) => Some(
-                    items
-                        .iter()
-                        .map(|i| i.as_str().and_then(|s| Uuid::parse_str(s).ok()))
-                        .collect::<Option<Vec<Uuid>>>()
-                        .ok_or_else(|| {
-                            ProcessError::invalid("clinicIds", "expected an array of UUID strings")
-                        })?,
-                ),
-                Some(_) => {
-                    return Err(ProcessError::invalid(
-                        "clinicIds",
-                        "expected an array of UUID strings",
-                    ))
-                }
-            };
-            let dry_run = match v.get("dryRun") {
-                None | Some(Value::Null) => false,
-                Some(Value::Bool(b)) => *b,
-                Some(_) => return Err(ProcessError::invalid("dryRun", "expected a boolean")),
-            };
-            crate::db::queue::enqueue_auto_schedule_run(&state.pool, clinic_ids, dry_run)
+            let job = auto_schedule_job(&v)?;
+            queue::enqueue_in_tx(conn, &job, None)
                 .await
                 .map_err(enqueue_failed)?;
             Ok(Outcome::processed(None))
         }
     }
+}
+
+fn enqueue_failed(e: queue::EnqueueError) -> ProcessError {
+    ProcessError::Other(format!("enqueue failed: {e}"))
+}
+
+/// A call or email row still waiting is due now or after its delay; any other row is skipped.
+type Target = Result<(Uuid, Option<std::time::Duration>), Outcome>;
+
+/// `None` when the row does not exist; `queued` is the row's waiting status.
+fn due_target(
+    row: Option<(Uuid, String, Option<DateTime<Utc>>)>,
+    what: &str,
+    queued: &str,
+) -> Option<Target> {
+    let (clinic_id, status, scheduled_for) = row?;
+    if status != queued {
+        return Some(Err(
+            Outcome::skipped(format!("{what} is already {status}")).with_clinic(clinic_id)
+        ));
+    }
+    Some(Ok((clinic_id, delay_until(scheduled_for))))
+}
+
+/// The run an auto-schedule trigger asks for: `clinicIds` (all clinics when absent) and
+/// `dryRun` (false when absent).
+fn auto_schedule_job(v: &Value) -> Result<queue::AutoScheduleRun, ProcessError> {
+    let bad_ids = || ProcessError::invalid("clinicIds", "expected an array of UUID strings");
+    let clinic_ids = match v.get("clinicIds") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|i| i.as_str().and_then(|s| Uuid::parse_str(s).ok()))
+                .collect::<Option<Vec<Uuid>>>()
+                .ok_or_else(bad_ids)?,
+        ),
+        Some(_) => return Err(bad_ids()),
+    };
+    let dry_run = match v.get("dryRun") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ProcessError::invalid("dryRun", "expected a boolean")),
+    };
+    Ok(queue::AutoScheduleRun {
+        clinic_ids,
+        dry_run,
+    })
 }

@@ -4,6 +4,8 @@
 //!
 //! All comparisons of secrets and MACs are constant-time (`subtle` / `Mac::verify_slice`), and the
 //! raw body is verified exactly as received — never re-serialized.
+//!
+//! Rules: `docs/behaviour.md#verification`. May import: nothing from the crate.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -44,7 +46,7 @@ pub enum Rejection {
     MissingClaim(&'static str),
 }
 
-/// Svix / Standard Webhooks tolerance, both directions (protocols.md §1.1).
+/// Svix / Standard Webhooks tolerance, both directions (docs/behaviour.md#verification).
 pub const SVIX_TOLERANCE_SECS: i64 = 300;
 /// VAPI HMAC timestamp tolerance.
 pub const VAPI_TOLERANCE_SECS: i64 = 300;
@@ -283,7 +285,7 @@ mod tests {
         h
     }
 
-    // protocols.md §1.1: the official Svix vector.
+    // The Svix reference library's published signing vector (docs/behaviour.md#verification).
     const SVIX_SECRET: &str = "whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD";
     const SVIX_ID: &str = "msg_27UH4WbU6Z5A5EzD8u03UvzRbpk";
     const SVIX_TS: i64 = 1649367553;
@@ -372,7 +374,7 @@ mod tests {
         );
     }
 
-    // protocols.md §2.2: the QStash vector.
+    // A QStash token built for this project from Upstash's verification rules, not an official vector (docs/behaviour.md#verification).
     const QS_KEY: &str = "sig_TESTcurrentKey123";
     const QS_URL: &str = "https://example.com/api/jobs";
     const QS_BODY: &[u8] = br#"{"hello":"world"}"#;
@@ -459,7 +461,7 @@ mod tests {
 
     #[test]
     fn qstash_body_claim_padding_is_optional() {
-        // sha256("") with and without padding (protocols.md §2.2)
+        // sha256("") with and without padding (docs/behaviour.md#verification)
         assert_eq!(
             URL_SAFE_NO_PAD.encode(Sha256::digest(b"")),
             "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
@@ -468,7 +470,7 @@ mod tests {
 
     #[test]
     fn vapi_hmac_vector_and_secret_forms() {
-        // protocols.md §4.1 self-made vector
+        // Self-made VAPI HMAC vector (docs/behaviour.md#verification)
         let body = br#"{"message":{"type":"status-update","status":"ended"}}"#;
         let sig = "242d1dfb67dba287b71dfa4cfe0c7572f3bc9437d9cf3d789f5ae490b70c4dd5";
         let h = headers(&[("x-signature", sig), ("x-timestamp", "1700000000")]);

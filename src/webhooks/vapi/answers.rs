@@ -1,14 +1,17 @@
 //! Answers to the messages VAPI waits on. They must be fast and must always be a 200 with a
 //! body VAPI understands: a lookup failure becomes an `error` VAPI can speak or report, never
-//! an HTTP error (which VAPI would treat as a dead server).
+//! an HTTP error (which VAPI would treat as a dead server) (`docs/behaviour.md#vapi-answers`).
+//!
+//! May import: `domain`, `db`, `webhooks::vapi::json`.
 
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::payload::str_at;
+use super::json::str_at;
+use crate::db;
 
-/// Tools VAPI assistants were configured with in the old system (behavior.md §1.11); a
+/// Tools VAPI assistants were configured with in the old system (docs/behaviour.md#vapi-answers); a
 /// prefixed name (`clinic_x_book_appointment`) is normalized to the known one.
 const KNOWN_TOOLS: &[&str] = &[
     "check_availability_range",
@@ -33,7 +36,7 @@ fn normalize_tool_name(name: &str) -> String {
 }
 
 /// `{results: [{toolCallId, name, error}]}`, one entry per tool call, in request order.
-/// Tools are implemented by a later issue; until then each call says so in one line.
+/// No tool is implemented yet (docs/behaviour.md#vapi-answers): each call says so in one line.
 pub fn tool_calls(msg: &Value) -> Value {
     let mut calls: Vec<&Value> = msg
         .get("toolCallList")
@@ -78,12 +81,7 @@ async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx
     let call = msg.get("call").unwrap_or(&Value::Null);
     let assistant = str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"]));
     if let Some(a) = assistant {
-        let clinic: Option<Uuid> = sqlx::query_scalar(
-            "SELECT clinic_id FROM vapi_assistant_mappings WHERE assistant_id = $1 AND is_active",
-        )
-        .bind(a)
-        .fetch_optional(pool)
-        .await?;
+        let clinic = db::vapi_assistants::active_clinic_of(pool, a).await?;
         if clinic.is_some() {
             return Ok(clinic);
         }
@@ -91,23 +89,13 @@ async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx
     let Some(call_id) = str_at(call, &["id"]) else {
         return Ok(None);
     };
-    sqlx::query_scalar(
-        "SELECT clinic_id FROM outbound_calls WHERE vapi_call_id = $1
-         UNION ALL SELECT clinic_id FROM inbound_calls WHERE vapi_call_id = $1
-         LIMIT 1",
-    )
-    .bind(call_id)
-    .fetch_optional(pool)
-    .await
+    db::inbound_calls::clinic_of_vapi_call(pool, call_id).await
 }
 
 /// E.164 as VAPI requires (rules: [`crate::domain::phone::normalize_e164`]).
 pub fn e164(raw: &str) -> Option<String> {
     crate::domain::phone::normalize_e164(raw).ok()
 }
-
-/// Clinic name, `clinic_settings.emergency_phone`, `clinics.phone`.
-type ClinicPhones = (String, Option<String>, Option<String>);
 
 /// The clinic's staffed line: `clinic_settings.emergency_phone` first (the clinic's main number
 /// may itself forward to the voice assistant, which would loop the caller back to us), else
@@ -122,18 +110,11 @@ pub async fn transfer_destination(pool: &PgPool, msg: &Value) -> Value {
             return unavailable;
         }
     };
-    let row: Result<Option<ClinicPhones>, _> = sqlx::query_as(
-        "SELECT c.name, s.emergency_phone, c.phone
-         FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id
-         WHERE c.id = $1",
-    )
-    .bind(clinic)
-    .fetch_optional(pool)
-    .await;
-    let Ok(Some((name, emergency, phone))) = row else {
+    let Ok(Some(phones)) = db::clinics::transfer_phones(pool, clinic).await else {
         return unavailable;
     };
-    let Some(number) = [emergency, phone]
+    let name = phones.name;
+    let Some(number) = [phones.emergency_phone, phones.phone]
         .into_iter()
         .flatten()
         .find_map(|p| e164(&p))

@@ -2,15 +2,25 @@
 //! synchronous answers VAPI waits on (`tool-calls`, `assistant-request`,
 //! `transfer-destination-request`).
 //!
-//! * [`payload`]: pure reading of the payload (field precedence, status and ended-reason
-//!   classification, structured-output buckets, incomplete-call detector, call window);
-//! * [`calls`]: the row merges, analysis upsert and outbound retries (inside the inbox's
-//!   transaction);
-//! * [`answers`]: the synchronous responses.
+//! Pure reading of the payload (unit-tested):
+//! * [`json`]: tolerant field access; [`facts`]: what a call event says about the call row;
+//! * [`analysis`]: structured-output buckets, attention, incomplete-call detector;
+//! * [`inbound`]: caller details and outcome of an inbound call;
+//! * [`merge`]: the order-independent merge of an event into its row.
+//!
+//! Inside the inbox's transaction: [`calls`] (find/lock, merge, write the rows) and [`retry`]
+//! (the next attempt of an unanswered outbound call). [`answers`]: the synchronous responses.
+//!
+//! May import: `domain`, `db`, `state`, `webhooks::inbox`.
 
+mod analysis;
 mod answers;
 mod calls;
-mod payload;
+mod facts;
+mod inbound;
+mod json;
+mod merge;
+mod retry;
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -29,19 +39,19 @@ pub fn message_type(v: &Value) -> Option<&str> {
 }
 
 /// Which kind of call event a message is; decides how much of it is trusted (see
-/// [`calls::EventKind`]).
-fn call_event_kind(t: &str) -> Option<calls::EventKind> {
+/// [`merge::EventKind`]).
+fn call_event_kind(t: &str) -> Option<merge::EventKind> {
     match t {
-        "status-update" => Some(calls::EventKind::StatusUpdate),
-        "end-of-call-report" => Some(calls::EventKind::Report),
-        "hang" => Some(calls::EventKind::Hang),
+        "status-update" => Some(merge::EventKind::StatusUpdate),
+        "end-of-call-report" => Some(merge::EventKind::Report),
+        "hang" => Some(merge::EventKind::Hang),
         _ => None,
     }
 }
 
+/// Writes what a stored VAPI message says into the call rows (`docs/behaviour.md#vapi-calls`).
 pub async fn process(
     conn: &mut PgConnection,
-    _state: &AppState,
     event: &StoredEvent,
 ) -> Result<Outcome, ProcessError> {
     let mut v = event.json()?;
@@ -61,7 +71,7 @@ pub async fn process(
             .get("call")
             .filter(|c| c.is_object())
             .ok_or_else(|| ProcessError::invalid("message.call", "missing or not an object"))?;
-        let call_id = payload::str_at(call, &["id"])
+        let call_id = json::str_at(call, &["id"])
             .ok_or_else(|| ProcessError::invalid("message.call.id", "missing or not a string"))?;
         return calls::apply(conn, msg, call, call_id, kind).await;
     }
