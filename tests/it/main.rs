@@ -24,6 +24,7 @@ mod fuzz_verifiers;
 mod http_basics;
 mod jobs_dispatch;
 mod jobs_engine;
+mod queue_in_tx;
 mod rls;
 mod scheduling;
 mod schema;

@@ -1021,3 +1021,44 @@ async fn calls_that_are_not_ours_are_skipped_and_chatter_writes_nothing(pool: Pg
     .unwrap();
     assert_eq!(rows, 0);
 }
+
+/// A row the dispatcher claimed, sent and retried once, then not answered: its retry row must
+/// not inherit the claim, or the dispatcher refuses it and the stale-claim sweep fails it.
+#[sqlx::test(migrations = "./migrations")]
+async fn retry_row_of_a_dispatched_call_carries_no_dispatch_keys(pool: PgPool) {
+    seed::vapi_fixture_rows(&pool).await;
+    let claim = serde_json::json!({
+        odis_worker::domain::dispatch_meta::CLAIMED_AT: "2026-11-20T22:00:00Z",
+        odis_worker::domain::dispatch_meta::CLAIMED_BY: "worker-1",
+        odis_worker::domain::dispatch_meta::SENDING_AT: "2026-11-20T22:00:01Z",
+        odis_worker::domain::dispatch_meta::RETRY_AT: "2026-11-20T21:59:00Z",
+        odis_worker::domain::dispatch_meta::RETRIES: 1,
+        "keep_me": "yes",
+    });
+    sqlx::query(
+        "UPDATE outbound_calls SET metadata = COALESCE(metadata, '{}'::jsonb) || $2 WHERE id = $1::uuid",
+    )
+    .bind("0f1c0000-0000-4000-8000-0000000000b4")
+    .bind(&claim)
+    .execute(&pool)
+    .await
+    .unwrap();
+
+    let st = state(&pool);
+    let (status, json) = send(&st, vapi_request(&body("outbound-end-of-call-no-answer"))).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["status"], "processed", "{json}");
+
+    let metas: Vec<Value> =
+        sqlx::query_scalar("SELECT metadata FROM outbound_calls WHERE metadata->>'retry_of' = $1")
+            .bind("0f1c0000-0000-4000-8000-0000000000b4")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(metas.len(), 1, "one retry row");
+    let meta = metas[0].as_object().unwrap();
+    let leaked: Vec<&String> = meta.keys().filter(|k| k.starts_with("dispatch_")).collect();
+    assert!(leaked.is_empty(), "dispatch keys copied: {leaked:?}");
+    assert_eq!(meta["attempt"], 2);
+    assert_eq!(meta["keep_me"], "yes", "other metadata is still copied");
+}

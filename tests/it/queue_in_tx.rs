@@ -1,77 +1,12 @@
-//! Webhook ingress after the "one home per rule" refactor: the retry row of a dispatched call
-//! carries no dispatcher claim, and QStash enqueues are part of the inbox transaction
-//! (`db::queue::enqueue_in_tx` writes the row apalis-postgres's own push writes).
+//! Enqueueing on a caller's transaction (`db::queue::enqueue_in_tx`, used by the QStash
+//! processor so a job exists exactly when its inbox event is recorded): atomic with the
+//! transaction, and the same row apalis-postgres's own push writes.
 
-mod common;
-
-use std::path::PathBuf;
 use std::time::Duration;
 
-use axum::http::StatusCode;
-use common::*;
 use odis_worker::db::queue::{self, DispatchCall, Job};
-use odis_worker::domain::dispatch_meta;
-use odis_worker::webhooks::fixtures::Fixture;
-use serde_json::Value;
 use sqlx::PgPool;
 use uuid::Uuid;
-
-const ROW_B4: &str = "0f1c0000-0000-4000-8000-0000000000b4";
-
-fn vapi_fixture(name: &str) -> Vec<u8> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/vapi")
-        .join(format!("{name}.json"));
-    Fixture::load(&path).unwrap().raw_body().to_vec()
-}
-
-/// A row the dispatcher claimed, sent and retried once, then not answered: its retry row must
-/// not inherit the claim, or the dispatcher refuses it and the stale-claim sweep fails it.
-#[sqlx::test(migrations = "./migrations")]
-async fn retry_row_of_a_dispatched_call_carries_no_dispatch_keys(pool: PgPool) {
-    sqlx::raw_sql(include_str!("../fixtures/vapi/seed.sql"))
-        .execute(&pool)
-        .await
-        .unwrap();
-    let claim = serde_json::json!({
-        dispatch_meta::CLAIMED_AT: "2026-11-20T22:00:00Z",
-        dispatch_meta::CLAIMED_BY: "worker-1",
-        dispatch_meta::SENDING_AT: "2026-11-20T22:00:01Z",
-        dispatch_meta::RETRY_AT: "2026-11-20T21:59:00Z",
-        dispatch_meta::RETRIES: 1,
-        "keep_me": "yes",
-    });
-    sqlx::query(
-        "UPDATE outbound_calls SET metadata = COALESCE(metadata, '{}'::jsonb) || $2 WHERE id = $1::uuid",
-    )
-    .bind(ROW_B4)
-    .bind(&claim)
-    .execute(&pool)
-    .await
-    .unwrap();
-
-    let st = state(&pool);
-    let (status, json) = send(
-        &st,
-        vapi_request(&vapi_fixture("outbound-end-of-call-no-answer")),
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{json}");
-    assert_eq!(json["status"], "processed", "{json}");
-
-    let metas: Vec<Value> =
-        sqlx::query_scalar("SELECT metadata FROM outbound_calls WHERE metadata->>'retry_of' = $1")
-            .bind(ROW_B4)
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert_eq!(metas.len(), 1, "one retry row");
-    let meta = metas[0].as_object().unwrap();
-    let leaked: Vec<&String> = meta.keys().filter(|k| k.starts_with("dispatch_")).collect();
-    assert!(leaked.is_empty(), "dispatch keys copied: {leaked:?}");
-    assert_eq!(meta["attempt"], 2);
-    assert_eq!(meta["keep_me"], "yes", "other metadata is still copied");
-}
 
 /// `enqueue_in_tx` inside a transaction that rolls back leaves no job.
 #[sqlx::test(migrations = "./migrations")]
