@@ -11,5 +11,6 @@ pub mod clock;
 pub mod dispatch_meta;
 pub mod extreme;
 pub mod phone;
+pub mod roles;
 pub mod status;
 pub mod vapi_status;

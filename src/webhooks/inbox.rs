@@ -354,7 +354,7 @@ async fn run_processor(
 ) -> Result<Outcome, ProcessError> {
     match event.source {
         Source::Vapi => super::vapi::process(conn, state, event).await,
-        Source::Clerk => super::clerk::process(conn, state, event).await,
+        Source::Clerk => super::clerk::process(conn, event).await,
         Source::Qstash => super::qstash::process(conn, state, event).await,
     }
 }
