@@ -12,5 +12,6 @@ pub mod dispatch_meta;
 pub mod extreme;
 pub mod inbound_outcome;
 pub mod phone;
+pub mod roles;
 pub mod status;
 pub mod vapi_status;

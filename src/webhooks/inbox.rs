@@ -260,7 +260,7 @@ async fn process_in_span(state: &AppState, event_id: Uuid) -> Result<Processed, 
     span.record("event_type", event.event_type.as_deref().unwrap_or("-"));
 
     events::savepoint_processing(&mut tx).await?;
-    let result = run_processor(&mut tx, state, &event).await;
+    let result = run_processor(&mut tx, &event).await;
     let outcome = record_outcome(&mut tx, &event, result).await?;
     tx.commit().await?;
     Ok(outcome)
@@ -310,13 +310,11 @@ async fn record_outcome(
 
 async fn run_processor(
     conn: &mut PgConnection,
-    state: &AppState,
     event: &StoredEvent,
 ) -> Result<Outcome, ProcessError> {
     match event.source {
         Source::Vapi => super::vapi::process(conn, event).await,
-        // The Clerk processor's signature is owned by `webhooks/clerk`.
-        Source::Clerk => super::clerk::process(conn, state, event).await,
+        Source::Clerk => super::clerk::process(conn, event).await,
         Source::Qstash => super::qstash::process(conn, event).await,
     }
 }
