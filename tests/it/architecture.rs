@@ -363,6 +363,14 @@ fn is_clock_time(s: &str) -> bool {
         && parts[1..].iter().all(|p| digits(p, 2..=2))
 }
 
+/// Words that are spelled like a status value but name something else, each with its reason
+/// (file, literal). Keep this list short: a new entry needs a reason a reviewer accepts.
+const NOT_A_STATUS: &[(&str, &str, &str)] = &[(
+    "metrics.rs",
+    "unmatched",
+    "the `route` label of requests no route matched (a metrics contract), not an inbox status",
+)];
+
 /// Rule 2: status values, zone names and default times outside `domain/`.
 fn rule_violations(sources: &[Source], statuses: &BTreeSet<String>) -> Vec<String> {
     let mut out = Vec::new();
@@ -372,7 +380,10 @@ fn rule_violations(sources: &[Source], statuses: &BTreeSet<String>) -> Vec<Strin
         }
         for l in &s.literals {
             let (n, lit) = (l.line, &l.text);
-            if statuses.contains(lit) && !l.is_key {
+            let allowed = NOT_A_STATUS
+                .iter()
+                .any(|(file, word, _)| s.rel == *file && lit == word);
+            if statuses.contains(lit) && !l.is_key && !allowed {
                 out.push(format!("src/{}:{n}: status literal {lit:?}", s.rel));
             }
             if is_zone_name(lit) {
