@@ -108,7 +108,10 @@ async fn invitation_clinic(
     data: &InvitationData,
     org_id: &str,
 ) -> Result<Option<Uuid>, ProcessError> {
-    if let Some(id) = clinics::id_by_clerk_org(conn, org_id).await? {
+    // Locked, not just read: a membership event for the same organization and user locks the
+    // clinic, then creates the user; taking the clinic first here too (before the accepting user
+    // is created) keeps one lock order, so the two cannot deadlock.
+    if let Some(id) = clinics::lock_by_clerk_org(conn, org_id).await? {
         return Ok(Some(id));
     }
     let public_org = data.public_organization_data.as_ref();
