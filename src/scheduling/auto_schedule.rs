@@ -566,7 +566,7 @@ fn plan_case(
 
     let planned_email = match &email {
         Some(addr) if cad.email_enabled && !row.has_live_email.unwrap_or(false) => {
-            let content = row.email(info);
+            let content = row.email(info).unwrap();
             Some(PlannedEmail {
                 id: Uuid::new_v4(),
                 at: clock::schedule_at(

@@ -106,7 +106,7 @@ impl CaseRow {
         )
         .into_iter()
         .flatten()
-        .find_map(content::normalize_phone)
+        .find_map(|p| crate::domain::phone::normalize_e164(p).ok())
     }
 
     pub fn owner_email(&self) -> Option<String> {
@@ -161,7 +161,7 @@ impl CaseRow {
         })
     }
 
-    pub fn email(&self, clinic: &ClinicInfo) -> EmailContent {
+    pub fn email(&self, clinic: &ClinicInfo) -> Result<EmailContent, content::ContentError> {
         content::discharge_email(
             self.patient_name().as_deref().unwrap_or(""),
             self.case_type.as_deref(),

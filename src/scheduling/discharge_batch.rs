@@ -227,7 +227,7 @@ async fn process_item(
                 let email = c.owner_email().filter(|_| emails_on);
                 let phone = c.owner_phone().filter(|_| calls_on);
                 if let Some(addr) = email {
-                    let content = c.email(info);
+                    let content = c.email(info).unwrap();
                     let id = Uuid::new_v4();
                     sqlx::query(
                         "INSERT INTO outbound_emails (id, clinic_id, case_id, recipient_email, recipient_name, \
