@@ -1,6 +1,6 @@
 //! Cadence precedence: which delays, preferred times and channels apply to one case.
 //!
-//! Most specific first (issue 5): the case's own delays when `cases.cadence_source` is not
+//! Most specific first (docs/behaviour.md#cadence): the case's own delays when `cases.cadence_source` is not
 //! `default` → `clinic_case_type_cadence` for the case's type (`never_auto_schedule` skips the
 //! case) → `auto_scheduling_config` → `clinic_settings` → built-in defaults. Pure: the run loads
 //! the inputs in bulk and calls [`resolve`] per case.
@@ -210,6 +210,53 @@ pub fn resolve(
     })
 }
 
+/// `cases.status` a case must have to be auto-scheduled when the clinic's criteria name none.
+pub const DEFAULT_ELIGIBLE_CASE_STATUS: &str = "completed";
+
+/// Which cases auto-scheduling considers: `auto_scheduling_config.scheduling_criteria`, with the
+/// old defaults for what it does not say (docs/behaviour.md#auto-schedule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Criteria {
+    /// `includeCaseStatuses` (non-empty), default [`DEFAULT_ELIGIBLE_CASE_STATUS`].
+    pub statuses: Vec<String>,
+    /// `maxCaseAgeDays`, default 3.
+    pub max_age_days: i64,
+    /// `minCaseAgeHours`, default 0.
+    pub min_age_hours: i64,
+    /// `requireContactInfo`, default true.
+    pub require_contact: bool,
+    /// `requireDischargeSummary`, default true.
+    pub require_summary: bool,
+}
+
+impl Criteria {
+    pub fn from_json(v: Option<&serde_json::Value>) -> Self {
+        use serde_json::Value;
+        let get = |k: &str| v.and_then(|v| v.get(k));
+        let statuses: Vec<String> = get("includeCaseStatuses")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .filter(|v: &Vec<String>| !v.is_empty())
+            .unwrap_or_else(|| vec![DEFAULT_ELIGIBLE_CASE_STATUS.to_string()]);
+        Self {
+            statuses,
+            max_age_days: get("maxCaseAgeDays").and_then(Value::as_i64).unwrap_or(3),
+            min_age_hours: get("minCaseAgeHours").and_then(Value::as_i64).unwrap_or(0),
+            require_contact: get("requireContactInfo")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            require_summary: get("requireDischargeSummary")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -362,5 +409,28 @@ mod tests {
             serde_json::json!({"source": "auto_scheduling_config", "emailEnabled": true, "callEnabled": true,
                 "emailDelayDays": 1, "callDelayDays": 3, "preferredEmailTime": "10:00", "preferredCallTime": "16:00"})
         );
+    }
+
+    #[test]
+    fn criteria_defaults_and_overrides() {
+        let d = Criteria::from_json(None);
+        assert_eq!(
+            d,
+            Criteria {
+                statuses: vec!["completed".into()],
+                max_age_days: 3,
+                min_age_hours: 0,
+                require_contact: true,
+                require_summary: true,
+            }
+        );
+        let j = serde_json::json!({"includeCaseStatuses": [], "maxCaseAgeDays": 30,
+            "minCaseAgeHours": 2, "requireContactInfo": false, "requireDischargeSummary": false});
+        let c = Criteria::from_json(Some(&j));
+        assert_eq!(c.statuses, vec!["completed".to_string()]);
+        assert_eq!((c.max_age_days, c.min_age_hours), (30, 2));
+        assert!(!c.require_contact && !c.require_summary);
+        let j = serde_json::json!({"includeCaseStatuses": ["completed", "reviewed"]});
+        assert_eq!(Criteria::from_json(Some(&j)).statuses.len(), 2);
     }
 }

@@ -1,4 +1,7 @@
-//! Extreme-case (blocked-case) detection, behavior.md §10, with whole-word matching.
+//! Extreme-case (blocked-case) detection (docs/behaviour.md#blocked-cases), with whole-word
+//! matching. Callers go through `domain::blocked`, which decides what facts it is fed.
+//!
+//! May import: `domain` only.
 //!
 //! The old detector used plain substring containment, so `pts` matched "appts" and `doa` matched
 //! "doable" and legitimate follow-ups were blocked. Here text is split into lowercase words and a

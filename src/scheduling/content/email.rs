@@ -131,7 +131,10 @@ impl<'a> EmailView<'a> {
         pills.extend(str_list(structured, "treatmentsToday").into_iter().take(3));
         pills.truncate(4);
         Self {
-            preview: format!("{pet}'s visit summary from {}", clinic.unwrap_or("your vet")),
+            preview: format!(
+                "{pet}'s visit summary from {}",
+                clinic.unwrap_or("your vet")
+            ),
             header_name: clinic.unwrap_or("Your Veterinary Clinic"),
             footer_name: clinic.unwrap_or("your veterinary clinic"),
             logo_url: non_blank(branding.logo_url.as_deref()),
@@ -163,8 +166,8 @@ impl<'a> StructuredView<'a> {
         .filter_map(|(label, key)| s(hc, key).map(|text| LabelledText { label, text }))
         .collect();
         let monitoring = str_list(hc, "monitoring");
-        let home_care =
-            (!rows.is_empty() || !monitoring.is_empty()).then_some(HomeCareView { rows, monitoring });
+        let home_care = (!rows.is_empty() || !monitoring.is_empty())
+            .then_some(HomeCareView { rows, monitoring });
         Self {
             medications: take_home_medications(sc),
             home_care,
@@ -480,14 +483,7 @@ mod tests {
                     "notes": "Keep the cone on at all times."
                 })),
             ),
-            (
-                "all_absent",
-                "  ",
-                None,
-                Branding::default(),
-                None,
-                None,
-            ),
+            ("all_absent", "  ", None, Branding::default(), None, None),
             (
                 "escaping",
                 "Rex \"the <dog>\" & O'Neil",
@@ -543,13 +539,15 @@ mod tests {
         ]
     }
 
-
     /// The emails rendered by the template must be byte-identical to the ones the hand-written
     /// `format!` renderer produced (stored under `templates/golden/`, subject on the first line
     /// of the `.txt` file, then the plain-text part).
     #[test]
     fn golden_emails_are_byte_identical() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/scheduling/templates/golden");
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src/scheduling/templates/golden"
+        );
         for (name, pet, ct, b, summary, sc) in golden_cases() {
             let e = discharge_email(pet, ct, &b, summary, sc.as_ref()).unwrap();
             let html = std::fs::read_to_string(format!("{dir}/{name}.html")).unwrap();
