@@ -122,22 +122,12 @@ pub fn resolve(
     let cfg_call = config.and_then(|c| c.auto_call_enabled).unwrap_or(true);
 
     // Values below the case-type level, with per-value fall-through config → settings → default.
-    let lower_email_delay = config
-        .and_then(|c| c.email_delay_days)
-        .or_else(|| settings.and_then(|s| s.email_delay_days))
-        .unwrap_or(DEFAULT_EMAIL_DELAY_DAYS);
-    let lower_call_delay = config
-        .and_then(|c| c.call_delay_days)
-        .or_else(|| settings.and_then(|s| s.call_delay_days))
-        .unwrap_or(DEFAULT_CALL_DELAY_DAYS);
-    let lower_email_time = config
-        .and_then(|c| c.preferred_email_time)
-        .or_else(|| settings.and_then(|s| s.preferred_email_start_time))
-        .unwrap_or(DEFAULT_EMAIL_TIME);
-    let lower_call_time = config
-        .and_then(|c| c.preferred_call_time)
-        .or_else(|| settings.and_then(|s| s.preferred_call_start_time))
-        .unwrap_or(DEFAULT_CALL_TIME);
+    let Lower {
+        email_delay_days: lower_email_delay,
+        call_delay_days: lower_call_delay,
+        email_time: lower_email_time,
+        call_time: lower_call_time,
+    } = Lower::of(config, settings);
 
     // Times at the case-type level (with fall-through), reused by a case override.
     let type_email_time = case_type
@@ -185,20 +175,7 @@ pub fn resolve(
         });
     }
 
-    // The config level counts as the source when it supplied any cadence value itself.
-    let config_has_values = config.is_some_and(|c| {
-        c.email_delay_days.is_some()
-            || c.call_delay_days.is_some()
-            || c.preferred_email_time.is_some()
-            || c.preferred_call_time.is_some()
-    });
-    let source = if config_has_values {
-        CadenceSource::AutoSchedulingConfig
-    } else if settings.is_some() {
-        CadenceSource::ClinicSettings
-    } else {
-        CadenceSource::Default
-    };
+    let source = lower_source(config, settings);
     Resolution::Schedule(Cadence {
         source,
         email_enabled: case_email && cfg_email,
@@ -208,6 +185,59 @@ pub fn resolve(
         preferred_email_time: lower_email_time,
         preferred_call_time: lower_call_time,
     })
+}
+
+/// The cadence below the case-type level: config, else settings, else the built-in default,
+/// value by value.
+struct Lower {
+    email_delay_days: i32,
+    call_delay_days: i32,
+    email_time: NaiveTime,
+    call_time: NaiveTime,
+}
+
+impl Lower {
+    fn of(config: Option<&ConfigCadence>, settings: Option<&SettingsCadence>) -> Self {
+        Self {
+            email_delay_days: config
+                .and_then(|c| c.email_delay_days)
+                .or_else(|| settings.and_then(|s| s.email_delay_days))
+                .unwrap_or(DEFAULT_EMAIL_DELAY_DAYS),
+            call_delay_days: config
+                .and_then(|c| c.call_delay_days)
+                .or_else(|| settings.and_then(|s| s.call_delay_days))
+                .unwrap_or(DEFAULT_CALL_DELAY_DAYS),
+            email_time: config
+                .and_then(|c| c.preferred_email_time)
+                .or_else(|| settings.and_then(|s| s.preferred_email_start_time))
+                .unwrap_or(DEFAULT_EMAIL_TIME),
+            call_time: config
+                .and_then(|c| c.preferred_call_time)
+                .or_else(|| settings.and_then(|s| s.preferred_call_start_time))
+                .unwrap_or(DEFAULT_CALL_TIME),
+        }
+    }
+}
+
+/// The source reported below the case-type level: the config level counts when it supplied
+/// any cadence value itself, else the settings row if there is one, else the defaults.
+fn lower_source(
+    config: Option<&ConfigCadence>,
+    settings: Option<&SettingsCadence>,
+) -> CadenceSource {
+    let config_has_values = config.is_some_and(|c| {
+        c.email_delay_days.is_some()
+            || c.call_delay_days.is_some()
+            || c.preferred_email_time.is_some()
+            || c.preferred_call_time.is_some()
+    });
+    if config_has_values {
+        CadenceSource::AutoSchedulingConfig
+    } else if settings.is_some() {
+        CadenceSource::ClinicSettings
+    } else {
+        CadenceSource::Default
+    }
 }
 
 /// `cases.status` a case must have to be auto-scheduled when the clinic's criteria name none.

@@ -84,7 +84,7 @@ pub async fn process_limited(
     batches::start_pending(pool, batch_id, now).await?;
     let clinic = load_clinic(pool, batch_id).await?;
     let mut done = 0usize;
-    while !max_items.is_some_and(|m| done >= m) {
+    while max_items.is_none_or(|m| done < m) {
         let mut tx = pool.begin().await?;
         match step(&mut tx, batch_id, clinic.as_ref(), now).await? {
             Step::Item => {

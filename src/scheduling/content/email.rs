@@ -449,14 +449,17 @@ mod tests {
         assert!(e.html.contains("No discharge instructions available."));
     }
 
-    fn golden_cases() -> Vec<(
+    /// (file name, patient name, case type, branding, plain summary, structured summary)
+    type GoldenCase = (
         &'static str,
         &'static str,
         Option<&'static str>,
         Branding,
         Option<&'static str>,
         Option<Value>,
-    )> {
+    );
+
+    fn golden_cases() -> Vec<GoldenCase> {
         vec![
             (
                 "all_sections",
