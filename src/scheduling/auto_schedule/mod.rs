@@ -2,7 +2,7 @@
 //!
 //! Split by reason to change: [`plan`] decides, per case and without I/O, whether and when an
 //! email and a call go out (eligibility, cadence precedence, clinic-local times, the 2-minute
-//! call spread); [`run`](mod@run) orchestrates a run (bulk loads, pages, the
+//! call spread); `run` orchestrates a run (bulk loads, pages, the
 //! `auto_scheduling_runs` bookkeeping); `write` turns a page of plans into rows through `db`.
 //! May import: `db`, `domain`, `scheduling::{case_data, content}`.
 //!

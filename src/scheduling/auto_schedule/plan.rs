@@ -1,5 +1,5 @@
 //! One case's auto-schedule, decided without I/O: eligibility (first failure wins, each a
-//! [`reason`](super::reason) code), cadence precedence (`domain::cadence`), clinic-local times
+//! [`reason`] code), cadence precedence (`domain::cadence`), clinic-local times
 //! (`domain::clock`, DST-correct) and the spread of calls landing on the same minute.
 
 use std::collections::{HashMap, HashSet};

@@ -3,8 +3,8 @@
 //! Pure; content is generated once, at scheduling time, and dispatch sends the stored strings
 //! unchanged.
 //!
-//! Owns: the email's data ([`email`]) and its markup (`scheduling/templates/discharge_email.html`),
-//! the VAPI variable values ([`call_variables`](mod@call_variables)), and the small text helpers
+//! Owns: the email's data (`email`) and its markup (`scheduling/templates/discharge_email.html`),
+//! the VAPI variable values (`call_variables`), and the small text helpers
 //! both use. May import: `domain`, external crates.
 
 mod call_variables;
