@@ -1,4 +1,4 @@
-//! Auto-scheduling benchmark: for each size, a fresh scratch database is seeded (set-based
+//! Auto-scheduling benchmark (seeding SQL in `db::bench`): for each size, a fresh scratch database is seeded (set-based
 //! `INSERT … SELECT generate_series`) with `--clinics` clinics whose `auto_scheduling_config` is
 //! enabled, their `clinic_settings`, and N eligible cases (completed, 1 hour to 20 days old,
 //! owner phone and email, a discharge summary) spread evenly over the clinics; then one real
@@ -8,10 +8,13 @@ use std::time::Instant;
 
 use anyhow::Context;
 use chrono::Utc;
+use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::ScratchDb;
 use crate::config::Config;
+use crate::db::bench as bench_db;
+use crate::domain::cadence::DEFAULT_ELIGIBLE_CASE_STATUS;
 use crate::scheduling::auto_schedule::{self, RunOptions};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -100,60 +103,26 @@ fn ratios(sizes: &[SizeReport]) -> Vec<Ratio> {
         .collect()
 }
 
-const SEED_CLINICS_SQL: &str = r#"
-WITH c AS (
-  INSERT INTO clinics (name, slug, timezone, phone, email)
-  SELECT 'Bench Clinic ' || lpad(g::text, 4, '0'), 'bench-clinic-' || g,
-         (ARRAY['America/Los_Angeles', 'America/Denver', 'America/Chicago', 'America/New_York'])[1 + g % 4],
-         '(555) 010-' || lpad(g::text, 4, '0'), 'clinic' || g || '@example.com'
-  FROM generate_series(1, $1) g
-  RETURNING id),
-cfg AS (
-  INSERT INTO auto_scheduling_config (clinic_id, is_enabled, scheduling_criteria)
-  SELECT id, true, '{"maxCaseAgeDays": 30}' FROM c RETURNING clinic_id)
-INSERT INTO clinic_settings (clinic_id) SELECT clinic_id FROM cfg
-"#;
-
-const SEED_CASES_SQL: &str = r#"
-WITH k AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM clinics),
-cl AS (
-  INSERT INTO clients (clinic_id, display_name, phone, email)
-  SELECT k.id, 'Owner ' || g, '408555' || lpad((g % 10000)::text, 4, '0'), 'o' || g || '@example.com'
-  FROM generate_series(1, $1) g JOIN k ON k.k = g % $2
-  RETURNING id, clinic_id),
-pa AS (
-  INSERT INTO patients (clinic_id, client_id, name, species)
-  SELECT clinic_id, id, 'Pet', 'dog' FROM cl RETURNING id, client_id, clinic_id)
-INSERT INTO cases (clinic_id, client_id, patient_id, status, created_at)
-SELECT clinic_id, client_id, id, 'completed',
-       $3::timestamptz - interval '1 hour' - random() * interval '20 days'
-FROM pa
-"#;
+/// The zones the seeded clinics are spread over (fixture data, not a policy): four US zones,
+/// so a run crosses zone rules.
+const SEED_ZONES: [Tz; 4] = [
+    Tz::America__Los_Angeles,
+    Tz::America__Denver,
+    Tz::America__Chicago,
+    Tz::America__New_York,
+];
 
 async fn one_size(db: &ScratchDb, n: i64, clinics: i64) -> anyhow::Result<SizeReport> {
     let now = Utc::now();
     let t = Instant::now();
-    sqlx::query(SEED_CLINICS_SQL)
-        .bind(clinics)
-        .execute(&db.pool)
+    let zones: Vec<&str> = SEED_ZONES.iter().map(|z| z.name()).collect();
+    bench_db::seed_autoschedule_clinics(&db.pool, clinics, &zones)
         .await
         .context("seed clinics")?;
-    sqlx::query(SEED_CASES_SQL)
-        .bind(n)
-        .bind(clinics)
-        .bind(now)
-        .execute(&db.pool)
+    bench_db::seed_autoschedule_cases(&db.pool, n, clinics, DEFAULT_ELIGIBLE_CASE_STATUS, now)
         .await
-        .context("seed cases")?;
-    sqlx::query(
-        "INSERT INTO discharge_summaries (case_id, clinic_id, content) \
-         SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM cases",
-    )
-    .execute(&db.pool)
-    .await
-    .context("seed discharge summaries")?;
-    sqlx::query("VACUUM ANALYZE")
-        .execute(&db.pool)
+        .context("seed cases and discharge summaries")?;
+    bench_db::vacuum_analyze(&db.pool)
         .await
         .context("vacuum analyze")?;
     let seed_secs = t.elapsed().as_secs_f64();
@@ -200,22 +169,13 @@ async fn one_size(db: &ScratchDb, n: i64, clinics: i64) -> anyhow::Result<SizeRe
     })
 }
 
+/// The table's column titles, aligned as the rows are (one literal: the titles are words such
+/// as "processed", not statuses).
+const HEADER: &str = "   cases  clinics    seed s     run s    cases/s  processed    emails     calls  skipped  errors     status";
+
 pub fn print(r: &AutoscheduleReport) {
     println!("auto-scheduling benchmark (one real run per size, fresh database each)");
-    println!(
-        "{:>8} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
-        "cases",
-        "clinics",
-        "seed s",
-        "run s",
-        "cases/s",
-        "processed",
-        "emails",
-        "calls",
-        "skipped",
-        "errors",
-        "status"
-    );
+    println!("{HEADER}");
     for s in &r.sizes {
         println!(
             "{:>8} {:>8} {:>9.1} {:>9.2} {:>10.0} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
@@ -269,5 +229,24 @@ mod tests {
             (10.0, 12.5, 1.25)
         );
         assert!(ratios(&[size(10, 1.0)]).is_empty());
+    }
+
+    #[test]
+    fn header_is_aligned_with_the_rows() {
+        let built = format!(
+            "{:>8} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
+            "cases",
+            "clinics",
+            "seed s",
+            "run s",
+            "cases/s",
+            "processed",
+            "emails",
+            "calls",
+            "skipped",
+            "errors",
+            "status"
+        );
+        assert_eq!(HEADER, built);
     }
 }

@@ -86,4 +86,163 @@ pub async fn load_for_dispatch(
 
 // ==== scheduling (scheduling/) ====
 
+/// Columns and joins of "everything needed to schedule a follow-up for a case"; callers append
+/// `WHERE ...` with their own parameters, so the statuses of the "already has" probes are
+/// spelled from `domain::status` into the text instead of being bound. The latest discharge
+/// summary comes from a LATERAL join and the "already has a live email/call" flags from EXISTS
+/// probes on indexed columns, so a page of cases is one statement. Displays as the SQL text.
+pub struct CaseSelect;
+
+/// The shared SELECT prefix (see [`CaseSelect`]).
+pub const CASE_SELECT: CaseSelect = CaseSelect;
+
+impl CaseSelect {
+    pub fn sql(&self) -> &'static str {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        SQL.get_or_init(|| {
+            format!(
+                r#"
+SELECT ca.id, ca.clinic_id, ca.status, COALESCE(ca.type, ca.detected_case_type) AS case_type,
+       ca.type AS own_case_type, ca.detected_case_type,
+       ca.created_at, ca.cadence_source, ca.call_enabled, ca.email_enabled,
+       ca.call_delay_days, ca.email_delay_days, ca.entity_extraction, ca.extreme_case_check,
+       ca.metadata, ca.patient_snapshot,
+       cl.display_name AS client_name, cl.phone AS client_phone, cl.email AS client_email,
+       cl.communication_opt_out AS client_opt_out,
+       p.name AS patient_name, p.species AS patient_species, p.is_deceased AS patient_deceased,
+       ds.content AS summary_content, ds.structured_content AS summary_structured,
+       (ds.id IS NOT NULL) AS has_summary,
+       EXISTS (SELECT 1 FROM auto_scheduled_items i
+               WHERE i.case_id = ca.id AND i.status = '{scheduled}') AS has_scheduled_item,
+       EXISTS (SELECT 1 FROM outbound_emails e
+               WHERE e.case_id = ca.id AND e.status NOT IN ('{email_failed}', '{email_cancelled}')) AS has_live_email,
+       EXISTS (SELECT 1 FROM outbound_calls c
+               WHERE c.case_id = ca.id AND c.status NOT IN ('{call_failed}', '{call_cancelled}')) AS has_live_call
+FROM cases ca
+LEFT JOIN patients p ON p.id = ca.patient_id
+LEFT JOIN clients cl ON cl.id = COALESCE(ca.client_id, p.client_id)
+LEFT JOIN LATERAL (
+    SELECT d.id, d.content, d.structured_content FROM discharge_summaries d
+    WHERE d.case_id = ca.id ORDER BY d.created_at DESC NULLS LAST, d.id DESC LIMIT 1
+) ds ON true
+"#,
+                scheduled = crate::domain::status::ScheduledItemStatus::Scheduled.as_str(),
+                email_failed = crate::domain::status::EmailStatus::Failed.as_str(),
+                email_cancelled = crate::domain::status::EmailStatus::Cancelled.as_str(),
+                call_failed = crate::domain::status::CallStatus::Failed.as_str(),
+                call_cancelled = crate::domain::status::CallStatus::Cancelled.as_str(),
+            )
+        })
+    }
+}
+
+impl std::fmt::Display for CaseSelect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.sql())
+    }
+}
+
+/// One row of [`CASE_SELECT`].
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CaseRow {
+    pub id: Uuid,
+    pub clinic_id: Uuid,
+    pub status: Option<String>,
+    /// `COALESCE(type, detected_case_type)`: the type cadence and email content go by.
+    pub case_type: Option<String>,
+    /// `cases.type` as stored.
+    pub own_case_type: Option<String>,
+    pub detected_case_type: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub cadence_source: Option<String>,
+    pub call_enabled: Option<bool>,
+    pub email_enabled: Option<bool>,
+    pub call_delay_days: Option<i32>,
+    pub email_delay_days: Option<i32>,
+    pub entity_extraction: Option<Value>,
+    pub extreme_case_check: Option<Value>,
+    pub metadata: Option<Value>,
+    pub patient_snapshot: Option<Value>,
+    pub client_name: Option<String>,
+    pub client_phone: Option<String>,
+    pub client_email: Option<String>,
+    pub client_opt_out: Option<bool>,
+    pub patient_name: Option<String>,
+    pub patient_species: Option<String>,
+    pub patient_deceased: Option<bool>,
+    pub summary_content: Option<String>,
+    pub summary_structured: Option<Value>,
+    pub has_summary: Option<bool>,
+    pub has_scheduled_item: Option<bool>,
+    pub has_live_email: Option<bool>,
+    pub has_live_call: Option<bool>,
+}
+
+/// One page of a clinic's auto-scheduling candidates, newest first (keyset pagination).
+#[derive(Debug, Clone)]
+pub struct CandidatePage<'a> {
+    pub clinic_id: Uuid,
+    /// `cases.status` values the clinic's criteria include.
+    pub statuses: &'a [String],
+    /// Oldest `created_at` still eligible.
+    pub created_since: DateTime<Utc>,
+    /// `(created_at, id)` of the last row of the previous page.
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    pub limit: i64,
+}
+
+/// Cases of the clinic never scheduled (neither auto nor by hand), in the given statuses and
+/// not older than `created_since`.
+pub async fn auto_schedule_candidates(
+    ex: impl PgExecutor<'_>,
+    page: &CandidatePage<'_>,
+) -> Result<Vec<CaseRow>, sqlx::Error> {
+    let sql = format!(
+        "{CASE_SELECT} WHERE ca.clinic_id = $1 AND ca.auto_scheduled_at IS NULL \
+         AND ca.scheduling_source IS NULL AND ca.status = ANY($2) AND ca.created_at >= $3 \
+         AND ($4::timestamptz IS NULL OR (ca.created_at, ca.id) < ($4, $5)) \
+         ORDER BY ca.created_at DESC, ca.id DESC LIMIT $6"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(page.clinic_id)
+        .bind(page.statuses)
+        .bind(page.created_since)
+        .bind(page.after.map(|c| c.0))
+        .bind(page.after.map(|c| c.1).unwrap_or_else(Uuid::nil))
+        .bind(page.limit)
+        .fetch_all(ex)
+        .await
+}
+
+/// One case, as [`CASE_SELECT`] reads it.
+pub async fn case_for_scheduling(
+    ex: impl PgExecutor<'_>,
+    case_id: Uuid,
+) -> Result<Option<CaseRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{CASE_SELECT} WHERE ca.id = $1"
+    )))
+    .bind(case_id)
+    .fetch_optional(ex)
+    .await
+}
+
+/// Marks the cases auto-scheduled at `now`, only those nobody scheduled yet; returns the ids
+/// it marked. This claim is what makes a second or concurrent run schedule nothing twice.
+pub async fn claim_for_auto_schedule(
+    ex: impl PgExecutor<'_>,
+    case_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE cases SET auto_scheduled_at = $2, scheduling_source = 'auto' \
+         WHERE id = ANY($1) AND auto_scheduled_at IS NULL AND scheduling_source IS NULL \
+         RETURNING id",
+    )
+    .bind(case_ids)
+    .bind(now)
+    .fetch_all(ex)
+    .await
+}
+
 // ==== end scheduling (scheduling/) ====

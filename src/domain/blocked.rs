@@ -1,6 +1,11 @@
-//! Blocked (extreme) cases at dispatch time, behavior.md §10: no follow-up call or email after
+//! Blocked (extreme) cases (docs/behaviour.md#blocked-cases): no follow-up call or email after
 //! euthanasia or death. The rules live in `domain::extreme` (whole-word matching, so "appts"
-//! is not "pts"); this module only gathers the facts dispatch has loaded.
+//! is not "pts"); this module is the one question every caller asks — dispatch with what it
+//! loaded ([`CaseFacts`]), scheduling with the case row it read ([`BlockedInput`]) — so both
+//! look at the same facts: the stored type and the detected type, the latest discharge
+//! summary's text, the case metadata, the entities, the stored verdict and the patient.
+//!
+//! May import: `domain` only.
 
 use serde_json::Value;
 
@@ -16,17 +21,51 @@ pub struct CaseFacts {
     pub discharge_summary: Option<String>,
 }
 
-/// The reason the case must not be contacted, if any: the one detector
-/// (`domain::extreme`) that auto-scheduling also uses, fed with what dispatch loaded.
+/// The same facts as [`CaseFacts`], borrowed (and possibly absent) as a loaded row has them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct BlockedInput<'a> {
+    /// `cases.type` as stored.
+    pub case_type: Option<&'a str>,
+    /// `cases.detected_case_type`.
+    pub detected_case_type: Option<&'a str>,
+    pub metadata: Option<&'a Value>,
+    pub entity_extraction: Option<&'a Value>,
+    pub extreme_case_check: Option<&'a Value>,
+    pub patient_deceased: bool,
+    /// The latest discharge summary's text.
+    pub discharge_summary: Option<&'a str>,
+}
+
+impl CaseFacts {
+    pub fn as_input(&self) -> BlockedInput<'_> {
+        BlockedInput {
+            case_type: self.case_type.as_deref(),
+            detected_case_type: self.detected_case_type.as_deref(),
+            metadata: Some(&self.metadata),
+            entity_extraction: Some(&self.entity_extraction),
+            extreme_case_check: Some(&self.extreme_case_check),
+            patient_deceased: self.patient_deceased,
+            discharge_summary: self.discharge_summary.as_deref(),
+        }
+    }
+}
+
+/// The reason the case must not be contacted, if any (dispatch's entry point).
 pub fn blocked_reason(f: &CaseFacts) -> Option<String> {
-    crate::domain::extreme::blocked_reason(&crate::domain::extreme::ExtremeInput {
-        case_type: f.case_type.as_deref(),
-        detected_case_type: f.detected_case_type.as_deref(),
-        discharge_summary: f.discharge_summary.as_deref(),
+    check(&f.as_input())
+}
+
+/// The reason the case must not be contacted, if any: the one detector (`domain::extreme`)
+/// fed with the one set of facts, for dispatch and scheduling alike.
+pub fn check(f: &BlockedInput<'_>) -> Option<String> {
+    super::extreme::blocked_reason(&super::extreme::ExtremeInput {
+        case_type: f.case_type,
+        detected_case_type: f.detected_case_type,
+        discharge_summary: f.discharge_summary,
         consultation_notes: None,
-        metadata: Some(&f.metadata),
-        entity_extraction: Some(&f.entity_extraction),
-        extreme_case_check: Some(&f.extreme_case_check),
+        metadata: f.metadata,
+        entity_extraction: f.entity_extraction,
+        extreme_case_check: f.extreme_case_check,
         patient_deceased: f.patient_deceased,
     })
 }
@@ -67,5 +106,42 @@ mod tests {
             blocked_reason(&f).as_deref(),
             Some("Entities case type: Euthanasia")
         );
+    }
+
+    #[test]
+    fn owned_and_borrowed_facts_agree() {
+        let meta = json!({});
+        let rows = [
+            ("surgery", Some("euthanasia"), None),
+            ("surgery", None, Some("Discussed PTS with owner.")),
+            ("surgery", None, Some("Recheck appts next week")),
+        ];
+        for (own, detected, summary) in rows {
+            let owned = CaseFacts {
+                case_type: Some(own.into()),
+                detected_case_type: detected.map(str::to_string),
+                discharge_summary: summary.map(str::to_string),
+                ..Default::default()
+            };
+            let borrowed = BlockedInput {
+                case_type: Some(own),
+                detected_case_type: detected,
+                discharge_summary: summary,
+                metadata: Some(&meta),
+                ..Default::default()
+            };
+            assert_eq!(
+                blocked_reason(&owned),
+                check(&borrowed),
+                "{own} {detected:?} {summary:?}"
+            );
+        }
+        // A stored type does not hide a blocking detected type, nor the summary's words.
+        assert!(check(&BlockedInput {
+            case_type: Some("surgery"),
+            detected_case_type: Some("euthanasia"),
+            ..Default::default()
+        })
+        .is_some());
     }
 }

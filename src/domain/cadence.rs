@@ -1,6 +1,6 @@
 //! Cadence precedence: which delays, preferred times and channels apply to one case.
 //!
-//! Most specific first (issue 5): the case's own delays when `cases.cadence_source` is not
+//! Most specific first (docs/behaviour.md#cadence): the case's own delays when `cases.cadence_source` is not
 //! `default` → `clinic_case_type_cadence` for the case's type (`never_auto_schedule` skips the
 //! case) → `auto_scheduling_config` → `clinic_settings` → built-in defaults. Pure: the run loads
 //! the inputs in bulk and calls [`resolve`] per case.
@@ -122,22 +122,12 @@ pub fn resolve(
     let cfg_call = config.and_then(|c| c.auto_call_enabled).unwrap_or(true);
 
     // Values below the case-type level, with per-value fall-through config → settings → default.
-    let lower_email_delay = config
-        .and_then(|c| c.email_delay_days)
-        .or_else(|| settings.and_then(|s| s.email_delay_days))
-        .unwrap_or(DEFAULT_EMAIL_DELAY_DAYS);
-    let lower_call_delay = config
-        .and_then(|c| c.call_delay_days)
-        .or_else(|| settings.and_then(|s| s.call_delay_days))
-        .unwrap_or(DEFAULT_CALL_DELAY_DAYS);
-    let lower_email_time = config
-        .and_then(|c| c.preferred_email_time)
-        .or_else(|| settings.and_then(|s| s.preferred_email_start_time))
-        .unwrap_or(DEFAULT_EMAIL_TIME);
-    let lower_call_time = config
-        .and_then(|c| c.preferred_call_time)
-        .or_else(|| settings.and_then(|s| s.preferred_call_start_time))
-        .unwrap_or(DEFAULT_CALL_TIME);
+    let Lower {
+        email_delay_days: lower_email_delay,
+        call_delay_days: lower_call_delay,
+        email_time: lower_email_time,
+        call_time: lower_call_time,
+    } = Lower::of(config, settings);
 
     // Times at the case-type level (with fall-through), reused by a case override.
     let type_email_time = case_type
@@ -185,20 +175,7 @@ pub fn resolve(
         });
     }
 
-    // The config level counts as the source when it supplied any cadence value itself.
-    let config_has_values = config.is_some_and(|c| {
-        c.email_delay_days.is_some()
-            || c.call_delay_days.is_some()
-            || c.preferred_email_time.is_some()
-            || c.preferred_call_time.is_some()
-    });
-    let source = if config_has_values {
-        CadenceSource::AutoSchedulingConfig
-    } else if settings.is_some() {
-        CadenceSource::ClinicSettings
-    } else {
-        CadenceSource::Default
-    };
+    let source = lower_source(config, settings);
     Resolution::Schedule(Cadence {
         source,
         email_enabled: case_email && cfg_email,
@@ -208,6 +185,106 @@ pub fn resolve(
         preferred_email_time: lower_email_time,
         preferred_call_time: lower_call_time,
     })
+}
+
+/// The cadence below the case-type level: config, else settings, else the built-in default,
+/// value by value.
+struct Lower {
+    email_delay_days: i32,
+    call_delay_days: i32,
+    email_time: NaiveTime,
+    call_time: NaiveTime,
+}
+
+impl Lower {
+    fn of(config: Option<&ConfigCadence>, settings: Option<&SettingsCadence>) -> Self {
+        Self {
+            email_delay_days: config
+                .and_then(|c| c.email_delay_days)
+                .or_else(|| settings.and_then(|s| s.email_delay_days))
+                .unwrap_or(DEFAULT_EMAIL_DELAY_DAYS),
+            call_delay_days: config
+                .and_then(|c| c.call_delay_days)
+                .or_else(|| settings.and_then(|s| s.call_delay_days))
+                .unwrap_or(DEFAULT_CALL_DELAY_DAYS),
+            email_time: config
+                .and_then(|c| c.preferred_email_time)
+                .or_else(|| settings.and_then(|s| s.preferred_email_start_time))
+                .unwrap_or(DEFAULT_EMAIL_TIME),
+            call_time: config
+                .and_then(|c| c.preferred_call_time)
+                .or_else(|| settings.and_then(|s| s.preferred_call_start_time))
+                .unwrap_or(DEFAULT_CALL_TIME),
+        }
+    }
+}
+
+/// The source reported below the case-type level: the config level counts when it supplied
+/// any cadence value itself, else the settings row if there is one, else the defaults.
+fn lower_source(
+    config: Option<&ConfigCadence>,
+    settings: Option<&SettingsCadence>,
+) -> CadenceSource {
+    let config_has_values = config.is_some_and(|c| {
+        c.email_delay_days.is_some()
+            || c.call_delay_days.is_some()
+            || c.preferred_email_time.is_some()
+            || c.preferred_call_time.is_some()
+    });
+    if config_has_values {
+        CadenceSource::AutoSchedulingConfig
+    } else if settings.is_some() {
+        CadenceSource::ClinicSettings
+    } else {
+        CadenceSource::Default
+    }
+}
+
+/// `cases.status` a case must have to be auto-scheduled when the clinic's criteria name none.
+pub const DEFAULT_ELIGIBLE_CASE_STATUS: &str = "completed";
+
+/// Which cases auto-scheduling considers: `auto_scheduling_config.scheduling_criteria`, with the
+/// old defaults for what it does not say (docs/behaviour.md#auto-schedule).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Criteria {
+    /// `includeCaseStatuses` (non-empty), default [`DEFAULT_ELIGIBLE_CASE_STATUS`].
+    pub statuses: Vec<String>,
+    /// `maxCaseAgeDays`, default 3.
+    pub max_age_days: i64,
+    /// `minCaseAgeHours`, default 0.
+    pub min_age_hours: i64,
+    /// `requireContactInfo`, default true.
+    pub require_contact: bool,
+    /// `requireDischargeSummary`, default true.
+    pub require_summary: bool,
+}
+
+impl Criteria {
+    pub fn from_json(v: Option<&serde_json::Value>) -> Self {
+        use serde_json::Value;
+        let get = |k: &str| v.and_then(|v| v.get(k));
+        let statuses: Vec<String> = get("includeCaseStatuses")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .filter(|v: &Vec<String>| !v.is_empty())
+            .unwrap_or_else(|| vec![DEFAULT_ELIGIBLE_CASE_STATUS.to_string()]);
+        Self {
+            statuses,
+            max_age_days: get("maxCaseAgeDays").and_then(Value::as_i64).unwrap_or(3),
+            min_age_hours: get("minCaseAgeHours").and_then(Value::as_i64).unwrap_or(0),
+            require_contact: get("requireContactInfo")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            require_summary: get("requireDischargeSummary")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -362,5 +439,28 @@ mod tests {
             serde_json::json!({"source": "auto_scheduling_config", "emailEnabled": true, "callEnabled": true,
                 "emailDelayDays": 1, "callDelayDays": 3, "preferredEmailTime": "10:00", "preferredCallTime": "16:00"})
         );
+    }
+
+    #[test]
+    fn criteria_defaults_and_overrides() {
+        let d = Criteria::from_json(None);
+        assert_eq!(
+            d,
+            Criteria {
+                statuses: vec!["completed".into()],
+                max_age_days: 3,
+                min_age_hours: 0,
+                require_contact: true,
+                require_summary: true,
+            }
+        );
+        let j = serde_json::json!({"includeCaseStatuses": [], "maxCaseAgeDays": 30,
+            "minCaseAgeHours": 2, "requireContactInfo": false, "requireDischargeSummary": false});
+        let c = Criteria::from_json(Some(&j));
+        assert_eq!(c.statuses, vec!["completed".to_string()]);
+        assert_eq!((c.max_age_days, c.min_age_hours), (30, 2));
+        assert!(!c.require_contact && !c.require_summary);
+        let j = serde_json::json!({"includeCaseStatuses": ["completed", "reviewed"]});
+        assert_eq!(Criteria::from_json(Some(&j)).statuses.len(), 2);
     }
 }

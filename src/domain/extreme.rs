@@ -1,4 +1,7 @@
-//! Extreme-case (blocked-case) detection, behavior.md §10, with whole-word matching.
+//! Extreme-case (blocked-case) detection (docs/behaviour.md#blocked-cases), with whole-word
+//! matching. Callers go through `domain::blocked`, which decides what facts it is fed.
+//!
+//! May import: `domain` only.
 //!
 //! The old detector used plain substring containment, so `pts` matched "appts" and `doa` matched
 //! "doable" and legitimate follow-ups were blocked. Here text is split into lowercase words and a
@@ -44,8 +47,18 @@ pub struct ExtremeInput<'a> {
     pub entity_extraction: Option<&'a Value>,
 }
 
-/// `Some(reason)` when the case must not be contacted.
+/// `Some(reason)` when the case must not be contacted: the stored facts first, then the words
+/// of the case's texts.
 pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
+    fact_reason(input).or_else(|| content_reason(input))
+}
+
+fn blocked_type(ct: &str) -> bool {
+    BLOCKED_TYPES.contains(&ct.trim().to_lowercase().as_str())
+}
+
+/// The stored facts: deceased patient, the AI verdict, the case types, the PIMS appointment.
+fn fact_reason(input: &ExtremeInput<'_>) -> Option<String> {
     if input.patient_deceased {
         return Some("Patient is deceased".into());
     }
@@ -67,7 +80,7 @@ pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
         .into_iter()
         .flatten()
     {
-        if BLOCKED_TYPES.contains(&ct.trim().to_lowercase().as_str()) {
+        if blocked_type(ct) {
             return Some(format!("Case type: {ct}"));
         }
     }
@@ -76,12 +89,11 @@ pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
         .and_then(|e| e.get("caseType"))
         .and_then(Value::as_str)
     {
-        if BLOCKED_TYPES.contains(&ct.trim().to_lowercase().as_str()) {
+        if blocked_type(ct) {
             return Some(format!("Entities case type: {ct}"));
         }
     }
-    let meta = input.metadata;
-    let ptr = |p: &str| meta.and_then(|m| m.pointer(p));
+    let ptr = |p: &str| input.metadata.and_then(|m| m.pointer(p));
     // A no-show or cancelled visit: there is no discharge to follow up on.
     if let Some(status) = ptr("/pimsAppointment/status").and_then(Value::as_str) {
         let s = status.trim().to_lowercase();
@@ -89,6 +101,15 @@ pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
             return Some(format!("Patient appointment was {s}"));
         }
     }
+    match ptr("/entities/caseType").and_then(Value::as_str) {
+        Some(ct) if blocked_type(ct) => Some(format!("Entities case type: {ct}")),
+        _ => None,
+    }
+}
+
+/// The first keyword found, as whole words, in the summary, the notes and the PIMS texts.
+fn content_reason(input: &ExtremeInput<'_>) -> Option<String> {
+    let ptr = |p: &str| input.metadata.and_then(|m| m.pointer(p));
     let mut parts: Vec<String> = Vec::new();
     let mut push = |v: Option<&str>| {
         if let Some(s) = v {
@@ -116,11 +137,6 @@ pub fn blocked_reason(input: &ExtremeInput<'_>) -> Option<String> {
                 .collect::<Vec<_>>()
                 .join(" "),
         );
-    }
-    if let Some(ct) = ptr("/entities/caseType").and_then(Value::as_str) {
-        if BLOCKED_TYPES.contains(&ct.trim().to_lowercase().as_str()) {
-            return Some(format!("Entities case type: {ct}"));
-        }
     }
     let words = words(&parts.join(" "));
     KEYWORDS

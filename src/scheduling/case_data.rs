@@ -1,72 +1,13 @@
-//! One query shape for "everything needed to schedule a follow-up for a case", shared by the
-//! auto-scheduling run (many cases per query) and discharge batches (one item at a time), plus
-//! the pure derivations on top of it (contacts, blocked check, content).
+//! "Everything needed to schedule a follow-up for a case": the row shape is
+//! `db::cases::CaseRow` (read by [`CASE_SELECT`], shared by the auto-scheduling run and
+//! discharge batches); this module owns the pure derivations on top of it (contacts, the
+//! blocked check, content). May import: `db` (row types), `domain`, `scheduling::content`.
 
-use chrono::{DateTime, Utc};
 use serde_json::Value;
-use uuid::Uuid;
 
-use super::content::{self, Branding, CallContext, EmailContent};
-use crate::domain::extreme::{self, ExtremeInput};
-
-/// Columns and joins; callers append `WHERE ...`. The latest discharge summary comes from a
-/// LATERAL join, and the "already has a live email/call" flags from EXISTS probes on indexed
-/// columns, so a page of cases is one statement.
-pub const CASE_SELECT: &str = r#"
-SELECT ca.id, ca.clinic_id, ca.status, COALESCE(ca.type, ca.detected_case_type) AS case_type,
-       ca.created_at, ca.cadence_source, ca.call_enabled, ca.email_enabled,
-       ca.call_delay_days, ca.email_delay_days, ca.entity_extraction, ca.extreme_case_check,
-       ca.metadata, ca.patient_snapshot,
-       cl.display_name AS client_name, cl.phone AS client_phone, cl.email AS client_email,
-       cl.communication_opt_out AS client_opt_out,
-       p.name AS patient_name, p.species AS patient_species, p.is_deceased AS patient_deceased,
-       ds.content AS summary_content, ds.structured_content AS summary_structured,
-       (ds.id IS NOT NULL) AS has_summary,
-       EXISTS (SELECT 1 FROM auto_scheduled_items i
-               WHERE i.case_id = ca.id AND i.status = 'scheduled') AS has_scheduled_item,
-       EXISTS (SELECT 1 FROM outbound_emails e
-               WHERE e.case_id = ca.id AND e.status NOT IN ('failed', 'cancelled')) AS has_live_email,
-       EXISTS (SELECT 1 FROM outbound_calls c
-               WHERE c.case_id = ca.id AND c.status NOT IN ('failed', 'cancelled')) AS has_live_call
-FROM cases ca
-LEFT JOIN patients p ON p.id = ca.patient_id
-LEFT JOIN clients cl ON cl.id = COALESCE(ca.client_id, p.client_id)
-LEFT JOIN LATERAL (
-    SELECT d.id, d.content, d.structured_content FROM discharge_summaries d
-    WHERE d.case_id = ca.id ORDER BY d.created_at DESC NULLS LAST, d.id DESC LIMIT 1
-) ds ON true
-"#;
-
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CaseRow {
-    pub id: Uuid,
-    pub clinic_id: Uuid,
-    pub status: Option<String>,
-    pub case_type: Option<String>,
-    pub created_at: Option<DateTime<Utc>>,
-    pub cadence_source: Option<String>,
-    pub call_enabled: Option<bool>,
-    pub email_enabled: Option<bool>,
-    pub call_delay_days: Option<i32>,
-    pub email_delay_days: Option<i32>,
-    pub entity_extraction: Option<Value>,
-    pub extreme_case_check: Option<Value>,
-    pub metadata: Option<Value>,
-    pub patient_snapshot: Option<Value>,
-    pub client_name: Option<String>,
-    pub client_phone: Option<String>,
-    pub client_email: Option<String>,
-    pub client_opt_out: Option<bool>,
-    pub patient_name: Option<String>,
-    pub patient_species: Option<String>,
-    pub patient_deceased: Option<bool>,
-    pub summary_content: Option<String>,
-    pub summary_structured: Option<Value>,
-    pub has_summary: Option<bool>,
-    pub has_scheduled_item: Option<bool>,
-    pub has_live_email: Option<bool>,
-    pub has_live_call: Option<bool>,
-}
+use super::content::{self, Branding, CallContext, ContentError, EmailContent};
+pub use crate::db::cases::{CaseRow, CASE_SELECT};
+use crate::domain::blocked::{self, BlockedInput};
 
 /// The clinic-level values content generation needs.
 #[derive(Debug, Clone, Default)]
@@ -106,7 +47,7 @@ impl CaseRow {
         )
         .into_iter()
         .flatten()
-        .find_map(content::normalize_phone)
+        .find_map(|p| crate::domain::phone::normalize_e164(p).ok())
     }
 
     pub fn owner_email(&self) -> Option<String> {
@@ -145,23 +86,21 @@ impl CaseRow {
         ])
     }
 
-    /// Blocked (euthanasia/deceased...) reason, behavior.md §10 as the scheduling callers use it:
-    /// the stored AI verdict, the entity case type and the case metadata's notes.
+    /// Blocked (euthanasia/deceased...) reason (docs/behaviour.md#blocked-cases): the same
+    /// check, on the same facts, as dispatch makes.
     pub fn blocked_reason(&self) -> Option<String> {
-        let meta = self.metadata.as_ref();
-        extreme::blocked_reason(&ExtremeInput {
-            case_type: self.case_type.as_deref(),
-            detected_case_type: None,
-            discharge_summary: None,
-            consultation_notes: None,
-            metadata: meta,
+        blocked::check(&BlockedInput {
+            case_type: self.own_case_type.as_deref(),
+            detected_case_type: self.detected_case_type.as_deref(),
+            metadata: self.metadata.as_ref(),
             entity_extraction: self.entity_extraction.as_ref(),
             extreme_case_check: self.extreme_case_check.as_ref(),
             patient_deceased: self.patient_deceased.unwrap_or(false),
+            discharge_summary: self.summary_content.as_deref(),
         })
     }
 
-    pub fn email(&self, clinic: &ClinicInfo) -> EmailContent {
+    pub fn email(&self, clinic: &ClinicInfo) -> Result<EmailContent, ContentError> {
         content::discharge_email(
             self.patient_name().as_deref().unwrap_or(""),
             self.case_type.as_deref(),

@@ -1,5 +1,8 @@
-//! Discharge batch processing (behavior.md §4, with issue 5's corrections: cancel works, a
-//! killed worker's batch resumes without redoing items).
+//! Discharge batch processing (docs/behaviour.md#discharge-batch): cancel works, and a killed
+//! worker's batch resumes without redoing items.
+//!
+//! Owns: the batch's item loop, what one item schedules, the cancel cascade. SQL lives in
+//! `db::discharge_batches` (and the outbound tables' modules). May import: `db`, `domain`.
 //!
 //! Concurrency design: every item is processed in its own transaction that starts by locking
 //! the batch row (`FOR UPDATE SKIP LOCKED`). Consequences:
@@ -14,16 +17,22 @@
 //!   item and stops.
 //!
 //! The i-th item (0-based, stable order `created_at, id`) gets its email at
-//! `email_schedule_time + i×20 s` and its call at `call_schedule_time + i×2 min` (§6.5).
+//! `email_schedule_time + i×20 s` and its call at `call_schedule_time + i×2 min`
+//! (docs/behaviour.md#discharge-batch).
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Value};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::case_data::{CaseRow, ClinicInfo, CASE_SELECT};
+use super::case_data::{CaseRow, ClinicInfo};
 use super::SchedulingError;
+use crate::db::discharge_batches::{self as batches, ItemOutcome, LockedBatch, PendingItem};
+use crate::db::outbound_calls::{self, NewQueuedCall};
+use crate::db::outbound_emails::{self, NewQueuedEmail};
+use crate::domain::clinic_policy::{self, DEFAULT_CALL_DELAY_DAYS, DEFAULT_EMAIL_DELAY_DAYS};
 use crate::domain::clock;
+use crate::domain::status::BatchStatus;
 
 pub const EMAIL_STAGGER: Duration = Duration::seconds(20);
 pub const CALL_STAGGER: Duration = Duration::minutes(2);
@@ -45,22 +54,6 @@ pub struct BatchOutcome {
     pub cancelled: bool,
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct BatchRow {
-    status: Option<String>,
-    clinic_id: Uuid,
-    email_schedule_time: Option<DateTime<Utc>>,
-    call_schedule_time: Option<DateTime<Utc>>,
-    metadata: Option<Value>,
-}
-
-#[derive(Debug, sqlx::FromRow)]
-struct NextItem {
-    id: Uuid,
-    case_id: Uuid,
-    idx: i64,
-}
-
 /// Processes the batch to the end (or until it is cancelled). Safe to call concurrently and
 /// repeatedly: a finished batch is reported as is, a `processing` one is resumed.
 pub async fn process(
@@ -69,6 +62,14 @@ pub async fn process(
     now: DateTime<Utc>,
 ) -> Result<BatchOutcome, SchedulingError> {
     process_limited(pool, batch_id, now, None).await
+}
+
+/// What one turn of the item loop did.
+enum Step {
+    /// One item done; go on.
+    Item,
+    /// Finished, cancelled, or held by another worker: report the batch as it is.
+    Stop,
 }
 
 /// [`process`], stopping after at most `max_items` items (the batch stays `processing`). Lets
@@ -80,91 +81,62 @@ pub async fn process_limited(
     max_items: Option<usize>,
 ) -> Result<BatchOutcome, SchedulingError> {
     // Claim: pending → processing. A batch that is already processing is being resumed.
-    sqlx::query(
-        "UPDATE discharge_batches SET status = 'processing', started_at = COALESCE(started_at, $2), \
-         total_cases = (SELECT count(*) FROM discharge_batch_items WHERE batch_id = $1) \
-         WHERE id = $1 AND status = 'pending'",
-    )
-    .bind(batch_id)
-    .bind(now)
-    .execute(pool)
-    .await?;
-
+    batches::start_pending(pool, batch_id, now).await?;
     let clinic = load_clinic(pool, batch_id).await?;
     let mut done = 0usize;
-    loop {
-        if max_items.is_some_and(|m| done >= m) {
-            return outcome(pool, batch_id).await;
-        }
+    while max_items.is_none_or(|m| done < m) {
         let mut tx = pool.begin().await?;
-        let batch: Option<BatchRow> = sqlx::query_as(
-            "SELECT status, clinic_id, email_schedule_time, call_schedule_time, metadata \
-             FROM discharge_batches WHERE id = $1 FOR UPDATE SKIP LOCKED",
-        )
-        .bind(batch_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(batch) = batch else {
-            tx.rollback().await?;
-            // Locked by another worker (or by a cancel in progress) — or gone.
-            return outcome(pool, batch_id).await;
-        };
-        match batch.status.as_deref() {
-            Some("processing") => {}
-            Some("cancelled") => {
-                cancel_in(&mut tx, batch_id).await?;
+        match step(&mut tx, batch_id, clinic.as_ref(), now).await? {
+            Step::Item => {
                 tx.commit().await?;
-                return outcome(pool, batch_id).await;
+                done += 1;
             }
-            _ => {
-                tx.rollback().await?;
-                return outcome(pool, batch_id).await;
+            Step::Stop => {
+                tx.commit().await?;
+                break;
             }
         }
-        let next: Option<NextItem> = sqlx::query_as(
-            "SELECT id, case_id, idx FROM ( \
-               SELECT id, case_id, status, row_number() OVER (ORDER BY created_at, id) - 1 AS idx \
-               FROM discharge_batch_items WHERE batch_id = $1) s \
-             WHERE status = 'pending' ORDER BY idx LIMIT 1",
-        )
-        .bind(batch_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(item) = next else {
-            finalize(&mut tx, batch_id, now).await?;
-            tx.commit().await?;
-            return outcome(pool, batch_id).await;
-        };
-        process_item(&mut tx, &batch, batch_id, &item, clinic.as_ref(), now).await?;
-        tx.commit().await?;
-        done += 1;
     }
+    outcome(pool, batch_id).await
 }
 
-#[derive(Debug, sqlx::FromRow)]
-struct ClinicRow {
-    name: String,
-    phone: Option<String>,
-    primary_color: Option<String>,
-    logo_url: Option<String>,
-    timezone: String,
-    emergency_phone: Option<String>,
+/// Under the batch row lock: runs a pending cancel, finalizes a batch without pending items,
+/// or processes the next item.
+async fn step(
+    tx: &mut PgConnection,
+    batch_id: Uuid,
+    clinic: Option<&(ClinicInfo, String)>,
+    now: DateTime<Utc>,
+) -> Result<Step, SchedulingError> {
+    // `None`: locked by another worker (or by a cancel in progress) — or gone.
+    let Some(batch) = batches::lock_skip_locked(tx, batch_id).await? else {
+        return Ok(Step::Stop);
+    };
+    match batch.status.as_deref().and_then(BatchStatus::parse) {
+        Some(BatchStatus::Processing) => {}
+        Some(BatchStatus::Cancelled) => {
+            cancel_in(tx, batch_id).await?;
+            return Ok(Step::Stop);
+        }
+        _ => return Ok(Step::Stop),
+    }
+    let Some(item) = batches::next_pending_item(tx, batch_id).await? else {
+        batches::finalize(tx, batch_id, now).await?;
+        return Ok(Step::Stop);
+    };
+    process_item(tx, &batch, batch_id, &item, clinic, now).await?;
+    Ok(Step::Item)
 }
 
+/// The batch's clinic as content needs it, and its zone's name (fallback per
+/// `domain::clinic_policy`).
 async fn load_clinic(
     pool: &PgPool,
     batch_id: Uuid,
 ) -> Result<Option<(ClinicInfo, String)>, SchedulingError> {
-    let row: Option<ClinicRow> = sqlx::query_as(
-        "SELECT c.name, c.phone, c.primary_color, c.logo_url, c.timezone, st.emergency_phone \
-         FROM discharge_batches b JOIN clinics c ON c.id = b.clinic_id \
-         LEFT JOIN clinic_settings st ON st.clinic_id = c.id WHERE b.id = $1",
-    )
-    .bind(batch_id)
-    .fetch_optional(pool)
-    .await?;
+    let row = crate::db::clinics::clinic_of_batch(pool, batch_id).await?;
     Ok(row.map(|r| {
-        let (tz, _) = crate::domain::clinic_policy::clinic_tz_or_default(Some(&r.timezone));
+        let (tz, _) = clinic_policy::clinic_tz_or_default(Some(&r.timezone));
         (
             ClinicInfo {
                 name: Some(r.name),
@@ -184,171 +156,130 @@ fn flag(meta: Option<&Value>, key: &str) -> bool {
         .unwrap_or(true)
 }
 
+/// One item's context: the batch's channel switches, base times and the rows' link metadata.
+struct ItemPlan<'a> {
+    clinic_id: Uuid,
+    index: usize,
+    emails_on: bool,
+    calls_on: bool,
+    email_base: DateTime<Utc>,
+    call_base: DateTime<Utc>,
+    link: Value,
+    info: &'a ClinicInfo,
+    tz: &'a str,
+}
+
 /// Schedules one item's email/call and records its outcome plus the batch counters, all on the
 /// caller's transaction.
 async fn process_item(
     tx: &mut PgConnection,
-    batch: &BatchRow,
+    batch: &LockedBatch,
     batch_id: Uuid,
-    item: &NextItem,
+    item: &PendingItem,
     clinic: Option<&(ClinicInfo, String)>,
     now: DateTime<Utc>,
 ) -> Result<(), SchedulingError> {
-    let case: Option<CaseRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{CASE_SELECT} WHERE ca.id = $1"
-    )))
-    .bind(item.case_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let emails_on = flag(batch.metadata.as_ref(), "emailsEnabled");
-    let calls_on = flag(batch.metadata.as_ref(), "callsEnabled");
-    let index = usize::try_from(item.idx).unwrap_or(0);
-    // Times the dashboard did not set default as in the old create path (+1 / +3 days).
-    let email_base = batch.email_schedule_time.unwrap_or(now + Duration::days(1));
-    let call_base = batch.call_schedule_time.unwrap_or(now + Duration::days(3));
-    let link = json!({
-        "source": "discharge_batch",
-        "discharge_batch_id": batch_id,
-        "discharge_batch_item_id": item.id,
-        "batch_index": item.idx,
-    });
-
-    let mut email_id: Option<Uuid> = None;
-    let mut call_id: Option<Uuid> = None;
-    let error: Option<String> = match (&case, clinic) {
+    let case = crate::db::cases::case_for_scheduling(&mut *tx, item.case_id).await?;
+    let mut outcome = ItemOutcome {
+        item_id: item.id,
+        outbound_email_id: None,
+        outbound_call_id: None,
+        error: None,
+        processed_at: now,
+    };
+    outcome.error = match (&case, clinic) {
         (None, _) => Some("Case not found".into()),
         (_, None) => Some("Clinic not found".into()),
         (Some(c), _) if c.clinic_id != batch.clinic_id => {
             Some("Case belongs to another clinic".into())
         }
-        (Some(c), Some((info, tz))) => match c.blocked_reason() {
-            Some(why) => Some(format!("Blocked: {why}")),
-            None => {
-                let email = c.owner_email().filter(|_| emails_on);
-                let phone = c.owner_phone().filter(|_| calls_on);
-                if let Some(addr) = email {
-                    let content = c.email(info);
-                    let id = Uuid::new_v4();
-                    sqlx::query(
-                        "INSERT INTO outbound_emails (id, clinic_id, case_id, recipient_email, recipient_name, \
-                         subject, html_content, text_content, scheduled_for, status, metadata) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $10)",
-                    )
-                    .bind(id)
-                    .bind(batch.clinic_id)
-                    .bind(c.id)
-                    .bind(addr)
-                    .bind(c.owner_name().unwrap_or_else(|| "Pet Owner".into()))
-                    .bind(content.subject)
-                    .bind(content.html)
-                    .bind(content.text)
-                    .bind(clock::stagger(email_base, index, EMAIL_STAGGER))
-                    .bind(&link)
-                    .execute(&mut *tx)
-                    .await?;
-                    email_id = Some(id);
-                }
-                if let Some(p) = phone {
-                    let id = Uuid::new_v4();
-                    let mut meta = link.clone();
-                    meta["dynamic_variables"] = Value::Object(c.call_variables(info));
-                    meta["timezone"] = json!(tz);
-                    meta["retry_count"] = json!(0);
-                    sqlx::query(
-                        "INSERT INTO outbound_calls (id, clinic_id, case_id, customer_phone, scheduled_for, status, metadata) \
-                         VALUES ($1, $2, $3, $4, $5, 'queued', $6)",
-                    )
-                    .bind(id)
-                    .bind(batch.clinic_id)
-                    .bind(c.id)
-                    .bind(p)
-                    .bind(clock::stagger(call_base, index, CALL_STAGGER))
-                    .bind(&meta)
-                    .execute(&mut *tx)
-                    .await?;
-                    call_id = Some(id);
-                }
-                if email_id.is_none() && call_id.is_none() {
-                    Some(match (emails_on, calls_on) {
-                        (true, true) => "No valid owner email or phone".to_string(),
-                        (true, false) => {
-                            "No valid owner email (calls disabled for this batch)".to_string()
-                        }
-                        (false, true) => {
-                            "No valid owner phone (emails disabled for this batch)".to_string()
-                        }
-                        (false, false) => {
-                            "Emails and calls are both disabled for this batch".to_string()
-                        }
-                    })
-                } else {
-                    None
-                }
-            }
-        },
+        (Some(c), Some((info, tz))) => {
+            let plan = ItemPlan {
+                clinic_id: batch.clinic_id,
+                index: usize::try_from(item.idx).unwrap_or(0),
+                emails_on: flag(batch.metadata.as_ref(), "emailsEnabled"),
+                calls_on: flag(batch.metadata.as_ref(), "callsEnabled"),
+                // Times the dashboard did not set default as in the old create path.
+                email_base: batch
+                    .email_schedule_time
+                    .unwrap_or(now + Duration::days(i64::from(DEFAULT_EMAIL_DELAY_DAYS))),
+                call_base: batch
+                    .call_schedule_time
+                    .unwrap_or(now + Duration::days(i64::from(DEFAULT_CALL_DELAY_DAYS))),
+                link: json!({
+                    "source": "discharge_batch",
+                    "discharge_batch_id": batch_id,
+                    "discharge_batch_item_id": item.id,
+                    "batch_index": item.idx,
+                }),
+                info,
+                tz,
+            };
+            schedule_case(tx, c, &plan, &mut outcome).await?
+        }
     };
-    let ok = error.is_none();
-    sqlx::query(
-        "UPDATE discharge_batch_items SET status = $2, email_scheduled = $3, call_scheduled = $4, \
-         outbound_email_id = $5, outbound_call_id = $6, error_message = $7, processed_at = $8, \
-         patient_id = COALESCE(patient_id, (SELECT patient_id FROM cases WHERE id = case_id)) \
-         WHERE id = $1",
-    )
-    .bind(item.id)
-    .bind(if ok { "success" } else { "failed" })
-    .bind(email_id.is_some())
-    .bind(call_id.is_some())
-    .bind(email_id)
-    .bind(call_id)
-    .bind(&error)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE discharge_batches SET processed_cases = processed_cases + 1, \
-         successful_cases = successful_cases + $2, failed_cases = failed_cases + $3 WHERE id = $1",
-    )
-    .bind(batch_id)
-    .bind(i32::from(ok))
-    .bind(i32::from(!ok))
-    .execute(&mut *tx)
-    .await?;
+    batches::record_item(tx, batch_id, &outcome).await?;
     Ok(())
 }
 
-/// All items done: counters recomputed from the items (the source of truth), final status,
-/// `completed_at`, and `error_summary` = `[{caseId, patientName, error}]` of the failed items.
-async fn finalize(
+/// Writes the case's email and call as the batch allows; the item's error if it got neither.
+async fn schedule_case(
     tx: &mut PgConnection,
-    batch_id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "WITH counts AS ( \
-           SELECT count(*) FILTER (WHERE status IN ('success', 'failed')) AS processed, \
-                  count(*) FILTER (WHERE status = 'success') AS ok, \
-                  count(*) FILTER (WHERE status = 'failed') AS bad \
-           FROM discharge_batch_items WHERE batch_id = $1), \
-         errs AS ( \
-           SELECT COALESCE(jsonb_agg(jsonb_build_object('caseId', i.case_id, \
-                    'patientName', COALESCE(p.name, 'Unknown Patient'), 'error', i.error_message) \
-                    ORDER BY i.created_at, i.id), '[]'::jsonb) AS summary \
-           FROM discharge_batch_items i LEFT JOIN cases c ON c.id = i.case_id \
-           LEFT JOIN patients p ON p.id = COALESCE(i.patient_id, c.patient_id) \
-           WHERE i.batch_id = $1 AND i.status = 'failed') \
-         UPDATE discharge_batches b SET \
-           processed_cases = counts.processed, successful_cases = counts.ok, failed_cases = counts.bad, \
-           status = CASE WHEN counts.bad = 0 THEN 'completed' \
-                         WHEN counts.ok = 0 THEN 'failed' ELSE 'partial_success' END, \
-           completed_at = $2, \
-           error_summary = CASE WHEN counts.bad = 0 THEN b.error_summary ELSE errs.summary END \
-         FROM counts, errs WHERE b.id = $1",
-    )
-    .bind(batch_id)
-    .bind(now)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    c: &CaseRow,
+    plan: &ItemPlan<'_>,
+    outcome: &mut ItemOutcome,
+) -> Result<Option<String>, SchedulingError> {
+    if let Some(why) = c.blocked_reason() {
+        return Ok(Some(format!("Blocked: {why}")));
+    }
+    if let Some(addr) = c.owner_email().filter(|_| plan.emails_on) {
+        let content = match c.email(plan.info) {
+            Ok(content) => content,
+            Err(e) => return Ok(Some(e.to_string())),
+        };
+        let email = NewQueuedEmail {
+            id: Uuid::new_v4(),
+            case_id: c.id,
+            recipient_email: addr,
+            recipient_name: Some(c.owner_name().unwrap_or_else(|| "Pet Owner".into())),
+            subject: content.subject,
+            html: content.html,
+            text: content.text,
+            scheduled_for: clock::stagger(plan.email_base, plan.index, EMAIL_STAGGER),
+            metadata: plan.link.clone(),
+        };
+        outbound_emails::insert_queued(&mut *tx, plan.clinic_id, std::slice::from_ref(&email))
+            .await?;
+        outcome.outbound_email_id = Some(email.id);
+    }
+    if let Some(phone) = c.owner_phone().filter(|_| plan.calls_on) {
+        let mut meta = plan.link.clone();
+        meta["dynamic_variables"] = Value::Object(c.call_variables(plan.info));
+        meta["timezone"] = json!(plan.tz);
+        meta["retry_count"] = json!(0);
+        let call = NewQueuedCall {
+            id: Uuid::new_v4(),
+            case_id: c.id,
+            customer_phone: phone,
+            scheduled_for: clock::stagger(plan.call_base, plan.index, CALL_STAGGER),
+            metadata: meta,
+        };
+        outbound_calls::insert_queued(&mut *tx, plan.clinic_id, std::slice::from_ref(&call))
+            .await?;
+        outcome.outbound_call_id = Some(call.id);
+    }
+    if outcome.outbound_email_id.is_some() || outcome.outbound_call_id.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(
+        match (plan.emails_on, plan.calls_on) {
+            (true, true) => "No valid owner email or phone",
+            (true, false) => "No valid owner email (calls disabled for this batch)",
+            (false, true) => "No valid owner phone (emails disabled for this batch)",
+            (false, false) => "Emails and calls are both disabled for this batch",
+        }
+        .to_string(),
+    ))
 }
 
 /// Cancels the batch: status `cancelled`; every call/email it created that is still `queued`
@@ -357,12 +288,7 @@ async fn finalize(
 /// for an item being processed right now so that item's rows are cancelled too.
 pub async fn cancel(pool: &PgPool, batch_id: Uuid) -> Result<BatchOutcome, SchedulingError> {
     let mut tx = pool.begin().await?;
-    let exists: Option<Uuid> =
-        sqlx::query_scalar("SELECT id FROM discharge_batches WHERE id = $1 FOR UPDATE")
-            .bind(batch_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    if exists.is_none() {
+    if !batches::lock_wait(&mut tx, batch_id).await? {
         return Err(SchedulingError::BatchNotFound(batch_id));
     }
     cancel_in(&mut tx, batch_id).await?;
@@ -372,70 +298,27 @@ pub async fn cancel(pool: &PgPool, batch_id: Uuid) -> Result<BatchOutcome, Sched
 
 /// The cancel cascade on a transaction that already holds the batch row lock.
 async fn cancel_in(tx: &mut PgConnection, batch_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE discharge_batches SET status = 'cancelled', cancelled_at = COALESCE(cancelled_at, now()) \
-         WHERE id = $1",
-    )
-    .bind(batch_id)
-    .execute(&mut *tx)
-    .await?;
+    batches::mark_cancelled(tx, batch_id).await?;
     let stop = json!({"cancelled_reason": CANCEL_REASON, "cancelled_by": "discharge_batch"});
-    let calls: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE outbound_calls oc SET status = 'cancelled', \
-           metadata = COALESCE(oc.metadata, '{}'::jsonb) || $2 || jsonb_build_object('cancelled_at', now()) \
-         FROM discharge_batch_items i \
-         WHERE i.batch_id = $1 AND i.outbound_call_id = oc.id AND oc.status = 'queued' RETURNING oc.id",
-    )
-    .bind(batch_id)
-    .bind(&stop)
-    .fetch_all(&mut *tx)
-    .await?;
-    let emails: Vec<Uuid> = sqlx::query_scalar(
-        "UPDATE outbound_emails oe SET status = 'cancelled', \
-           metadata = COALESCE(oe.metadata, '{}'::jsonb) || $2 || jsonb_build_object('cancelled_at', now()) \
-         FROM discharge_batch_items i \
-         WHERE i.batch_id = $1 AND i.outbound_email_id = oe.id AND oe.status = 'queued' RETURNING oe.id",
-    )
-    .bind(batch_id)
-    .bind(&stop)
-    .fetch_all(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE discharge_batch_items SET status = 'cancelled', \
-           error_message = COALESCE(error_message, $4) \
-         WHERE batch_id = $1 AND (status = 'pending' OR (status = 'success' AND \
-           (outbound_call_id = ANY($2) OR outbound_email_id = ANY($3))))",
-    )
-    .bind(batch_id)
-    .bind(&calls)
-    .bind(&emails)
-    .bind(CANCEL_REASON)
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    let calls = outbound_calls::cancel_queued_of_batch(&mut *tx, batch_id, &stop).await?;
+    let emails = outbound_emails::cancel_queued_of_batch(&mut *tx, batch_id, &stop).await?;
+    batches::cancel_items(tx, batch_id, &calls, &emails, CANCEL_REASON).await
 }
 
-/// `status, processed_cases, successful_cases, failed_cases` of a batch.
-type CounterRow = (Option<String>, Option<i32>, Option<i32>, Option<i32>);
-
 async fn outcome(pool: &PgPool, batch_id: Uuid) -> Result<BatchOutcome, SchedulingError> {
-    let row: Option<CounterRow> = sqlx::query_as(
-        "SELECT status, processed_cases, successful_cases, failed_cases FROM discharge_batches WHERE id = $1",
-    )
-    .bind(batch_id)
-    .fetch_optional(pool)
-    .await?;
-    let Some((status, processed, succeeded, failed)) = row else {
+    let Some(row) = batches::counters(pool, batch_id).await? else {
         return Err(SchedulingError::BatchNotFound(batch_id));
     };
-    let status = status.unwrap_or_else(|| "pending".into());
+    let status = row
+        .status
+        .unwrap_or_else(|| BatchStatus::Pending.as_str().to_string());
     Ok(BatchOutcome {
         batch_id,
-        cancelled: status == "cancelled",
+        cancelled: status == BatchStatus::Cancelled.as_str(),
         status,
-        processed: processed.unwrap_or(0),
-        succeeded: succeeded.unwrap_or(0),
-        failed: failed.unwrap_or(0),
+        processed: row.processed_cases.unwrap_or(0),
+        succeeded: row.successful_cases.unwrap_or(0),
+        failed: row.failed_cases.unwrap_or(0),
     })
 }
 
@@ -444,19 +327,5 @@ async fn outcome(pool: &PgPool, batch_id: Uuid) -> Result<BatchOutcome, Scheduli
 /// pending items or queued calls/emails (cancelled by the dashboard with a plain UPDATE while
 /// no worker was on them — `process` runs the cancel cascade). Oldest first.
 pub async fn due_batches(pool: &PgPool) -> Result<Vec<Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT b.id FROM discharge_batches b \
-         WHERE b.status = 'pending' \
-            OR (b.status = 'processing' AND b.updated_at < now() - make_interval(secs => $1)) \
-            OR (b.status = 'cancelled' AND EXISTS ( \
-                 SELECT 1 FROM discharge_batch_items i \
-                 LEFT JOIN outbound_calls c ON c.id = i.outbound_call_id \
-                 LEFT JOIN outbound_emails e ON e.id = i.outbound_email_id \
-                 WHERE i.batch_id = b.id \
-                   AND (i.status = 'pending' OR c.status = 'queued' OR e.status = 'queued'))) \
-         ORDER BY b.created_at, b.id",
-    )
-    .bind(STALE_AFTER_SECS as f64)
-    .fetch_all(pool)
-    .await
+    batches::due(pool, STALE_AFTER_SECS as f64).await
 }

@@ -1,3 +1,5 @@
+//! The scheduling entry points' error type. May import: external crates.
+
 use uuid::Uuid;
 
 /// Failures of the scheduling entry points. Per-case problems (no contact, blocked case) are

@@ -1,6 +1,10 @@
-//! Scheduling of discharge follow-ups: clinic-time math ([`clock`]), cadence precedence
-//! ([`cadence`]), the nightly auto-scheduling run ([`auto_schedule`]) and discharge batch
-//! processing ([`discharge_batch`]).
+//! Scheduling of discharge follow-ups: the nightly auto-scheduling run ([`auto_schedule`]),
+//! discharge batch processing ([`discharge_batch`]), the case data both read ([`case_data`])
+//! and the content they store ([`content`]). The rules they apply (clinic time math, cadence
+//! precedence, blocked cases, statuses, clinic policy) live in `domain`; their SQL in `db`.
+//!
+//! May import: `domain`, `db`, `error`, `metrics`, `telemetry` (never `webhooks`, `jobs`,
+//! `http`).
 //!
 //! These functions only *write* `queued` rows into `outbound_calls` / `outbound_emails`; placing
 //! the call or sending the email is the job engine's dispatch, which claims those rows later.
@@ -20,7 +24,7 @@
 //! - A batch cancel only cancels rows still `queued`: dispatch must move a row out of `queued`
 //!   in the same statement that claims it.
 //! - Call times are not clamped to the clinic's call window here; dispatch applies
-//!   [`clock::next_in_window`] with `clinic_settings.preferred_call_start_time`/`end_time`.
+//!   `domain::clock::next_in_window` with `clinic_settings.preferred_call_start_time`/`end_time`.
 
 pub mod auto_schedule;
 pub mod case_data;
