@@ -1,15 +1,11 @@
 //! The auto-scheduling tables: `auto_scheduling_runs`, `auto_scheduled_items`, `auto_scheduling_config`, `clinic_case_type_cadence`.
 
-#[allow(unused_imports)]
 use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
 use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
-// ==== scheduling (scheduling/auto_schedule) ====
+// --- scheduling (scheduling/auto_schedule) ---
 
 /// Starts a run's bookkeeping row (`running`, empty results); returns its id.
 pub async fn insert_run(
@@ -210,9 +206,7 @@ pub async fn insert_scheduled_items(
     .map(|_| ())
 }
 
-// ==== end scheduling (scheduling/auto_schedule) ====
-
-// ==== item follow-up (jobs/items) ====
+// --- item follow-up (jobs/items) ---
 
 /// The outbound row a tracking item points at (`outbound_call_id` or `outbound_email_id`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -279,5 +273,3 @@ pub async fn close_items_of(
         .await
         .map(|_| ())
 }
-
-// ==== end item follow-up (jobs/items) ====

@@ -1,15 +1,11 @@
 //! Scratch databases and bulk seeding for `odis-worker bench` (never used by the service).
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-#[allow(unused_imports)]
 use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
 use uuid::Uuid;
 
-// ==== bench ingest (bench/ingest, bench/mod) ====
+// --- bench ingest (bench/ingest, bench/mod) ---
 
 /// Creates (after dropping a leftover of) the scratch database `name`. `name` is spliced into
 /// the DDL (identifiers cannot be bound), so callers build it from constants only.
@@ -98,9 +94,7 @@ pub async fn ceiling_insert(
     tx.commit().await
 }
 
-// ==== end bench ingest (bench/ingest, bench/mod) ====
-
-// ==== bench jobs (bench/jobs) ====
+// --- bench jobs (bench/jobs) ---
 
 /// Deletes every job of `queue` and re-analyses apalis's table, so the next phase starts on an
 /// unbloated one.
@@ -186,9 +180,7 @@ FROM generate_series(1, $1) g JOIN numbered ON numbered.k = g % 100
 RETURNING id
 "#;
 
-// ==== end bench jobs (bench/jobs) ====
-
-// ==== bench autoschedule (bench/autoschedule) ====
+// --- bench autoschedule (bench/autoschedule) ---
 
 /// Seeds `clinics` clinics with auto-scheduling enabled (cases up to 30 days old) and a
 /// `clinic_settings` row each, spread over the given zones.
@@ -264,5 +256,3 @@ pub async fn vacuum_analyze(pool: &PgPool) -> Result<(), sqlx::Error> {
         .await
         .map(|_| ())
 }
-
-// ==== end bench autoschedule (bench/autoschedule) ====

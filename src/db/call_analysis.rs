@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-// ==== webhooks (webhooks/vapi) ====
+// --- webhooks (webhooks/vapi) ---
 
 /// The analysis columns of one end-of-call report, for the call `call_id`
 /// (`docs/behaviour.md#vapi-end-of-call`).
@@ -122,15 +122,3 @@ async fn upsert(
         .await
         .map(|_| ())
 }
-
-/// A critical attention flag on an outbound call marks its case urgent
-/// (`docs/behaviour.md#vapi-end-of-call`); the analysis is what decides it, so it lives here.
-pub async fn mark_case_urgent(conn: &mut PgConnection, case_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE cases SET is_urgent = true WHERE id = $1 AND is_urgent IS NOT TRUE")
-        .bind(case_id)
-        .execute(conn)
-        .await
-        .map(|_| ())
-}
-
-// ==== end webhooks (webhooks/vapi) ====

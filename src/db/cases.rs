@@ -1,15 +1,11 @@
 //! `cases`, their `patients` and `discharge_summaries`: what a follow-up is about.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-// ==== dispatch (jobs/dispatch) ====
+// --- dispatch (jobs/dispatch) ---
 
 /// A case as dispatch sees it: the blocked-case facts, and what the call's variables use.
 #[derive(Clone, Debug)]
@@ -82,9 +78,7 @@ pub async fn load_for_dispatch(
     })
 }
 
-// ==== end dispatch (jobs/dispatch) ====
-
-// ==== scheduling (scheduling/) ====
+// --- scheduling (scheduling/) ---
 
 /// Columns and joins of "everything needed to schedule a follow-up for a case"; callers append
 /// `WHERE ...` with their own parameters, so the statuses of the "already has" probes are
@@ -245,4 +239,14 @@ pub async fn claim_for_auto_schedule(
     .await
 }
 
-// ==== end scheduling (scheduling/) ====
+// --- webhooks (webhooks/vapi) ---
+
+/// A critical attention flag on an outbound call marks its case urgent
+/// (`docs/behaviour.md#vapi-end-of-call`).
+pub async fn mark_case_urgent(conn: &mut PgConnection, case_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE cases SET is_urgent = true WHERE id = $1 AND is_urgent IS NOT TRUE")
+        .bind(case_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}

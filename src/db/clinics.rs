@@ -1,15 +1,10 @@
 //! `clinics` and `clinic_settings`: a clinic, its time zone and its call/email settings.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
-use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use chrono::NaiveTime;
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-// ==== clerk organisations (webhooks/clerk) ====
+// --- clerk organisations (webhooks/clerk) ---
 
 use super::identity::{is_sql_state, UNIQUE_VIOLATION};
 
@@ -127,9 +122,7 @@ pub async fn deactivate_by_clerk_org(
         .await
 }
 
-// ==== end clerk organisations (webhooks/clerk) ====
-
-// ==== dispatch (jobs/dispatch) ====
+// --- dispatch (jobs/dispatch) ---
 
 /// What call dispatch needs of a clinic and its settings (defaults when it has no settings row).
 #[derive(Clone, Debug)]
@@ -219,9 +212,7 @@ pub async fn email_test_mode(
     Ok(row.unwrap_or_default())
 }
 
-// ==== end dispatch (jobs/dispatch) ====
-
-// ==== webhooks (webhooks/vapi) ====
+// --- webhooks (webhooks/vapi) ---
 
 /// The columns a clinic's call policy is built from (`docs/behaviour.md#clinic-policy`).
 #[derive(sqlx::FromRow, Clone, Debug)]
@@ -271,9 +262,7 @@ pub async fn transfer_phones(
     .await
 }
 
-// ==== end webhooks (webhooks/vapi) ====
-
-// ==== scheduling (scheduling/) ====
+// --- scheduling (scheduling/) ---
 
 /// What follow-up content needs of a batch's clinic: branding, zone and emergency phone.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -300,5 +289,3 @@ pub async fn clinic_of_batch(
     .fetch_optional(ex)
     .await
 }
-
-// ==== end scheduling (scheduling/) ====

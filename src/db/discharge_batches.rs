@@ -1,15 +1,11 @@
 //! `discharge_batches` and `discharge_batch_items`.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-// ==== scheduling (scheduling/discharge_batch) ====
+// --- scheduling (scheduling/discharge_batch) ---
 
 /// Claims a `pending` batch: `processing`, `started_at`, `total_cases` counted from its items.
 /// A batch in any other status is left alone.
@@ -273,9 +269,7 @@ pub async fn due(ex: impl PgExecutor<'_>, stale_after_secs: f64) -> Result<Vec<U
     .await
 }
 
-// ==== end scheduling (scheduling/discharge_batch) ====
-
-// ==== item follow-up (jobs/items) ====
+// --- item follow-up (jobs/items) ---
 
 /// Turns the `success` batch items of `outbound` into `failed` with `message` (a failed or
 /// cancelled dispatch); the batch's counters are left alone (they count scheduling).
@@ -305,5 +299,3 @@ pub async fn fail_items_of(
         .await
         .map(|_| ())
 }
-
-// ==== end item follow-up (jobs/items) ====

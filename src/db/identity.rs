@@ -1,15 +1,10 @@
 //! Clerk-synced identity: `users`, `user_clinic_access`, `clinic_invitations`, `clerk_sync_state`.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
-use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
-// ==== clerk (webhooks/clerk) ====
+// --- clerk (webhooks/clerk) ---
 
 /// SQLSTATE of a foreign-key violation.
 pub const FOREIGN_KEY_VIOLATION: &str = "23503";
@@ -420,5 +415,3 @@ pub async fn upsert_invitation(
         .await
         .map(|_| ())
 }
-
-// ==== end clerk (webhooks/clerk) ====

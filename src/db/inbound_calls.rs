@@ -8,7 +8,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-// ==== webhooks (webhooks/vapi) ====
+// --- webhooks (webhooks/vapi) ---
 
 /// One call row as the VAPI merge reads and writes it, inbound or outbound
 /// (`docs/behaviour.md#vapi-calls`): both tables share these columns, under the names the
@@ -173,5 +173,3 @@ pub async fn clinic_of_vapi_call(
     .fetch_optional(exec)
     .await
 }
-
-// ==== end webhooks (webhooks/vapi) ====

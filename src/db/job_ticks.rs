@@ -1,15 +1,9 @@
 //! `job_ticks`: one row per catalogue tick, so each tick runs once across processes.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
-use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
-use uuid::Uuid;
+use chrono::{DateTime, Utc};
+use sqlx::PgExecutor;
 
-// ==== catalogue (jobs/catalogue, jobs/sweep) ====
+// --- catalogue (jobs/catalogue, jobs/sweep) ---
 
 /// Claims tick `tick_at` of entry `name` for `claimer`: the primary key lets exactly one
 /// insert succeed, so true for exactly one caller per tick.
@@ -38,5 +32,3 @@ pub async fn prune_older_than_a_week(ex: impl PgExecutor<'_>) -> Result<u64, sql
         .await
         .map(|r| r.rows_affected())
 }
-
-// ==== end catalogue (jobs/catalogue, jobs/sweep) ====

@@ -1,15 +1,11 @@
 //! `outbound_calls`: follow-up calls, from scheduling to VAPI's end-of-call report.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-// ==== dispatch (jobs/dispatch, jobs/sweep) ====
+// --- dispatch (jobs/dispatch, jobs/sweep) ---
 //
 // The claim lives in `metadata` (keys of `domain::dispatch_meta`, always bound): see
 // `docs/behaviour.md#dispatch`.
@@ -335,9 +331,7 @@ pub async fn due_without_job(
         .await
 }
 
-// ==== end dispatch (jobs/dispatch, jobs/sweep) ====
-
-// ==== webhooks (webhooks/vapi) ====
+// --- webhooks (webhooks/vapi) ---
 
 /// What a QStash `execute-call` trigger needs: `(clinic_id, status, scheduled_for)`.
 pub async fn trigger_target(
@@ -455,9 +449,7 @@ pub async fn insert_retry(conn: &mut PgConnection, r: &RetryOf<'_>) -> Result<()
     .map(|_| ())
 }
 
-// ==== end webhooks (webhooks/vapi) ====
-
-// ==== scheduling (scheduling/) ====
+// --- scheduling (scheduling/) ---
 
 /// A follow-up call to write as `queued`; dispatch resolves assistant and phone number later.
 #[derive(Debug, Clone)]
@@ -533,5 +525,3 @@ pub async fn cancel_queued_of_batch(
     .fetch_all(ex)
     .await
 }
-
-// ==== end scheduling (scheduling/) ====

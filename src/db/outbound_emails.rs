@@ -1,15 +1,11 @@
 //! `outbound_emails`: follow-up emails, from scheduling to Resend.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
+use chrono::{DateTime, Utc};
 use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
-// ==== dispatch (jobs/dispatch, jobs/sweep) ====
+// --- dispatch (jobs/dispatch, jobs/sweep) ---
 //
 // The claim lives in `metadata` (keys of `domain::dispatch_meta`, always bound): see
 // `docs/behaviour.md#dispatch-email`.
@@ -219,9 +215,7 @@ pub async fn due_without_job(
         .await
 }
 
-// ==== end dispatch (jobs/dispatch, jobs/sweep) ====
-
-// ==== scheduling (scheduling/) ====
+// --- scheduling (scheduling/) ---
 
 /// A follow-up email to write as `queued`, its content generated at scheduling time.
 #[derive(Debug, Clone)]
@@ -292,9 +286,7 @@ pub async fn cancel_queued_of_batch(
     .await
 }
 
-// ==== end scheduling (scheduling/) ====
-
-// ==== webhooks (webhooks/qstash) ====
+// --- webhooks (webhooks/qstash) ---
 
 /// What a QStash `execute-email` trigger needs: `(clinic_id, status, scheduled_for)`.
 pub async fn trigger_target(
@@ -306,5 +298,3 @@ pub async fn trigger_target(
         .fetch_optional(conn)
         .await
 }
-
-// ==== end webhooks (webhooks/qstash) ====

@@ -150,7 +150,7 @@ pub async fn enqueue_process_discharge_batch(
     enqueue(pool, ProcessDischargeBatch { batch_id }, None).await
 }
 
-// ==== reads for operators (http/health, http/metrics) ====
+// --- reads for operators (http/health, http/metrics) ---
 
 /// The queue's health, from apalis's tables (`None` when they do not exist yet).
 #[derive(Clone, Copy, Debug, serde::Serialize)]
@@ -218,9 +218,7 @@ pub async fn depth(pool: &PgPool) -> Result<Option<(Vec<(String, i64)>, f64)>, s
     Ok(Some((depth, oldest.unwrap_or(0.0))))
 }
 
-// ==== end reads for operators ====
-
-// ==== engine, sweep and catalogue (jobs/) ====
+// --- engine, sweep and catalogue (jobs/) ---
 
 /// Keys (`$2`, a field of the job's JSON payload) of the jobs of queue `$1` that are still to
 /// run: pending, queued, running, or failed with attempts left. A fragment other queries embed,
@@ -243,9 +241,7 @@ pub async fn live_job_keys(
         .await
 }
 
-// ==== end engine, sweep and catalogue ====
-
-// ==== enqueue inside a transaction (webhooks/qstash) ====
+// --- enqueue inside a transaction (webhooks/qstash) ---
 
 /// Pushes `job` onto its queue on `conn`, so the job exists exactly when the caller's
 /// transaction commits (the inbox enqueues together with the event's status,
@@ -288,5 +284,3 @@ pub async fn enqueue_in_tx<K: Job>(
     crate::metrics::job(K::QUEUE, "enqueued");
     Ok(())
 }
-
-// ==== end enqueue inside a transaction ====

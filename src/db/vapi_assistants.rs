@@ -1,15 +1,9 @@
 //! `vapi_assistant_mappings`: which VAPI assistant serves which clinic, and how.
 
-#[allow(unused_imports)]
-use chrono::{DateTime, NaiveTime, Utc};
-#[allow(unused_imports)]
-use serde_json::Value;
-#[allow(unused_imports)]
-use sqlx::{PgConnection, PgExecutor, PgPool};
-#[allow(unused_imports)]
+use sqlx::PgExecutor;
 use uuid::Uuid;
 
-// ==== dispatch (jobs/dispatch) ====
+// --- dispatch (jobs/dispatch) ---
 
 /// The clinic's active outbound assistant, production first, newest first.
 pub async fn outbound_assistant(
@@ -26,9 +20,7 @@ pub async fn outbound_assistant(
     .await
 }
 
-// ==== end dispatch (jobs/dispatch) ====
-
-// ==== webhooks (webhooks/vapi) ====
+// --- webhooks (webhooks/vapi) ---
 
 /// The clinic an assistant serves, through its active mapping.
 pub async fn active_clinic_of(
@@ -42,5 +34,3 @@ pub async fn active_clinic_of(
     .fetch_optional(exec)
     .await
 }
-
-// ==== end webhooks (webhooks/vapi) ====

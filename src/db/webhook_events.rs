@@ -4,7 +4,7 @@ use sqlx::PgPool;
 
 use crate::domain::status::EventStatus;
 
-// ==== reads for operators (http/health, http/metrics) ====
+// --- reads for operators (http/health, http/metrics) ---
 
 /// Events per status (every status present, zero when none).
 pub async fn count_by_status(pool: &PgPool) -> Result<Vec<(EventStatus, i64)>, sqlx::Error> {
@@ -33,9 +33,7 @@ pub async fn retry_backlog(pool: &PgPool) -> Result<i64, sqlx::Error> {
         .await
 }
 
-// ==== end reads for operators ====
-
-// ==== inbox store/process/replay (webhooks/inbox, replay) ====
+// --- inbox store/process/replay (webhooks/inbox, replay) ---
 
 /// A delivery as `webhook_events` stores it.
 pub struct NewEvent<'a> {
@@ -230,9 +228,7 @@ pub async fn replay_candidates(
     .await
 }
 
-// ==== end inbox store/process/replay ====
-
-// ==== inbox retry claim (jobs/inbox_retry) ====
+// --- inbox retry claim (jobs/inbox_retry) ---
 
 /// Claims up to `limit` events whose retry is due — `failed` past their `next_attempt_at`, and
 /// `pending` ones older than a minute (their first processing never ran) — by pushing
@@ -260,5 +256,3 @@ pub async fn claim_due_for_retry(
     .fetch_all(ex)
     .await
 }
-
-// ==== end inbox retry claim ====

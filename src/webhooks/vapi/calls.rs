@@ -93,7 +93,7 @@ async fn outbound_follow_ups(
 ) -> Result<(), sqlx::Error> {
     if critical {
         if let Some(case_id) = merged.case_id {
-            db::call_analysis::mark_case_urgent(conn, case_id).await?;
+            db::cases::mark_case_urgent(conn, case_id).await?;
         }
     }
     if merged.status.as_deref() == Some(CallStatus::Failed.as_str())
