@@ -123,33 +123,44 @@ pub async fn upsert_new(
     .await
 }
 
+/// Binds `$1`–`$16` of a merged-row write: the id and the columns both call tables share, in
+/// the order both `write_merged` statements list them.
+pub(crate) fn bind_common<'q>(
+    q: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    r: &'q CallRow,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    q.bind(r.id)
+        .bind(&r.vapi_call_id)
+        .bind(&r.assistant_id)
+        .bind(&r.phone_number_id)
+        .bind(&r.customer_phone)
+        .bind(&r.status)
+        .bind(r.started_at)
+        .bind(r.ended_at)
+        .bind(&r.ended_reason)
+        .bind(r.duration_seconds)
+        .bind(r.cost)
+        .bind(&r.recording_url)
+        .bind(&r.stereo_recording_url)
+        .bind(&r.transcript)
+        .bind(&r.transcript_messages)
+        .bind(&r.metadata)
+}
+
 /// Writes a merged inbound row back, caller details and outcome included.
 pub async fn write_merged(conn: &mut PgConnection, r: &CallRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE inbound_calls SET vapi_call_id = $2, assistant_id = $3, phone_number_id = $4,
+    bind_common(
+        sqlx::query(
+            "UPDATE inbound_calls SET vapi_call_id = $2, assistant_id = $3, phone_number_id = $4,
             customer_phone = $5, status = $6, started_at = $7, ended_at = $8, ended_reason = $9,
             duration_seconds = $10, cost = $11::float8::numeric, recording_url = $12,
             stereo_recording_url = $13, transcript = $14, transcript_messages = $15,
             metadata = $16, updated_at = now(), outcome = $17, extracted_caller_phone = $18,
             extracted_caller_name = $19, extracted_pet_name = $20
          WHERE id = $1",
+        ),
+        r,
     )
-    .bind(r.id)
-    .bind(&r.vapi_call_id)
-    .bind(&r.assistant_id)
-    .bind(&r.phone_number_id)
-    .bind(&r.customer_phone)
-    .bind(&r.status)
-    .bind(r.started_at)
-    .bind(r.ended_at)
-    .bind(&r.ended_reason)
-    .bind(r.duration_seconds)
-    .bind(r.cost)
-    .bind(&r.recording_url)
-    .bind(&r.stereo_recording_url)
-    .bind(&r.transcript)
-    .bind(&r.transcript_messages)
-    .bind(&r.metadata)
     .bind(&r.outcome)
     .bind(&r.extracted_caller_phone)
     .bind(&r.extracted_caller_name)

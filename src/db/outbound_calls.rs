@@ -380,30 +380,17 @@ pub async fn write_merged(
     conn: &mut PgConnection,
     r: &super::inbound_calls::CallRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE outbound_calls SET vapi_call_id = $2, assistant_id = $3,
+    super::inbound_calls::bind_common(
+        sqlx::query(
+            "UPDATE outbound_calls SET vapi_call_id = $2, assistant_id = $3,
             outbound_phone_number_id = $4, customer_phone = $5, status = $6, started_at = $7,
             ended_at = $8, ended_reason = $9, duration_seconds = $10,
             cost = $11::float8::numeric, recording_url = $12, stereo_recording_url = $13,
             transcript = $14, transcript_messages = $15, metadata = $16, updated_at = now()
          WHERE id = $1",
+        ),
+        r,
     )
-    .bind(r.id)
-    .bind(&r.vapi_call_id)
-    .bind(&r.assistant_id)
-    .bind(&r.phone_number_id)
-    .bind(&r.customer_phone)
-    .bind(&r.status)
-    .bind(r.started_at)
-    .bind(r.ended_at)
-    .bind(&r.ended_reason)
-    .bind(r.duration_seconds)
-    .bind(r.cost)
-    .bind(&r.recording_url)
-    .bind(&r.stereo_recording_url)
-    .bind(&r.transcript)
-    .bind(&r.transcript_messages)
-    .bind(&r.metadata)
     .execute(conn)
     .await
     .map(|_| ())
