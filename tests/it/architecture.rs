@@ -4,7 +4,9 @@
 //!    `http`, `app` and `bench` import `crate::http`;
 //! 2. no status value of `src/domain/status.rs`, IANA zone name or default wall-clock time is
 //!    written outside `src/domain/` (SQL binds `Status::X.as_str()` instead);
-//! 3. `sqlx::query*` appears only under `src/db/`.
+//! 3. `sqlx::query*` appears only under `src/db/`;
+//! 4. code comments cite `docs/behaviour.md#<anchor>` with an anchor that exists, never documents
+//!    outside the repository or issue numbers.
 //!
 //! Unit tests (`#[cfg(test)]` to the end of a file) and comments are not checked. Each rule also
 //! has a test that plants a violation and expects the checker to report it.
@@ -548,4 +550,90 @@ fn status_values_are_read_from_the_macro_table() {
     let text = "status_enum! {\n    X {\n        Queued = \"queued\",\n        InProgress = \"in-progress\",\n    }\n}\nlet not = \"x\";\n";
     let v: Vec<String> = status_values(text).into_iter().collect();
     assert_eq!(v, vec!["in-progress".to_string(), "queued".to_string()]);
+}
+
+// --- References resolve inside the repository -----------------------------------------------
+
+/// Anchors a document declares (`<a id="…"></a>`).
+fn anchors(doc: &str) -> BTreeSet<String> {
+    doc.split("<a id=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(String::from)
+        .collect()
+}
+
+/// Problems with the references of one file's text: `docs/behaviour.md#x` whose anchor does not
+/// exist, and citations of documents outside the repository or of issue numbers.
+fn reference_violations(rel: &str, text: &str, known: &BTreeSet<String>) -> Vec<String> {
+    const OUTSIDE: &[&str] = &[
+        "behavior.md",
+        "protocols.md",
+        "../shared",
+        "issue 1",
+        "issue 2",
+        "issue 3",
+        "issue 4",
+        "issue 5",
+        "issue 6",
+        "issue 7",
+        "issue 8",
+        "issue 9",
+    ];
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        for bad in OUTSIDE {
+            if line.contains(bad) {
+                out.push(format!("{rel}:{}: cites {bad:?}", i + 1));
+            }
+        }
+        for part in line.split("docs/behaviour.md#").skip(1) {
+            let anchor: String = part
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if !known.contains(&anchor) {
+                out.push(format!(
+                    "{rel}:{}: no anchor #{anchor} in docs/behaviour.md",
+                    i + 1
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn code_comments_cite_documents_of_this_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = std::fs::read_to_string(root.join("docs/behaviour.md")).unwrap();
+    let known = anchors(&doc);
+    assert!(
+        known.contains("inbox") && known.contains("clinic-policy"),
+        "{known:?}"
+    );
+    let mut files = Vec::new();
+    rust_files(&root.join("src"), &mut files);
+    let mut v = Vec::new();
+    for p in files {
+        let text = std::fs::read_to_string(&p).unwrap();
+        let rel = p.strip_prefix(root).unwrap().to_string_lossy().to_string();
+        v.extend(reference_violations(&rel, &text, &known));
+    }
+    assert_clean("references", v);
+}
+
+#[test]
+fn planted_bad_references_are_reported() {
+    let known: BTreeSet<String> = ["inbox".to_string()].into_iter().collect();
+    let text = "// see docs/behaviour.md#inbox\n// see docs/behaviour.md#nowhere\n// (behavior.md §3)\n// fixed in issue 5\n";
+    let v = reference_violations("src/x.rs", text, &known);
+    assert_eq!(
+        v,
+        vec![
+            "src/x.rs:2: no anchor #nowhere in docs/behaviour.md".to_string(),
+            "src/x.rs:3: cites \"behavior.md\"".to_string(),
+            "src/x.rs:4: cites \"issue 5\"".to_string(),
+        ]
+    );
 }
