@@ -191,27 +191,7 @@ pub async fn due_without_job(
     queue: &str,
     limit: i64,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    use crate::domain::dispatch_meta as meta;
-    // The only spliced text is `queue::LIVE_JOB_KEYS`, a constant: apalis's table stays
-    // described in `db/queue.rs`.
-    let sql = format!(
-        "SELECT t.id FROM outbound_emails t \
-         WHERE t.status = $4 AND t.resend_email_id IS NULL \
-           AND (t.scheduled_for IS NULL OR t.scheduled_for <= now()) \
-           AND NOT (coalesce(t.metadata, '{{}}'::jsonb) ? $5::text) \
-           AND (t.metadata->>$6::text IS NULL OR (t.metadata->>$6::text)::timestamptz <= now()) \
-           AND t.id::text NOT IN (SELECT x FROM ({live}) AS live(x) WHERE x IS NOT NULL) \
-         ORDER BY t.scheduled_for NULLS FIRST LIMIT $3",
-        live = super::queue::LIVE_JOB_KEYS,
-    );
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(queue)
-        .bind("outbound_email_id")
-        .bind(limit)
-        .bind(crate::domain::status::EmailStatus::Queued.as_str())
-        .bind(meta::CLAIMED_AT)
-        .bind(meta::RETRY_AT)
-        .fetch_all(ex)
+    super::queue::due_rows_without_job(ex, super::queue::DueTable::OutboundEmails, queue, limit)
         .await
 }
 

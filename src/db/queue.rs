@@ -228,6 +228,66 @@ pub const LIVE_JOB_KEYS: &str = "SELECT convert_from(j.job, 'UTF8')::jsonb->>$2:
      WHERE j.job_type = $1 AND (j.status IN ('Pending', 'Queued', 'Running') \
        OR (j.status = 'Failed' AND j.attempts < j.max_attempts))";
 
+/// An outbound table the sweeper hands to the dispatcher: the two differ only in names.
+#[derive(Clone, Copy, Debug)]
+pub enum DueTable {
+    OutboundCalls,
+    OutboundEmails,
+}
+
+impl DueTable {
+    /// (table, provider id column, job payload key, the `queued` status value)
+    fn names(self) -> (&'static str, &'static str, &'static str, &'static str) {
+        use crate::domain::status::{CallStatus, EmailStatus};
+        match self {
+            Self::OutboundCalls => (
+                "outbound_calls",
+                "vapi_call_id",
+                "outbound_call_id",
+                CallStatus::Queued.as_str(),
+            ),
+            Self::OutboundEmails => (
+                "outbound_emails",
+                "resend_email_id",
+                "outbound_email_id",
+                EmailStatus::Queued.as_str(),
+            ),
+        }
+    }
+}
+
+/// `queued` rows of `table` that were never sent, are due, unclaimed and past any provider
+/// back-off, and have no live job on `queue`, oldest first, at most `limit`: one query for both
+/// outbound tables, so the sweeper's notion of "due" cannot drift between calls and emails
+/// (`docs/behaviour.md#catalogue`). Only constant names are spliced into the text.
+pub async fn due_rows_without_job(
+    ex: impl sqlx::PgExecutor<'_>,
+    table: DueTable,
+    queue: &str,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    let (name, provider_id, job_key, queued) = table.names();
+    let sql = format!(
+        "SELECT t.id FROM {name} t \
+         WHERE t.status = $4 AND t.{provider_id} IS NULL \
+           AND (t.scheduled_for IS NULL OR t.scheduled_for <= now()) \
+           AND NOT (coalesce(t.metadata, '{{}}'::jsonb) ? $5::text) \
+           AND (t.metadata->>$6::text IS NULL OR (t.metadata->>$6::text)::timestamptz <= now()) \
+           AND t.id::text NOT IN (SELECT x FROM ({LIVE_JOB_KEYS}) AS live(x) WHERE x IS NOT NULL) \
+         ORDER BY t.scheduled_for NULLS FIRST LIMIT $3"
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(queue)
+        .bind(job_key)
+        .bind(limit)
+        .bind(queued)
+        .bind(meta::CLAIMED_AT)
+        .bind(meta::RETRY_AT)
+        .fetch_all(ex)
+        .await
+}
+
 /// The payload field `key` of every live job of `queue` (see [`LIVE_JOB_KEYS`]).
 pub async fn live_job_keys(
     ex: impl sqlx::PgExecutor<'_>,
