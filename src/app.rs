@@ -134,9 +134,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         }
     };
     tracing::info!(%addr, "listening");
-    let server = axum::serve(listener, http::router(state))
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
+    let server = http::server::serve(
+        listener,
+        http::router(state),
+        shutdown.clone().cancelled_owned(),
+    )
+    .await;
     // Whatever stopped the server stops the workers too.
     shutdown.cancel();
     match workers.await {

@@ -13,6 +13,11 @@ use std::path::PathBuf;
 /// message arrays, so this is generous (the webhook contract asks for at least 5 MiB).
 pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 
+/// Bytes of webhook bodies buffered at once across all requests of a process
+/// (`docs/behaviour.md#ingress-limits`): four maximum-size bodies, or thousands of real ones.
+/// Beyond it a request is answered 503 with `Retry-After` before its body is read.
+pub const BODY_BUDGET_BYTES: usize = 4 * MAX_BODY_BYTES;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {var}: {reason}")]
 pub struct ConfigError {

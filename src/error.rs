@@ -29,6 +29,16 @@ pub enum ApiError {
     PayloadTooLarge { limit: usize },
     #[error("not found")]
     NotFound,
+    /// Too many request bodies are being read at once (`docs/behaviour.md#ingress-limits`): the
+    /// sender retries after `retry_after_secs`.
+    #[error("busy: {reason}")]
+    Busy {
+        reason: &'static str,
+        retry_after_secs: u64,
+    },
+    /// The body did not arrive within the body-read timeout.
+    #[error("request body not received in time")]
+    BodyTimeout,
     /// A dependency (the database) is unavailable; the sender should retry later.
     #[error("service unavailable: {reason}")]
     Unavailable { reason: String },
@@ -53,9 +63,10 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::NotConfigured { .. } | Self::Unavailable { .. } => {
+            Self::NotConfigured { .. } | Self::Unavailable { .. } | Self::Busy { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::NotFound => StatusCode::NOT_FOUND,
@@ -101,6 +112,8 @@ impl IntoResponse for ApiError {
                 "reason": format!("request body exceeds {limit} bytes"),
             }),
             Self::NotFound => json!({"error": "not_found", "reason": "no such resource"}),
+            Self::Busy { reason, .. } => json!({"error": "busy", "reason": reason}),
+            Self::BodyTimeout => status_body(StatusCode::REQUEST_TIMEOUT),
             Self::Unavailable { reason } => json!({"error": "unavailable", "reason": reason}),
             Self::Internal(_) => json!({"error": "internal", "reason": "internal error"}),
         };
@@ -109,6 +122,34 @@ impl IntoResponse for ApiError {
         } else {
             tracing::info!(error = %self, "request rejected");
         }
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Self::Busy {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(retry_after_secs),
+            );
+        }
+        response
     }
+}
+
+/// The JSON body of an error status that nothing more specific describes: the 404/405/408/431/
+/// 400 answers of the router, the timeout layer and hyper itself (`docs/behaviour.md#ingress-limits`).
+pub fn status_body(status: StatusCode) -> serde_json::Value {
+    let (error, reason) = match status.as_u16() {
+        400 => ("bad_request", "malformed HTTP request"),
+        404 => ("not_found", "no such route"),
+        405 => ("method_not_allowed", "this route does not accept that method"),
+        408 => ("request_timeout", "the request was not received in time"),
+        413 => ("payload_too_large", "request body too large"),
+        414 => ("uri_too_long", "request URI too long"),
+        431 => ("headers_too_large", "request header fields too large"),
+        505 => ("http_version_not_supported", "HTTP version not supported"),
+        s if s >= 500 => ("internal", "internal error"),
+        _ => ("error", "request failed"),
+    };
+    json!({"error": error, "reason": reason})
 }

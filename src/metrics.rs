@@ -48,30 +48,36 @@ pub async fn track_http(req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let resp = next.run(req).await;
     let elapsed = start.elapsed().as_secs_f64();
     let status = resp.status().as_u16().to_string();
-    metrics::counter!("odis_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+    metrics::counter!("odis_http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
         .increment(1);
     metrics::histogram!("odis_http_request_duration_seconds", "method" => method, "route" => route)
         .record(elapsed);
     resp
 }
 
-/// One webhook outcome (`result`: processed, skipped, unmatched, invalid, failed, duplicate).
-pub fn webhook(source: &'static str, event_type: Option<&str>, result: &str) {
-    // Event types come from the sender: bound the label's cardinality to known-looking names.
-    let t = event_type
-        .filter(|t| {
-            t.len() <= 48
-                && t.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || ".-_".contains(c))
-        })
+/// The HTTP methods a label may name; any other (clients may invent methods) is `other`, so the
+/// label set is closed (`docs/behaviour.md#ingress-limits`).
+const METHODS: [&str; 9] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE",
+];
+
+fn method_label(method: &axum::http::Method) -> &'static str {
+    METHODS
+        .iter()
+        .find(|m| **m == method.as_str())
+        .copied()
         .unwrap_or("other")
-        .to_string();
-    metrics::counter!("odis_webhooks_received_total", "source" => source, "type" => t, "result" => result.to_string())
+}
+
+/// One webhook outcome (`result`: processed, skipped, unmatched, invalid, failed, duplicate).
+/// `event_type` is a label of a closed set (`webhooks::labels`), `other` for anything else.
+pub fn webhook(source: &'static str, event_type: &'static str, result: &'static str) {
+    metrics::counter!("odis_webhooks_received_total", "source" => source, "type" => event_type, "result" => result)
         .increment(1);
 }
 

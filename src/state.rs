@@ -29,6 +29,8 @@ pub struct AppState {
     pub email_rate: RateLimiter,
     /// Names this process in claims (`dispatch_claimed_by`, `job_ticks.claimed_by`).
     pub instance: Arc<str>,
+    /// Bytes of request bodies buffered at once (`config::BODY_BUDGET_BYTES`), one permit a byte.
+    pub body_budget: Arc<Semaphore>,
 }
 
 /// A provider client could not be built from the configuration.
@@ -58,6 +60,7 @@ impl AppState {
             call_slots: Arc::new(Semaphore::new(config.vapi_max_concurrent_calls.max(1))),
             email_rate: RateLimiter::per_second(config.resend_max_rps),
             instance: instance_name().into(),
+            body_budget: Arc::new(Semaphore::new(crate::config::BODY_BUDGET_BYTES)),
             pool,
             config,
             vapi,

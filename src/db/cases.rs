@@ -37,12 +37,16 @@ struct CaseForDispatchRow {
     structured: Value,
 }
 
-/// The case, its patient/client and its latest discharge summary.
+/// The case, its patient/client and its latest discharge summary, read only within `clinic_id`
+/// (the clinic the call or email acts for): `None` when the case is not one of that clinic's.
+/// Every join is clinic-scoped too, so no row of another clinic can reach a provider request
+/// (`docs/behaviour.md#tenant-isolation`).
 pub async fn load_for_dispatch(
     ex: impl PgExecutor<'_>,
     case_id: Uuid,
-) -> Result<CaseForDispatch, sqlx::Error> {
-    let r: CaseForDispatchRow = sqlx::query_as(
+    clinic_id: Uuid,
+) -> Result<Option<CaseForDispatch>, sqlx::Error> {
+    let row: Option<CaseForDispatchRow> = sqlx::query_as(
         "SELECT k.type, k.detected_case_type, coalesce(k.metadata, '{}'::jsonb) AS metadata, \
            coalesce(k.entity_extraction, '{}'::jsonb) AS entity_extraction, \
            coalesce(k.extreme_case_check, '{}'::jsonb) AS extreme_case_check, \
@@ -51,16 +55,19 @@ pub async fn load_for_dispatch(
            cl.display_name AS client_name, \
            d.content AS summary, coalesce(d.structured_content, '{}'::jsonb) AS structured \
          FROM cases k \
-         LEFT JOIN patients p ON p.id = k.patient_id \
-         LEFT JOIN clients cl ON cl.id = k.client_id \
+         LEFT JOIN patients p ON p.id = k.patient_id AND p.clinic_id = k.clinic_id \
+         LEFT JOIN clients cl ON cl.id = k.client_id AND cl.clinic_id = k.clinic_id \
          LEFT JOIN LATERAL (SELECT content, structured_content FROM discharge_summaries \
-                            WHERE case_id = k.id ORDER BY created_at DESC LIMIT 1) d ON true \
-         WHERE k.id = $1",
+                            WHERE case_id = k.id AND clinic_id = k.clinic_id \
+                            ORDER BY created_at DESC LIMIT 1) d ON true \
+         WHERE k.id = $1 AND k.clinic_id = $2",
     )
     .bind(case_id)
-    .fetch_one(ex)
+    .bind(clinic_id)
+    .fetch_optional(ex)
     .await?;
-    Ok(CaseForDispatch {
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(CaseForDispatch {
         facts: crate::domain::blocked::CaseFacts {
             case_type: r.case_type,
             detected_case_type: r.detected_case_type,
@@ -75,7 +82,7 @@ pub async fn load_for_dispatch(
         species: r.species,
         client_name: r.client_name,
         structured_summary: r.structured,
-    })
+    }))
 }
 
 // --- scheduling (scheduling/) ---

@@ -133,7 +133,8 @@ pub async fn rollback_processing(conn: &mut sqlx::PgConnection) -> Result<(), sq
         .map(|_| ())
 }
 
-/// Records a processor's outcome (`processed`, `skipped` or `unmatched`).
+/// Records a processor's outcome (`processed`, `skipped` or `unmatched`). Texts here come from
+/// payloads: they are made storable (`domain::text`), so recording an outcome cannot fail on them.
 pub async fn mark_done(
     conn: &mut sqlx::PgConnection,
     id: uuid::Uuid,
@@ -150,7 +151,7 @@ pub async fn mark_done(
     .bind(id)
     .bind(status.as_str())
     .bind(clinic_id)
-    .bind(note)
+    .bind(note.map(crate::domain::text::storable))
     .execute(conn)
     .await
     .map(|_| ())
@@ -169,7 +170,7 @@ pub async fn mark_invalid(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(error)
+    .bind(crate::domain::text::storable(error))
     .bind(EventStatus::Invalid.as_str())
     .execute(conn)
     .await
@@ -189,7 +190,7 @@ pub async fn mark_failed(
          WHERE id = $1",
     )
     .bind(id)
-    .bind(error)
+    .bind(crate::domain::text::storable(error))
     .bind(next_attempt_at)
     .bind(EventStatus::Failed.as_str())
     .execute(conn)

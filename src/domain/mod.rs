@@ -14,4 +14,5 @@ pub mod inbound_outcome;
 pub mod phone;
 pub mod roles;
 pub mod status;
+pub mod text;
 pub mod vapi_status;

@@ -5,11 +5,13 @@
 
 pub mod health;
 pub mod metrics;
+pub mod server;
 
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{HeaderName, Request};
+use axum::http::{header, HeaderName, Request};
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -65,6 +67,23 @@ pub fn router(state: AppState) -> Router {
                     REQUEST_TIMEOUT,
                 )),
         )
+        // Outermost: every error answered below (no route, wrong method, timeout) gets a body.
+        .layer(axum::middleware::from_fn(json_errors))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Error answers made below the handlers (the router's 404 and 405, the timeout's 408) have an
+/// empty body: give them the JSON body every other error has (`docs/behaviour.md#ingress-limits`).
+async fn json_errors(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    let failed = status.is_client_error() || status.is_server_error();
+    let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
+    if !failed || !empty || response.headers().contains_key(header::CONTENT_TYPE) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    (parts, axum::Json(crate::error::status_body(status))).into_response()
 }

@@ -117,21 +117,19 @@ impl Fixture {
                     .and_then(Value::as_str)
                     .map(str::to_string),
             ),
-            Source::Qstash => (
-                self.header("upstash-message-id")
-                    .ok_or_else(|| {
-                        invalid("qstash fixture without upstash-message-id header".into())
-                    })?
-                    .to_string(),
-                Some(
-                    self.qstash_route()
-                        .ok_or_else(|| {
-                            invalid("qstash fixture needs route /webhooks/qstash/<name>".into())
-                        })?
-                        .name()
-                        .to_string(),
-                ),
-            ),
+            Source::Qstash => {
+                let route = self.qstash_route().ok_or_else(|| {
+                    invalid("qstash fixture needs route /webhooks/qstash/<name>".into())
+                })?;
+                let jti = self
+                    .header("upstash-signature")
+                    .and_then(verify::qstash_claims_unverified)
+                    .and_then(|claims| claims.jti);
+                (
+                    super::qstash::delivery_id(route, jti.as_deref(), &payload),
+                    Some(route.name().to_string()),
+                )
+            }
         };
         Ok(Delivery {
             source,

@@ -83,10 +83,13 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
-    /// The payload parsed as JSON, or the `Invalid` error naming the body.
+    /// The payload parsed as JSON, or the `Invalid` error naming the body. Every string is made
+    /// storable (U+0000 removed), so no processor can write text that PostgreSQL refuses.
     pub fn json(&self) -> Result<serde_json::Value, ProcessError> {
-        serde_json::from_slice(&self.payload)
-            .map_err(|e| ProcessError::invalid("body", format!("not valid JSON: {e}")))
+        let mut v = serde_json::from_slice(&self.payload)
+            .map_err(|e| ProcessError::invalid("body", format!("not valid JSON: {e}")))?;
+        crate::domain::text::make_json_storable(&mut v);
+        Ok(v)
     }
 }
 
@@ -189,9 +192,12 @@ pub fn safe_headers(headers: &axum::http::HeaderMap) -> serde_json::Value {
 }
 
 pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
-    // PostgreSQL text cannot hold U+0000; a sender-chosen type must not make the insert fail
-    // forever (that would be a 503 loop on a verified delivery).
-    let event_type = d.event_type.as_deref().map(|t| t.replace('\0', ""));
+    // A sender-chosen type must not make the insert fail forever (a 503 loop on a verified
+    // delivery).
+    let event_type = d
+        .event_type
+        .as_deref()
+        .map(|t| crate::domain::text::storable(t).into_owned());
     let new = events::NewEvent {
         source: d.source.as_str(),
         delivery_id: &d.delivery_id,
@@ -261,9 +267,50 @@ async fn process_in_span(state: &AppState, event_id: Uuid) -> Result<Processed, 
 
     events::savepoint_processing(&mut tx).await?;
     let result = run_processor(&mut tx, &event).await;
-    let outcome = record_outcome(&mut tx, &event, result).await?;
-    tx.commit().await?;
-    Ok(outcome)
+    let finished = async {
+        let outcome = record_outcome(&mut tx, &event, result).await?;
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(outcome)
+    }
+    .await;
+    match finished {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => count_unrecorded_attempt(state, &event, e).await,
+    }
+}
+
+/// Storing the outcome failed and took the transaction with it: the attempt still counts, on a
+/// connection of its own, so an event whose outcome cannot be stored reaches the attempt cap
+/// instead of staying `pending` and looping (`docs/behaviour.md#inbox`). If even that fails
+/// (the database is down), the original error goes back to the caller.
+async fn count_unrecorded_attempt(
+    state: &AppState,
+    event: &StoredEvent,
+    e: sqlx::Error,
+) -> Result<Processed, sqlx::Error> {
+    let error = format!("storing the outcome failed: {e}");
+    let counted = async {
+        let mut conn = state.pool.acquire().await?;
+        events::mark_failed(&mut conn, event.id, &error, next_retry_at(event.attempts + 1)).await
+    }
+    .await;
+    match counted {
+        Ok(()) => {
+            tracing::warn!(event_id = %event.id, source = %event.source, error = %error, "webhook outcome not stored; attempt counted");
+            Ok(Processed::Failed(error))
+        }
+        Err(counting) => {
+            tracing::warn!(event_id = %event.id, error = %counting, "cannot count the failed attempt");
+            Err(e)
+        }
+    }
+}
+
+/// When a failed event is retried after its `attempt`-th attempt (`None`: never again).
+fn next_retry_at(attempt: i32) -> Option<DateTime<Utc>> {
+    backoff::event_may_retry(attempt).then(|| {
+        Utc::now() + chrono::Duration::from_std(backoff::inbox_retry(attempt)).unwrap_or_default()
+    })
 }
 
 /// Writes the processor's result onto the event, undoing the processor's writes when it
@@ -296,12 +343,7 @@ async fn record_outcome(
         Err(e) => {
             events::rollback_processing(tx).await?;
             let error = e.to_string();
-            let next = backoff::event_may_retry(event.attempts + 1).then(|| {
-                Utc::now()
-                    + chrono::Duration::from_std(backoff::inbox_retry(event.attempts + 1))
-                        .unwrap_or_default()
-            });
-            events::mark_failed(tx, event.id, &error, next).await?;
+            events::mark_failed(tx, event.id, &error, next_retry_at(event.attempts + 1)).await?;
             tracing::warn!(event_id = %event.id, source = %event.source, error = %error, "webhook processing failed; will retry");
             Ok(Processed::Failed(error))
         }

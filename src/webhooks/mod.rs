@@ -15,6 +15,8 @@
 pub mod clerk;
 pub mod fixtures;
 pub mod inbox;
+mod ingress;
+mod labels;
 pub mod qstash;
 mod response;
 mod routes;
@@ -23,12 +25,11 @@ pub mod verify;
 
 pub use response::respond;
 
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::Router;
-use bytes::Bytes;
 
 use crate::state::AppState;
 use routes::{clerk_webhook, qstash_webhook, vapi_webhook};
@@ -40,7 +41,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/webhooks/qstash/execute-call",
             post(
-                |s: State<AppState>, h: HeaderMap, b: Result<Bytes, BytesRejection>| {
+                |s: State<AppState>, h: HeaderMap, b: Body| {
                     qstash_webhook(s, h, b, qstash::Route::ExecuteCall)
                 },
             ),
@@ -48,7 +49,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/webhooks/qstash/execute-email",
             post(
-                |s: State<AppState>, h: HeaderMap, b: Result<Bytes, BytesRejection>| {
+                |s: State<AppState>, h: HeaderMap, b: Body| {
                     qstash_webhook(s, h, b, qstash::Route::ExecuteEmail)
                 },
             ),
@@ -56,7 +57,7 @@ pub fn router() -> Router<AppState> {
         .route(
             "/webhooks/qstash/auto-schedule",
             post(
-                |s: State<AppState>, h: HeaderMap, b: Result<Bytes, BytesRejection>| {
+                |s: State<AppState>, h: HeaderMap, b: Body| {
                     qstash_webhook(s, h, b, qstash::Route::AutoSchedule)
                 },
             ),

@@ -47,6 +47,20 @@ impl Route {
     }
 }
 
+/// The inbox delivery id of a QStash delivery: what is signed, never the unsigned
+/// `Upstash-Message-Id` header (a replayed token with a new header value must stay one
+/// delivery; the header is kept in the stored headers for operators). The token's `jti`, else
+/// the SHA-256 of the route and the body (`docs/behaviour.md#qstash`).
+pub fn delivery_id(route: Route, jti: Option<&str>, body: &[u8]) -> String {
+    match jti.map(str::trim).filter(|j| !j.is_empty()) {
+        Some(jti) => format!("jti:{jti}"),
+        None => {
+            let signed = [route.path().as_bytes(), b"\n", body].concat();
+            format!("body:{}", super::verify::sha256_hex(&signed))
+        }
+    }
+}
+
 fn uuid_field(v: &Value, field: &'static str) -> Result<Uuid, ProcessError> {
     let s = v
         .get(field)

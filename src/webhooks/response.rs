@@ -20,7 +20,7 @@ pub fn respond(delivery: &Delivery, ingested: &Ingested) -> Response {
     };
     crate::metrics::webhook(
         delivery.source.as_str(),
-        delivery.event_type.as_deref(),
+        super::labels::event_type(delivery.source, delivery.event_type.as_deref()),
         result,
     );
     let id = ingested.event_id;

@@ -4,18 +4,17 @@
 //!
 //! May import: `config`, `metrics`, `error`, `state`, `webhooks`.
 
-use axum::extract::rejection::BytesRejection;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use bytes::Bytes;
 use serde_json::Value;
 
 use super::inbox::{self, Delivery, IngestResult, Processed, Source};
+use super::ingress::{declared_length, read_body};
 use super::response::respond;
 use super::{qstash, vapi, verify};
-use crate::config::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -23,23 +22,19 @@ fn now_unix() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-/// Maps a body that could not be read: over the limit → 413, anything else → 400.
-fn body_or_error(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge {
-                limit: MAX_BODY_BYTES,
-            }
-        } else {
-            ApiError::bad_field("body", rejection.body_text())
-        }
-    })
+/// A failed check as the HTTP answer: an empty delivery id is a bad request (the sender's
+/// bug, answered 400 naming the header), everything else a 401 naming the check.
+fn refused(r: verify::Rejection) -> ApiError {
+    match r {
+        verify::Rejection::EmptyHeader(field) => ApiError::bad_field(field, "must not be empty"),
+        other => ApiError::unauthorized(other.to_string()),
+    }
 }
 
 pub(super) async fn vapi_webhook(
     state: State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     vapi_inner(state, headers, body)
         .await
@@ -49,7 +44,7 @@ pub(super) async fn vapi_webhook(
 async fn vapi_inner(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let secret = state
         .config
@@ -58,9 +53,12 @@ async fn vapi_inner(
         .ok_or(ApiError::NotConfigured {
             what: "VAPI_WEBHOOK_SECRET",
         })?;
-    let body = body_or_error(body)?;
-    verify::verify_vapi(&headers, &body, secret.expose(), now_unix())
-        .map_err(|r| ApiError::unauthorized(r.to_string()))?;
+    // Before the body (`docs/behaviour.md#ingress-limits`): size, then the credential.
+    declared_length(&headers)?;
+    verify::vapi_precheck(&headers, secret.expose(), now_unix()).map_err(refused)?;
+    let read = read_body(&state, &headers, body).await?;
+    let body = read.bytes.clone();
+    verify::verify_vapi(&headers, &body, secret.expose(), now_unix()).map_err(refused)?;
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     if let Some(call_id) = parsed
         .as_ref()
@@ -99,7 +97,7 @@ async fn vapi_inner(
 pub(super) async fn clerk_webhook(
     state: State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     clerk_inner(state, headers, body)
         .await
@@ -109,7 +107,7 @@ pub(super) async fn clerk_webhook(
 async fn clerk_inner(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     let secret = state
         .config
@@ -121,9 +119,11 @@ async fn clerk_inner(
     let key = verify::svix_key(secret.expose()).ok_or(ApiError::NotConfigured {
         what: "a valid CLERK_WEBHOOK_SECRET (whsec_<base64>)",
     })?;
-    let body = body_or_error(body)?;
-    let msg_id = verify::verify_svix(&headers, &body, &key, now_unix())
-        .map_err(|r| ApiError::unauthorized(r.to_string()))?;
+    declared_length(&headers)?;
+    verify::svix_precheck(&headers, now_unix()).map_err(refused)?;
+    let read = read_body(&state, &headers, body).await?;
+    let body = read.bytes.clone();
+    let msg_id = verify::verify_svix(&headers, &body, &key, now_unix()).map_err(refused)?;
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
     let delivery = Delivery {
         source: Source::Clerk,
@@ -143,7 +143,7 @@ async fn clerk_inner(
 pub(super) async fn qstash_webhook(
     state: State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     route: qstash::Route,
 ) -> Result<Response, ApiError> {
     qstash_inner(state, headers, body, route)
@@ -154,7 +154,7 @@ pub(super) async fn qstash_webhook(
 async fn qstash_inner(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
     route: qstash::Route,
 ) -> Result<Response, ApiError> {
     let keys: Vec<String> = [
@@ -170,30 +170,26 @@ async fn qstash_inner(
             what: "QSTASH_CURRENT_SIGNING_KEY / QSTASH_NEXT_SIGNING_KEY",
         });
     }
-    let body = body_or_error(body)?;
+    declared_length(&headers)?;
     let token = headers
         .get("upstash-signature")
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                verify::Rejection::MissingHeader("upstash-signature").to_string(),
-            )
-        })?;
+        .ok_or_else(|| refused(verify::Rejection::MissingHeader("upstash-signature")))?;
     let expected_sub = state
         .config
         .public_base_url
         .as_ref()
         .map(|base| format!("{base}{}", route.path()));
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    // The token's signature does not cover the body: all of it is checked before the body is
+    // read, the body hash after (`docs/behaviour.md#ingress-limits`).
     let claims =
-        verify::verify_qstash(token, &body, &key_refs, expected_sub.as_deref(), now_unix())
-            .map_err(|r| ApiError::unauthorized(r.to_string()))?;
-    let delivery_id = headers
-        .get("upstash-message-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(claims.jti)
-        .unwrap_or_else(|| verify::sha256_hex(&body));
+        verify::verify_qstash_token(token, &key_refs, expected_sub.as_deref(), now_unix())
+            .map_err(refused)?;
+    let read = read_body(&state, &headers, body).await?;
+    let body = read.bytes.clone();
+    verify::check_qstash_body(&claims, &body).map_err(refused)?;
+    let delivery_id = qstash::delivery_id(route, claims.jti.as_deref(), &body);
     let delivery = Delivery {
         source: Source::Qstash,
         delivery_id,
@@ -211,6 +207,8 @@ fn rejected(source: Source, e: ApiError) -> ApiError {
         ApiError::Unauthorized { reason } => reason.clone(),
         ApiError::NotConfigured { .. } => "not configured".into(),
         ApiError::PayloadTooLarge { .. } => "payload too large".into(),
+        ApiError::Busy { .. } => "busy".into(),
+        ApiError::BodyTimeout => "body timeout".into(),
         ApiError::Unavailable { .. } => "unavailable".into(),
         other => other.status().as_str().to_string(),
     };

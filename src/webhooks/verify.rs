@@ -22,6 +22,9 @@ pub enum Rejection {
     MissingHeader(&'static str),
     #[error("malformed {0} header")]
     MalformedHeader(&'static str),
+    /// A header that must identify the delivery is present but empty (answered 400, not 401).
+    #[error("empty {0} header")]
+    EmptyHeader(&'static str),
     #[error("signature mismatch")]
     SignatureMismatch,
     #[error("secret mismatch")]
@@ -111,10 +114,35 @@ pub fn verify_vapi(
     }
 }
 
+/// What of [`verify_vapi`] can be checked before the body is read
+/// (`docs/behaviour.md#ingress-limits`): the whole secret/Bearer credential, or, for the HMAC
+/// credential, the presence and freshness of its timestamp.
+pub fn vapi_precheck(
+    headers: &axum::http::HeaderMap,
+    secret: &str,
+    now_unix: i64,
+) -> Result<(), Rejection> {
+    if header(headers, "x-signature").is_none() {
+        // The shared-secret credentials do not cover the body: this is the full check.
+        return verify_vapi(headers, &[], secret, now_unix);
+    }
+    let ts = header(headers, "x-timestamp").ok_or(Rejection::MissingHeader("x-timestamp"))?;
+    let ts_num: i64 = ts
+        .trim()
+        .parse()
+        .map_err(|_| Rejection::MalformedHeader("x-timestamp"))?;
+    let ts_secs = if ts_num > 1_000_000_000_000 {
+        ts_num / 1000
+    } else {
+        ts_num
+    };
+    check_window(ts_secs, now_unix, VAPI_TOLERANCE_SECS)
+}
+
 fn check_window(ts: i64, now: i64, tolerance: i64) -> Result<(), Rejection> {
-    if ts < now - tolerance {
+    if ts < now.saturating_sub(tolerance) {
         Err(Rejection::TimestampTooOld)
-    } else if ts > now + tolerance {
+    } else if ts > now.saturating_add(tolerance) {
         Err(Rejection::TimestampInFuture)
     } else {
         Ok(())
@@ -135,21 +163,7 @@ pub fn verify_svix(
     key: &[u8],
     now_unix: i64,
 ) -> Result<String, Rejection> {
-    let id = header(headers, "svix-id")
-        .or_else(|| header(headers, "webhook-id"))
-        .ok_or(Rejection::MissingHeader("svix-id"))?;
-    let ts = header(headers, "svix-timestamp")
-        .or_else(|| header(headers, "webhook-timestamp"))
-        .ok_or(Rejection::MissingHeader("svix-timestamp"))?;
-    let sigs = header(headers, "svix-signature")
-        .or_else(|| header(headers, "webhook-signature"))
-        .ok_or(Rejection::MissingHeader("svix-signature"))?;
-    let ts_num: i64 = ts
-        .parse()
-        .ok()
-        .filter(|t: &i64| *t >= 0)
-        .ok_or(Rejection::MalformedHeader("svix-timestamp"))?;
-    check_window(ts_num, now_unix, SVIX_TOLERANCE_SECS)?;
+    let SvixHeaders { id, ts, sigs } = svix_precheck(headers, now_unix)?;
 
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| Rejection::SignatureMismatch)?;
     mac.update(id.as_bytes());
@@ -170,6 +184,41 @@ pub fn verify_svix(
     }
 }
 
+/// The three Svix headers of a delivery whose id is present and timestamp fresh.
+pub struct SvixHeaders<'a> {
+    pub id: &'a str,
+    pub ts: &'a str,
+    pub sigs: &'a str,
+}
+
+/// What of [`verify_svix`] can be checked before the body is read
+/// (`docs/behaviour.md#ingress-limits`): the three headers present, a non-empty id (the inbox's
+/// delivery id; an empty one is [`Rejection::EmptyHeader`]), a fresh timestamp.
+pub fn svix_precheck(
+    headers: &axum::http::HeaderMap,
+    now_unix: i64,
+) -> Result<SvixHeaders<'_>, Rejection> {
+    let id = header(headers, "svix-id")
+        .or_else(|| header(headers, "webhook-id"))
+        .ok_or(Rejection::MissingHeader("svix-id"))?;
+    if id.trim().is_empty() {
+        return Err(Rejection::EmptyHeader("svix-id"));
+    }
+    let ts = header(headers, "svix-timestamp")
+        .or_else(|| header(headers, "webhook-timestamp"))
+        .ok_or(Rejection::MissingHeader("svix-timestamp"))?;
+    let sigs = header(headers, "svix-signature")
+        .or_else(|| header(headers, "webhook-signature"))
+        .ok_or(Rejection::MissingHeader("svix-signature"))?;
+    let ts_num: i64 = ts
+        .parse()
+        .ok()
+        .filter(|t: &i64| *t >= 0)
+        .ok_or(Rejection::MalformedHeader("svix-timestamp"))?;
+    check_window(ts_num, now_unix, SVIX_TOLERANCE_SECS)?;
+    Ok(SvixHeaders { id, ts, sigs })
+}
+
 /// The claims of a verified QStash token that we use.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 pub struct QstashClaims {
@@ -178,8 +227,23 @@ pub struct QstashClaims {
     pub exp: Option<i64>,
     pub nbf: Option<i64>,
     pub iat: Option<i64>,
+    /// The token's id, signed: the inbox's delivery id for QStash. A string, or a number (as
+    /// Upstash's own SDK tests sign it) kept as its decimal text.
+    #[serde(default, deserialize_with = "string_or_number")]
     pub jti: Option<String>,
     pub body: Option<String>,
+}
+
+fn string_or_number<'de, D>(d: D) -> Result<Option<String>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 /// QStash `Upstash-Signature` (HS256 JWT). Tries `current` then `next` (key rotation); the
@@ -192,9 +256,22 @@ pub fn verify_qstash(
     expected_sub: Option<&str>,
     now_unix: i64,
 ) -> Result<QstashClaims, Rejection> {
+    let claims = verify_qstash_token(token, keys, expected_sub, now_unix)?;
+    check_qstash_body(&claims, body)?;
+    Ok(claims)
+}
+
+/// Everything of [`verify_qstash`] but the body hash: the token's signature covers its header
+/// and claims only, so this runs before the body is read (`docs/behaviour.md#ingress-limits`).
+pub fn verify_qstash_token(
+    token: &str,
+    keys: &[&str],
+    expected_sub: Option<&str>,
+    now_unix: i64,
+) -> Result<QstashClaims, Rejection> {
     let mut first_error = None;
     for key in keys {
-        match verify_qstash_with(token, body, key, expected_sub, now_unix) {
+        match verify_qstash_with(token, key, expected_sub, now_unix) {
             Ok(claims) => return Ok(claims),
             Err(e) => {
                 first_error.get_or_insert(e);
@@ -204,9 +281,32 @@ pub fn verify_qstash(
     Err(first_error.unwrap_or(Rejection::SignatureMismatch))
 }
 
+/// The claims of a token read without checking its signature: only for `replay`, whose
+/// operator is trusted, to derive the same delivery id the route would.
+pub fn qstash_claims_unverified(token: &str) -> Option<QstashClaims> {
+    let payload = token.trim().split('.').nth(1)?;
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).ok()?).ok()
+}
+
+/// The body check of a verified token: its `body` claim is the SHA-256 of the body received.
+pub fn check_qstash_body(claims: &QstashClaims, body: &[u8]) -> Result<(), Rejection> {
+    let claimed = claims
+        .body
+        .as_deref()
+        .ok_or(Rejection::MissingClaim("body"))?;
+    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(body));
+    if ct_eq(
+        claimed.trim_end_matches('=').as_bytes(),
+        computed.as_bytes(),
+    ) {
+        Ok(())
+    } else {
+        Err(Rejection::BodyHashMismatch)
+    }
+}
+
 fn verify_qstash_with(
     token: &str,
-    body: &[u8],
     key: &str,
     expected_sub: Option<&str>,
     now: i64,
@@ -241,28 +341,18 @@ fn verify_qstash_with(
         return Err(Rejection::WrongIssuer);
     }
     let exp = claims.exp.ok_or(Rejection::MissingClaim("exp"))?;
-    if now > exp + QSTASH_LEEWAY_SECS {
+    // Saturating: an `exp` of i64::MAX must not overflow into the past.
+    if now > exp.saturating_add(QSTASH_LEEWAY_SECS) {
         return Err(Rejection::TokenExpired);
     }
     let nbf = claims.nbf.ok_or(Rejection::MissingClaim("nbf"))?;
-    if now < nbf - QSTASH_LEEWAY_SECS {
+    if now < nbf.saturating_sub(QSTASH_LEEWAY_SECS) {
         return Err(Rejection::TokenNotYetValid);
     }
     if let Some(expected) = expected_sub {
         if claims.sub.as_deref() != Some(expected) {
             return Err(Rejection::WrongSubject);
         }
-    }
-    let claimed = claims
-        .body
-        .as_deref()
-        .ok_or(Rejection::MissingClaim("body"))?;
-    let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(body));
-    if !ct_eq(
-        claimed.trim_end_matches('=').as_bytes(),
-        computed.as_bytes(),
-    ) {
-        return Err(Rejection::BodyHashMismatch);
     }
     Ok(claims)
 }
@@ -506,5 +596,83 @@ mod tests {
             verify_vapi(&HeaderMap::new(), body, "s3cret", 0).unwrap_err(),
             Rejection::MissingHeader("x-vapi-secret")
         );
+    }
+
+    /// A token signed with [`QS_KEY`] over `claims` (for claim shapes no vector covers).
+    fn qstash_token(claims: &serde_json::Value) -> String {
+        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let p = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut mac = HmacSha256::new_from_slice(QS_KEY.as_bytes()).unwrap();
+        mac.update(format!("{h}.{p}").as_bytes());
+        let s = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+        format!("{h}.{p}.{s}")
+    }
+
+    #[test]
+    fn qstash_jti_may_be_a_number_and_extreme_times_do_not_overflow() {
+        let body_hash = URL_SAFE_NO_PAD.encode(Sha256::digest(QS_BODY));
+        let claims = |jti: serde_json::Value, exp: i64, nbf: i64| {
+            serde_json::json!({"iss": "Upstash", "exp": exp, "nbf": nbf, "jti": jti, "body": body_hash})
+        };
+        let t = 1_700_000_100;
+        let cases: Vec<(serde_json::Value, Result<Option<&str>, Rejection>)> = vec![
+            (claims(serde_json::json!(1234567890), t + 60, t), Ok(Some("1234567890"))),
+            (claims(serde_json::json!("jwt_x"), t + 60, t), Ok(Some("jwt_x"))),
+            (claims(serde_json::Value::Null, t + 60, t), Ok(None)),
+            (claims(serde_json::json!("a"), i64::MAX, i64::MIN), Ok(Some("a"))),
+            (claims(serde_json::json!("a"), i64::MIN, t), Err(Rejection::TokenExpired)),
+            (claims(serde_json::json!("a"), t + 60, i64::MAX), Err(Rejection::TokenNotYetValid)),
+        ];
+        for (c, want) in cases {
+            let got = verify_qstash(&qstash_token(&c), QS_BODY, &[QS_KEY], None, t);
+            let got = got.map(|claims| claims.jti);
+            assert_eq!(got, want.map(|j| j.map(str::to_string)), "{c}");
+        }
+        // The token alone verifies before the body is read; the body check is separate.
+        let token = qstash_token(&claims(serde_json::json!("j"), t + 60, t));
+        let claims = verify_qstash_token(&token, &[QS_KEY], None, t).unwrap();
+        assert_eq!(check_qstash_body(&claims, b"other"), Err(Rejection::BodyHashMismatch));
+        assert_eq!(check_qstash_body(&claims, QS_BODY), Ok(()));
+    }
+
+    #[test]
+    fn prechecks_reject_what_the_headers_alone_tell() {
+        let now = 1_700_000_010;
+        let vapi: Vec<(HeaderMap, Result<(), Rejection>)> = vec![
+            (headers(&[("x-vapi-secret", "s3cret")]), Ok(())),
+            (headers(&[("x-vapi-secret", "wrong")]), Err(Rejection::SecretMismatch)),
+            (HeaderMap::new(), Err(Rejection::MissingHeader("x-vapi-secret"))),
+            (
+                headers(&[("x-signature", "00"), ("x-timestamp", "1700000000")]),
+                Ok(()),
+            ),
+            (headers(&[("x-signature", "00")]), Err(Rejection::MissingHeader("x-timestamp"))),
+            (
+                headers(&[("x-signature", "00"), ("x-timestamp", "1600000000")]),
+                Err(Rejection::TimestampTooOld),
+            ),
+        ];
+        for (h, want) in vapi {
+            assert_eq!(vapi_precheck(&h, "s3cret", now), want, "{h:?}");
+        }
+        let svix: Vec<(HeaderMap, Rejection)> = vec![
+            (
+                headers(&[("svix-id", ""), ("svix-timestamp", "1700000000"), ("svix-signature", "v1,x")]),
+                Rejection::EmptyHeader("svix-id"),
+            ),
+            (
+                headers(&[("svix-id", "msg_1"), ("svix-timestamp", "1600000000"), ("svix-signature", "v1,x")]),
+                Rejection::TimestampTooOld,
+            ),
+            (
+                headers(&[("svix-id", "msg_1"), ("svix-timestamp", "1700000000")]),
+                Rejection::MissingHeader("svix-signature"),
+            ),
+        ];
+        for (h, want) in svix {
+            assert_eq!(svix_precheck(&h, now).err(), Some(want.clone()), "{h:?}");
+            let key = svix_key(SVIX_SECRET).unwrap();
+            assert_eq!(verify_svix(&h, b"{}", &key, now).unwrap_err(), want);
+        }
     }
 }

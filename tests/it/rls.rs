@@ -35,7 +35,7 @@ use crate::helpers::catalog::{
 use crate::helpers::seed::{self, ClinicAccessOpts, ClinicOpts, UserOpts};
 
 /// The three ways a caller can belong to clinic A (`org_a`).
-const CLAIMS_FOR_A: [&str; 3] = [
+pub(crate) const CLAIMS_FOR_A: [&str; 3] = [
     r#"{"sub":"user_a"}"#,
     r#"{"sub":"user_o","org_id":"org_a","org_role":"org:admin"}"#,
     r#"{"sub":"user_o","o":{"id":"org_a","rol":"admin"}}"#,
@@ -43,7 +43,7 @@ const CLAIMS_FOR_A: [&str; 3] = [
 
 /// Parent/child pairs where the child has no `clinic_id` and inherits its parent's visibility:
 /// (child table, FK column, parent table).
-const CHILD_TABLES: [(&str, &str, &str); 4] = [
+pub(crate) const CHILD_TABLES: [(&str, &str, &str); 4] = [
     ("discharge_batch_items", "batch_id", "discharge_batches"),
     ("slack_channels", "workspace_id", "slack_workspaces"),
     ("slack_tasks", "channel_id", "slack_channels"),
@@ -60,17 +60,17 @@ const SERVICE_ONLY_TABLES: [&str; 1] = [
 ];
 
 /// Two clinics, three users and one row per clinic in every clinic-scoped table.
-struct Fixture {
-    tables: BTreeMap<String, Table>,
-    clinic_a: Uuid,
-    clinic_b: Uuid,
+pub(crate) struct Fixture {
+    pub(crate) tables: BTreeMap<String, Table>,
+    pub(crate) clinic_a: Uuid,
+    pub(crate) clinic_b: Uuid,
     /// (table, clinic) -> id of the row inserted for that clinic.
     rows: BTreeMap<(String, Uuid), Uuid>,
 }
 
 impl Fixture {
     /// Clinic-scoped tables: every table with a `clinic_id` column.
-    fn clinic_scoped(&self) -> Vec<&Table> {
+    pub(crate) fn clinic_scoped(&self) -> Vec<&Table> {
         self.tables
             .values()
             .filter(|t| t.has_column("clinic_id"))
@@ -85,7 +85,7 @@ impl Fixture {
             .collect()
     }
 
-    fn row(&self, table: &str, clinic: Uuid) -> Uuid {
+    pub(crate) fn row(&self, table: &str, clinic: Uuid) -> Uuid {
         self.rows[&(table.to_owned(), clinic)]
     }
 
@@ -96,7 +96,7 @@ impl Fixture {
     }
 }
 
-async fn setup(pool: &PgPool) -> Fixture {
+pub(crate) async fn setup(pool: &PgPool) -> Fixture {
     let tables = load_tables(pool).await;
     let mut tx = pool.begin().await.unwrap();
     exec(&mut tx, "SET LOCAL session_replication_role = replica")
@@ -161,12 +161,33 @@ async fn setup(pool: &PgPool) -> Fixture {
 
 /// A transaction acting as `role` with the given JWT claims (`None`: no claims set at all), with
 /// FK triggers off. Everything is rolled back when the transaction is dropped.
-async fn act_as(pool: &PgPool, role: &str, claims: Option<&str>) -> Transaction<'static, Postgres> {
+pub(crate) async fn act_as(
+    pool: &PgPool,
+    role: &str,
+    claims: Option<&str>,
+) -> Transaction<'static, Postgres> {
+    act_as_with(pool, "replica", role, claims).await
+}
+
+/// [`act_as`] with foreign keys and triggers enforced (`session_replication_role = origin`).
+pub(crate) async fn act_as_with_keys(
+    pool: &PgPool,
+    role: &str,
+    claims: Option<&str>,
+) -> Transaction<'static, Postgres> {
+    act_as_with(pool, "origin", role, claims).await
+}
+
+async fn act_as_with(
+    pool: &PgPool,
+    replication_role: &str,
+    role: &str,
+    claims: Option<&str>,
+) -> Transaction<'static, Postgres> {
     let mut tx = pool.begin().await.unwrap();
     // session_replication_role can only be set by a superuser: set it before dropping privileges.
-    exec(&mut tx, "SET LOCAL session_replication_role = replica")
-        .await
-        .unwrap();
+    let sql = format!("SET LOCAL session_replication_role = {replication_role}");
+    exec(&mut tx, &sql).await.unwrap();
     exec(&mut tx, &format!("SET LOCAL ROLE {role}"))
         .await
         .unwrap();

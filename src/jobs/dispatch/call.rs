@@ -267,7 +267,10 @@ async fn dispatch_claimed(
 ) -> Result<CallOutcome, JobError> {
     let pool = &ctx.pool;
     let clinic = clinics::load_for_call(pool, row.clinic_id).await?;
-    let case = variables::case_info(cases::load_for_dispatch(pool, row.case_id).await?);
+    let Some(case) = cases::load_for_dispatch(pool, row.case_id, row.clinic_id).await? else {
+        return fail(ctx, id, claim::CASE_NOT_IN_CLINIC.into(), false, Value::Null).await;
+    };
+    let case = variables::case_info(case);
     if let Some(reason) = blocked_reason(&case.facts) {
         outbound_calls::cancel_blocked(pool, id, &reason).await?;
         items::follow(pool, Channel::Call, id, &Final::Cancelled(reason.clone())).await?;

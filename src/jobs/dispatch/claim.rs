@@ -50,6 +50,11 @@ pub fn retry_delay(
 
 /// The metadata merged into a failed row: `extra` (test-mode facts …), the error and, when the
 /// provider may have acted, the ambiguity marker (a VAPI webhook may still link the call).
+/// The error a call or email row fails with when its case is not a case of its clinic: never
+/// dispatched (`docs/behaviour.md#tenant-isolation`).
+pub const CASE_NOT_IN_CLINIC: &str =
+    "case_not_in_clinic: the row's case does not belong to the row's clinic";
+
 pub fn failure_metadata(extra: Value, error: &str, ambiguous: bool) -> Value {
     let mut extra = match extra {
         Value::Object(m) => m,

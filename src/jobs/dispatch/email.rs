@@ -136,7 +136,11 @@ async fn dispatch_claimed(
     row: ClaimedEmail,
 ) -> Result<EmailOutcome, JobError> {
     let pool = &ctx.pool;
-    let case = crate::db::cases::load_for_dispatch(pool, row.case_id).await?;
+    let Some(case) = crate::db::cases::load_for_dispatch(pool, row.case_id, row.clinic_id).await?
+    else {
+        let error = claim::CASE_NOT_IN_CLINIC.into();
+        return fail(ctx, id, error, Value::Null).await;
+    };
     if let Some(reason) = blocked_reason(&case.facts) {
         outbound_emails::cancel_blocked(pool, id, &reason).await?;
         items::follow(pool, Channel::Email, id, &Final::Cancelled(reason.clone())).await?;
