@@ -18,6 +18,9 @@ pub const MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// Beyond it a request is answered 503 with `Retry-After` before its body is read.
 pub const BODY_BUDGET_BYTES: usize = 4 * MAX_BODY_BYTES;
 
+/// Time a sender has to deliver a whole body once its headers are in (else 408).
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("invalid configuration: {var}: {reason}")]
 pub struct ConfigError {

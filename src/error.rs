@@ -142,7 +142,10 @@ pub fn status_body(status: StatusCode) -> serde_json::Value {
     let (error, reason) = match status.as_u16() {
         400 => ("bad_request", "malformed HTTP request"),
         404 => ("not_found", "no such route"),
-        405 => ("method_not_allowed", "this route does not accept that method"),
+        405 => (
+            "method_not_allowed",
+            "this route does not accept that method",
+        ),
         408 => ("request_timeout", "the request was not received in time"),
         413 => ("payload_too_large", "request body too large"),
         414 => ("uri_too_long", "request URI too long"),

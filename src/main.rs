@@ -71,6 +71,9 @@ enum BenchCommand {
     /// dry) run is timed → seconds, cases/s, emails/calls scheduled and the time ratio between
     /// sizes (1.0 of linear = linear).
     Autoschedule(odis_worker::bench::autoschedule::AutoscheduleArgs),
+    /// Unauthenticated load on a real `serve` child process: forged and unauthenticated 8 MiB
+    /// bodies, slowloris heads → answers by status and the server's peak RSS.
+    Attack(odis_worker::bench::attack::AttackArgs),
 }
 
 #[derive(clap::Args)]
@@ -168,6 +171,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Autoschedule(args)) => {
             let report = odis_worker::bench::autoschedule::run(config, args).await?;
             odis_worker::bench::autoschedule::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Attack(args)) => {
+            let report = odis_worker::bench::attack::run(config, args).await?;
+            odis_worker::bench::attack::print(&report);
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }

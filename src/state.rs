@@ -31,6 +31,8 @@ pub struct AppState {
     pub instance: Arc<str>,
     /// Bytes of request bodies buffered at once (`config::BODY_BUDGET_BYTES`), one permit a byte.
     pub body_budget: Arc<Semaphore>,
+    /// How long a sender has to deliver a body once its headers are in (tests shorten it).
+    pub body_read_timeout: std::time::Duration,
 }
 
 /// A provider client could not be built from the configuration.
@@ -61,6 +63,7 @@ impl AppState {
             email_rate: RateLimiter::per_second(config.resend_max_rps),
             instance: instance_name().into(),
             body_budget: Arc::new(Semaphore::new(crate::config::BODY_BUDGET_BYTES)),
+            body_read_timeout: crate::config::BODY_READ_TIMEOUT,
             pool,
             config,
             vapi,

@@ -6,6 +6,7 @@
 //!
 //! May import: anything (a top-level entry point, like `app` and `replay`).
 
+pub mod attack;
 pub mod autoschedule;
 pub mod ingest;
 pub mod jobs;

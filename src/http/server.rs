@@ -34,10 +34,36 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// hyper's read buffer per connection, which bounds a request head (hyper's default is ~400 KB).
 pub const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// Serves `router` on `listener` until `shutdown` resolves.
+/// The connection limits (tests shorten them).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: HEADER_READ_TIMEOUT,
+            idle_timeout: IDLE_TIMEOUT,
+        }
+    }
+}
+
+/// Serves `router` on `listener` with the default [`Limits`] until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve_with(listener, router, Limits::default(), shutdown).await
+}
+
+/// [`serve`] with explicit limits.
+pub async fn serve_with(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -56,12 +82,13 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let io = TokioIo::new(GuardedIo::new(stream, IDLE_TIMEOUT));
+        let io = TokioIo::new(GuardedIo::new(stream, limits.idle_timeout));
         let service = TowerToHyperService::new(router.clone());
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(limits.header_read_timeout)
             .max_buf_size(MAX_HEAD_BYTES)
+            .max_header_size(MAX_HEAD_BYTES)
             // One buffer per write, so GuardedIo sees hyper's automatic responses whole.
             .writev(false)
             .serve_connection(io, service);
@@ -142,9 +169,10 @@ impl AsyncRead for GuardedIo {
                 }
                 Poll::Ready(Ok(()))
             }
-            Poll::Pending if this.idle_expired(cx) => {
-                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "idle connection")))
-            }
+            Poll::Pending if this.idle_expired(cx) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "idle connection",
+            ))),
             other => other,
         }
     }

@@ -291,7 +291,13 @@ async fn count_unrecorded_attempt(
     let error = format!("storing the outcome failed: {e}");
     let counted = async {
         let mut conn = state.pool.acquire().await?;
-        events::mark_failed(&mut conn, event.id, &error, next_retry_at(event.attempts + 1)).await
+        events::mark_failed(
+            &mut conn,
+            event.id,
+            &error,
+            next_retry_at(event.attempts + 1),
+        )
+        .await
     }
     .await;
     match counted {

@@ -1,11 +1,9 @@
 //! What every webhook route does before and while it reads a body
 //! (`docs/behaviour.md#ingress-limits`): a declared `Content-Length` over the limit is a 413 at
 //! once; the body is read only within the process's body budget (else 503 + `Retry-After`) and
-//! within [`BODY_READ_TIMEOUT`] (else 408). The budget permit lives as long as the bytes do.
+//! within the body-read timeout (`config::BODY_READ_TIMEOUT`, else 408). The budget permit lives as long as the bytes do.
 //!
 //! May import: `config`, `error`, `state`.
-
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{header, HeaderMap};
@@ -16,9 +14,6 @@ use tokio::sync::OwnedSemaphorePermit;
 use crate::config::MAX_BODY_BYTES;
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// Time a sender has to deliver the whole body once its headers are in.
-pub const BODY_READ_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Seconds a sender is told to wait when the body budget is exhausted.
 pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
@@ -47,14 +42,18 @@ pub fn declared_length(headers: &HeaderMap) -> Result<Option<usize>, ApiError> {
     }
 }
 
-/// Reads the body within the budget and the timeout. Without a `Content-Length` (chunked) the
-/// maximum is reserved, since the size is unknown until the end.
+/// Reads the body within the budget and the timeout. A body of unknown size (chunked) reserves
+/// the maximum, since its size is unknown until the end.
 pub async fn read_body(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<ReadBody, ApiError> {
-    let reserve = declared_length(headers)?.unwrap_or(MAX_BODY_BYTES).max(1);
+    // The exact size when the body knows it (a `Content-Length` request), else the maximum.
+    let declared = declared_length(headers)?;
+    let exact = axum::body::HttpBody::size_hint(&body).exact();
+    let known = exact.and_then(|n| usize::try_from(n).ok()).or(declared);
+    let reserve = known.unwrap_or(MAX_BODY_BYTES).clamp(1, MAX_BODY_BYTES);
     let permits = u32::try_from(reserve).unwrap_or(u32::MAX);
     let permit = state
         .body_budget
@@ -65,7 +64,7 @@ pub async fn read_body(
             retry_after_secs: BUSY_RETRY_AFTER_SECS,
         })?;
     let collected = tokio::time::timeout(
-        BODY_READ_TIMEOUT,
+        state.body_read_timeout,
         Limited::new(body, MAX_BODY_BYTES).collect(),
     )
     .await

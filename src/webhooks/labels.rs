@@ -67,7 +67,11 @@ mod tests {
     #[test]
     fn labels_are_known_types_or_other() {
         let cases = [
-            (Source::Vapi, Some("end-of-call-report"), "end-of-call-report"),
+            (
+                Source::Vapi,
+                Some("end-of-call-report"),
+                "end-of-call-report",
+            ),
             (Source::Vapi, Some("user.created"), "other"),
             (Source::Vapi, Some("made-up-type-123"), "other"),
             (Source::Vapi, None, "other"),

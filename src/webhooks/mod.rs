@@ -40,26 +40,20 @@ pub fn router() -> Router<AppState> {
         .route("/webhooks/clerk", post(clerk_webhook))
         .route(
             "/webhooks/qstash/execute-call",
-            post(
-                |s: State<AppState>, h: HeaderMap, b: Body| {
-                    qstash_webhook(s, h, b, qstash::Route::ExecuteCall)
-                },
-            ),
+            post(|s: State<AppState>, h: HeaderMap, b: Body| {
+                qstash_webhook(s, h, b, qstash::Route::ExecuteCall)
+            }),
         )
         .route(
             "/webhooks/qstash/execute-email",
-            post(
-                |s: State<AppState>, h: HeaderMap, b: Body| {
-                    qstash_webhook(s, h, b, qstash::Route::ExecuteEmail)
-                },
-            ),
+            post(|s: State<AppState>, h: HeaderMap, b: Body| {
+                qstash_webhook(s, h, b, qstash::Route::ExecuteEmail)
+            }),
         )
         .route(
             "/webhooks/qstash/auto-schedule",
-            post(
-                |s: State<AppState>, h: HeaderMap, b: Body| {
-                    qstash_webhook(s, h, b, qstash::Route::AutoSchedule)
-                },
-            ),
+            post(|s: State<AppState>, h: HeaderMap, b: Body| {
+                qstash_webhook(s, h, b, qstash::Route::AutoSchedule)
+            }),
         )
 }

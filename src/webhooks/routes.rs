@@ -183,9 +183,8 @@ async fn qstash_inner(
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     // The token's signature does not cover the body: all of it is checked before the body is
     // read, the body hash after (`docs/behaviour.md#ingress-limits`).
-    let claims =
-        verify::verify_qstash_token(token, &key_refs, expected_sub.as_deref(), now_unix())
-            .map_err(refused)?;
+    let claims = verify::verify_qstash_token(token, &key_refs, expected_sub.as_deref(), now_unix())
+        .map_err(refused)?;
     let read = read_body(&state, &headers, body).await?;
     let body = read.bytes.clone();
     verify::check_qstash_body(&claims, &body).map_err(refused)?;

@@ -611,17 +611,30 @@ mod tests {
     #[test]
     fn qstash_jti_may_be_a_number_and_extreme_times_do_not_overflow() {
         let body_hash = URL_SAFE_NO_PAD.encode(Sha256::digest(QS_BODY));
-        let claims = |jti: serde_json::Value, exp: i64, nbf: i64| {
-            serde_json::json!({"iss": "Upstash", "exp": exp, "nbf": nbf, "jti": jti, "body": body_hash})
-        };
+        let claims = |jti: serde_json::Value, exp: i64, nbf: i64| serde_json::json!({"iss": "Upstash", "exp": exp, "nbf": nbf, "jti": jti, "body": body_hash});
         let t = 1_700_000_100;
         let cases: Vec<(serde_json::Value, Result<Option<&str>, Rejection>)> = vec![
-            (claims(serde_json::json!(1234567890), t + 60, t), Ok(Some("1234567890"))),
-            (claims(serde_json::json!("jwt_x"), t + 60, t), Ok(Some("jwt_x"))),
+            (
+                claims(serde_json::json!(1234567890), t + 60, t),
+                Ok(Some("1234567890")),
+            ),
+            (
+                claims(serde_json::json!("jwt_x"), t + 60, t),
+                Ok(Some("jwt_x")),
+            ),
             (claims(serde_json::Value::Null, t + 60, t), Ok(None)),
-            (claims(serde_json::json!("a"), i64::MAX, i64::MIN), Ok(Some("a"))),
-            (claims(serde_json::json!("a"), i64::MIN, t), Err(Rejection::TokenExpired)),
-            (claims(serde_json::json!("a"), t + 60, i64::MAX), Err(Rejection::TokenNotYetValid)),
+            (
+                claims(serde_json::json!("a"), i64::MAX, i64::MIN),
+                Ok(Some("a")),
+            ),
+            (
+                claims(serde_json::json!("a"), i64::MIN, t),
+                Err(Rejection::TokenExpired),
+            ),
+            (
+                claims(serde_json::json!("a"), t + 60, i64::MAX),
+                Err(Rejection::TokenNotYetValid),
+            ),
         ];
         for (c, want) in cases {
             let got = verify_qstash(&qstash_token(&c), QS_BODY, &[QS_KEY], None, t);
@@ -631,7 +644,10 @@ mod tests {
         // The token alone verifies before the body is read; the body check is separate.
         let token = qstash_token(&claims(serde_json::json!("j"), t + 60, t));
         let claims = verify_qstash_token(&token, &[QS_KEY], None, t).unwrap();
-        assert_eq!(check_qstash_body(&claims, b"other"), Err(Rejection::BodyHashMismatch));
+        assert_eq!(
+            check_qstash_body(&claims, b"other"),
+            Err(Rejection::BodyHashMismatch)
+        );
         assert_eq!(check_qstash_body(&claims, QS_BODY), Ok(()));
     }
 
@@ -640,13 +656,22 @@ mod tests {
         let now = 1_700_000_010;
         let vapi: Vec<(HeaderMap, Result<(), Rejection>)> = vec![
             (headers(&[("x-vapi-secret", "s3cret")]), Ok(())),
-            (headers(&[("x-vapi-secret", "wrong")]), Err(Rejection::SecretMismatch)),
-            (HeaderMap::new(), Err(Rejection::MissingHeader("x-vapi-secret"))),
+            (
+                headers(&[("x-vapi-secret", "wrong")]),
+                Err(Rejection::SecretMismatch),
+            ),
+            (
+                HeaderMap::new(),
+                Err(Rejection::MissingHeader("x-vapi-secret")),
+            ),
             (
                 headers(&[("x-signature", "00"), ("x-timestamp", "1700000000")]),
                 Ok(()),
             ),
-            (headers(&[("x-signature", "00")]), Err(Rejection::MissingHeader("x-timestamp"))),
+            (
+                headers(&[("x-signature", "00")]),
+                Err(Rejection::MissingHeader("x-timestamp")),
+            ),
             (
                 headers(&[("x-signature", "00"), ("x-timestamp", "1600000000")]),
                 Err(Rejection::TimestampTooOld),
@@ -657,11 +682,19 @@ mod tests {
         }
         let svix: Vec<(HeaderMap, Rejection)> = vec![
             (
-                headers(&[("svix-id", ""), ("svix-timestamp", "1700000000"), ("svix-signature", "v1,x")]),
+                headers(&[
+                    ("svix-id", ""),
+                    ("svix-timestamp", "1700000000"),
+                    ("svix-signature", "v1,x"),
+                ]),
                 Rejection::EmptyHeader("svix-id"),
             ),
             (
-                headers(&[("svix-id", "msg_1"), ("svix-timestamp", "1600000000"), ("svix-signature", "v1,x")]),
+                headers(&[
+                    ("svix-id", "msg_1"),
+                    ("svix-timestamp", "1600000000"),
+                    ("svix-signature", "v1,x"),
+                ]),
                 Rejection::TimestampTooOld,
             ),
             (

@@ -22,6 +22,7 @@ mod fault_db_restart;
 mod fault_providers;
 mod fuzz_verifiers;
 mod http_basics;
+mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;
 mod queue_in_tx;

@@ -18,7 +18,7 @@ use crate::helpers::seed::{self, ClinicOpts, UserOpts};
 use crate::rls::{act_as, act_as_with_keys, setup, Fixture, CLAIMS_FOR_A};
 
 /// One foreign key as the catalog describes it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 struct ForeignKey {
     name: String,
     child: String,
@@ -60,29 +60,22 @@ const TRIGGER_CHECKED: [(&str, &str, &str); 5] = [
 ];
 
 async fn foreign_keys(pool: &PgPool) -> Vec<ForeignKey> {
-    let rows: Vec<(String, String, Vec<String>, String, Vec<String>)> = sqlx::query_as(
-        "SELECT c.conname::text, c.conrelid::regclass::text,
+    sqlx::query_as(
+        "SELECT c.conname::text AS name, c.conrelid::regclass::text AS child,
                 array(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, o)
-                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.o),
-                c.confrelid::regclass::text,
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n
+                      ORDER BY k.o) AS columns,
+                c.confrelid::regclass::text AS parent,
                 array(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, o)
-                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.o)
+                      JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n
+                      ORDER BY k.o) AS parent_columns
          FROM pg_constraint c
          WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace
          ORDER BY 2, 1",
     )
     .fetch_all(pool)
     .await
-    .expect("read foreign keys from pg_catalog");
-    rows.into_iter()
-        .map(|(name, child, columns, parent, parent_columns)| ForeignKey {
-            name,
-            child,
-            columns,
-            parent,
-            parent_columns,
-        })
-        .collect()
+    .expect("read foreign keys from pg_catalog")
 }
 
 /// The referencing column of a foreign key, i.e. its columns other than `clinic_id`.
@@ -124,7 +117,11 @@ fn classify(fx: &Fixture, fks: &[ForeignKey]) -> Pairs {
                 .column("clinic_id")
                 .is_some_and(|c| !c.not_null);
             if nullable_parent_clinic {
-                triggered.push((fk.child.clone(), id_column(fk).to_owned(), fk.parent.clone()));
+                triggered.push((
+                    fk.child.clone(),
+                    id_column(fk).to_owned(),
+                    fk.parent.clone(),
+                ));
             } else {
                 composite.push(fk.clone());
             }
@@ -136,7 +133,11 @@ fn classify(fx: &Fixture, fks: &[ForeignKey]) -> Pairs {
     // every reference but the one that scopes it (its first key by name) must be checked.
     for refs in unscoped_refs.values().filter(|refs| refs.len() > 1) {
         for fk in refs {
-            triggered.push((fk.child.clone(), id_column(fk).to_owned(), fk.parent.clone()));
+            triggered.push((
+                fk.child.clone(),
+                id_column(fk).to_owned(),
+                fk.parent.clone(),
+            ));
         }
     }
     Pairs {
@@ -159,7 +160,15 @@ async fn every_reference_between_clinic_scoped_tables_keeps_the_clinic(pool: PgP
         .composite
         .iter()
         .filter(|fk| !keeps_clinic(fk))
-        .map(|fk| format!("{} ({}.{} -> {})", fk.name, fk.child, id_column(fk), fk.parent))
+        .map(|fk| {
+            format!(
+                "{} ({}.{} -> {})",
+                fk.name,
+                fk.child,
+                id_column(fk),
+                fk.parent
+            )
+        })
         .collect();
     assert!(
         single.is_empty(),
@@ -183,15 +192,20 @@ async fn every_reference_between_clinic_scoped_tables_keeps_the_clinic(pool: PgP
             .iter()
             .find(|(c, col, _)| c == child && col == column);
         match listed {
-            Some((_, _, trigger))
-                if triggers.iter().any(|(t, n)| t == child && n == trigger) => {}
-            Some((_, _, trigger)) => unchecked.push(format!("{child}.{column}: no trigger {trigger}")),
+            Some((_, _, trigger)) if triggers.iter().any(|(t, n)| t == child && n == trigger) => {}
+            Some((_, _, trigger)) => {
+                unchecked.push(format!("{child}.{column}: no trigger {trigger}"))
+            }
             None => unchecked.push(format!(
                 "{child}.{column} -> {parent}: no composite key possible and not in TRIGGER_CHECKED"
             )),
         }
     }
-    assert!(unchecked.is_empty(), "unchecked references:\n  {}", unchecked.join("\n  "));
+    assert!(
+        unchecked.is_empty(),
+        "unchecked references:\n  {}",
+        unchecked.join("\n  ")
+    );
 }
 
 /// `UPDATE <child> SET <column> = <target> WHERE id = <row>` in a savepoint.
@@ -217,10 +231,17 @@ async fn repoint(
     exec_in_savepoint(conn, &sql).await
 }
 
-fn expect_fk_violation(failures: &mut Vec<String>, what: String, outcome: &Result<u64, sqlx::Error>) {
+fn expect_fk_violation(
+    failures: &mut Vec<String>,
+    what: String,
+    outcome: &Result<u64, sqlx::Error>,
+) {
     let refused = matches!(outcome, Err(err) if sqlstate(err).as_deref() == Some("23503"));
     if !refused {
-        failures.push(format!("{what}: expected SQLSTATE 23503, got {}", describe(outcome)));
+        failures.push(format!(
+            "{what}: expected SQLSTATE 23503, got {}",
+            describe(outcome)
+        ));
     }
 }
 
@@ -237,7 +258,13 @@ async fn a_clinic_cannot_point_its_rows_at_another_clinics_rows(pool: PgPool) {
     let mut probes: Vec<(String, String, String)> = pairs
         .composite
         .iter()
-        .map(|fk| (fk.child.clone(), id_column(fk).to_owned(), fk.parent.clone()))
+        .map(|fk| {
+            (
+                fk.child.clone(),
+                id_column(fk).to_owned(),
+                fk.parent.clone(),
+            )
+        })
         .collect();
     probes.extend(
         pairs
@@ -311,7 +338,14 @@ async fn global_templates_stay_usable_by_every_clinic(pool: PgPool) {
     .unwrap();
     let mut tx = act_as_with_keys(&pool, "authenticated", Some(CLAIMS_FOR_A[0])).await;
     let summary = fx.row("discharge_summaries", fx.clinic_a);
-    let outcome = repoint(&mut tx, "discharge_summaries", "template_id", summary, global).await;
+    let outcome = repoint(
+        &mut tx,
+        "discharge_summaries",
+        "template_id",
+        summary,
+        global,
+    )
+    .await;
     assert!(matches!(outcome, Ok(1)), "{}", describe(&outcome));
 }
 
@@ -320,14 +354,28 @@ async fn a_mapping_cannot_borrow_another_clinics_calendar(pool: PgPool) {
     let fx = setup(&pool).await;
     let mut tx = act_as(&pool, "authenticated", Some(CLAIMS_FOR_A[0])).await;
     let mapping = fx.row("vapi_assistant_mappings", fx.clinic_a);
-    let outcome = repoint(&mut tx, "vapi_assistant_mappings", "pims_clinic_id", mapping, fx.clinic_b).await;
+    let outcome = repoint(
+        &mut tx,
+        "vapi_assistant_mappings",
+        "pims_clinic_id",
+        mapping,
+        fx.clinic_b,
+    )
+    .await;
     assert_eq!(
         outcome.as_ref().err().and_then(sqlstate).as_deref(),
         Some("42501"),
         "A's mapping now reads B's calendar: {}",
         describe(&outcome)
     );
-    let outcome = repoint(&mut tx, "vapi_assistant_mappings", "pims_clinic_id", mapping, fx.clinic_a).await;
+    let outcome = repoint(
+        &mut tx,
+        "vapi_assistant_mappings",
+        "pims_clinic_id",
+        mapping,
+        fx.clinic_a,
+    )
+    .await;
     assert!(matches!(outcome, Ok(1)), "{}", describe(&outcome));
 }
 
@@ -356,11 +404,17 @@ async fn api_roles_hold_no_truncate_trigger_or_references(pool: PgPool) {
     // The regression: TRUNCATE ignores RLS and emptied every clinic's cases.
     let mut tx = act_as(&pool, "authenticated", Some(CLAIMS_FOR_A[0])).await;
     let outcome = exec_in_savepoint(&mut tx, "TRUNCATE cases CASCADE").await;
-    assert_eq!(outcome.as_ref().err().and_then(sqlstate).as_deref(), Some("42501"));
+    assert_eq!(
+        outcome.as_ref().err().and_then(sqlstate).as_deref(),
+        Some("42501")
+    );
     let plant = "CREATE TRIGGER planted BEFORE UPDATE ON outbound_calls \
                  FOR EACH ROW EXECUTE FUNCTION suppress_redundant_updates_trigger()";
     let outcome = exec_in_savepoint(&mut tx, plant).await;
-    assert_eq!(outcome.as_ref().err().and_then(sqlstate).as_deref(), Some("42501"));
+    assert_eq!(
+        outcome.as_ref().err().and_then(sqlstate).as_deref(),
+        Some("42501")
+    );
     tx.rollback().await.unwrap();
     let cases: i64 = sqlx::query_scalar("SELECT count(*) FROM cases")
         .fetch_one(&pool)
@@ -390,9 +444,12 @@ async fn supabase_style_default_grants_are_taken_back(pool: PgPool) {
     .unwrap();
     drop(conn);
     odis_worker::db::migrate(&pool).await.expect("migrate");
-    exec(&mut pool.acquire().await.unwrap(), "CREATE TABLE later_table (id int)")
-        .await
-        .unwrap();
+    exec(
+        &mut pool.acquire().await.unwrap(),
+        "CREATE TABLE later_table (id int)",
+    )
+    .await
+    .unwrap();
     let held = forbidden_privileges(&pool).await;
     assert!(held.is_empty(), "API roles hold: {held:?}");
 }

@@ -56,11 +56,12 @@ async fn qstash_routes_enqueue_the_matching_job_once(pool: PgPool) {
     }
 
     // The stored event knows its clinic.
-    let clinic: Option<uuid::Uuid> =
-        sqlx::query_scalar("SELECT clinic_id FROM webhook_events WHERE delivery_id = 'msg_call_1'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let clinic: Option<uuid::Uuid> = sqlx::query_scalar(
+        "SELECT clinic_id FROM webhook_events WHERE delivery_id = 'jti:msg_call_1'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(clinic, Some(dc.clinic_id));
 }
 

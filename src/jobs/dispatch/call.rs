@@ -268,7 +268,14 @@ async fn dispatch_claimed(
     let pool = &ctx.pool;
     let clinic = clinics::load_for_call(pool, row.clinic_id).await?;
     let Some(case) = cases::load_for_dispatch(pool, row.case_id, row.clinic_id).await? else {
-        return fail(ctx, id, claim::CASE_NOT_IN_CLINIC.into(), false, Value::Null).await;
+        return fail(
+            ctx,
+            id,
+            claim::CASE_NOT_IN_CLINIC.into(),
+            false,
+            Value::Null,
+        )
+        .await;
     };
     let case = variables::case_info(case);
     if let Some(reason) = blocked_reason(&case.facts) {

@@ -55,8 +55,15 @@ pub fn clerk_request(id: &str, body: &[u8]) -> Request<Body> {
         .unwrap()
 }
 
-/// An Upstash-Signature JWT for `body` sent to `path`, signed with `key`, valid from `iat`.
+/// An Upstash-Signature JWT for `body` sent to `path`, signed with `key`, valid from `iat`,
+/// with a fresh `jti`.
 pub fn qstash_token(key: &str, path: &str, body: &[u8], iat: i64) -> String {
+    let jti = format!("jwt_{}", uuid::Uuid::new_v4().simple());
+    qstash_token_with_jti(key, path, body, iat, &jti)
+}
+
+/// [`qstash_token`] with a given `jti` (the inbox's delivery id for QStash).
+pub fn qstash_token_with_jti(key: &str, path: &str, body: &[u8], iat: i64, jti: &str) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = serde_json::json!({
         "iss": "Upstash",
@@ -64,7 +71,7 @@ pub fn qstash_token(key: &str, path: &str, body: &[u8], iat: i64) -> String {
         "exp": iat + 300,
         "nbf": iat,
         "iat": iat,
-        "jti": format!("jwt_{}", uuid::Uuid::new_v4().simple()),
+        "jti": jti,
         "body": URL_SAFE_NO_PAD.encode(Sha256::digest(body)),
     });
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
@@ -76,14 +83,15 @@ pub fn qstash_token(key: &str, path: &str, body: &[u8], iat: i64) -> String {
     )
 }
 
+/// A QStash delivery of message `message_id`: sending it again is a redelivery of the same
+/// signed request (its token's `jti` is the message id, so the inbox's delivery id is
+/// `jti:<message_id>`).
 pub fn qstash_request(path: &str, message_id: &str, body: &[u8]) -> Request<Body> {
+    let token = qstash_token_with_jti(QSTASH_CURRENT, path, body, now(), message_id);
     Request::post(path)
         .header("content-type", "application/json")
         .header("upstash-message-id", message_id)
-        .header(
-            "upstash-signature",
-            qstash_token(QSTASH_CURRENT, path, body, now()),
-        )
+        .header("upstash-signature", token)
         .body(Body::from(body.to_vec()))
         .unwrap()
 }
