@@ -2,9 +2,11 @@
 //!
 //! Every route follows the same order, and the order is the contract:
 //! 1. the secret must be configured (else 503: never accept unverified);
-//! 2. the raw body is verified exactly as received (else 401 naming the failed check, nothing written);
-//! 3. the delivery is stored in the inbox (`webhook_events`; database down → 503 so the sender retries);
-//! 4. it is processed in the same request; a malformed body is kept as `invalid` and answered 400
+//! 2. what the headers alone can tell is checked before the body is read, and the body is read
+//!    within the process's body budget ([`ingress`], `docs/behaviour.md#ingress-limits`);
+//! 3. the raw body is verified exactly as received (else 401 naming the failed check, nothing written);
+//! 4. the delivery is stored in the inbox (`webhook_events`; database down → 503 so the sender retries);
+//! 5. it is processed in the same request; a malformed body is kept as `invalid` and answered 400
 //!    naming the field; a processing failure is kept as `failed`, answered 2xx, and retried by the worker
 //!    (`docs/behaviour.md#inbox`).
 //!

@@ -54,8 +54,8 @@ pub async fn process(
     conn: &mut PgConnection,
     event: &StoredEvent,
 ) -> Result<Outcome, ProcessError> {
-    let mut v = event.json()?;
-    strip_nul(&mut v);
+    // `event.json()` has already made every string storable (no U+0000).
+    let v = event.json()?;
     let msg = v
         .get("message")
         .filter(|m| m.is_object())
@@ -82,27 +82,6 @@ pub async fn process(
         }
         _ => Outcome::skipped(format!("message type {t} not handled")),
     })
-}
-
-/// PostgreSQL text and jsonb cannot hold U+0000; a payload carrying one would fail every retry
-/// forever. The raw body stays untouched in the inbox; only what we copy into rows is cleaned.
-fn strip_nul(v: &mut Value) {
-    match v {
-        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
-        Value::Array(items) => items.iter_mut().for_each(strip_nul),
-        Value::Object(map) => {
-            if map.keys().any(|k| k.contains('\0')) {
-                let old = std::mem::take(map);
-                for (k, mut val) in old {
-                    strip_nul(&mut val);
-                    map.insert(k.replace('\0', ""), val);
-                }
-            } else {
-                map.values_mut().for_each(strip_nul);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The synchronous answer for messages VAPI waits on; `None` for the others.
