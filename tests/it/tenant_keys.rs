@@ -481,3 +481,81 @@ async fn empty_claims_match_nothing(pool: PgPool) {
         tx.rollback().await.unwrap();
     }
 }
+
+/// A call and an email row of clinic A naming clinic B's case, written with the keys off (as a
+/// row from before them, or a bulk load with triggers disabled, would be): dispatch fails both
+/// with `case_not_in_clinic` and sends nothing.
+#[sqlx::test(migrations = "./migrations")]
+async fn dispatch_never_sends_a_row_whose_case_is_another_clinics(pool: PgPool) {
+    use odis_worker::jobs::dispatch::claim::CASE_NOT_IN_CLINIC;
+    use odis_worker::jobs::dispatch_call::{self, CallOutcome};
+    use odis_worker::jobs::dispatch_email::{self, EmailOutcome};
+    use wiremock::{matchers::method, Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "x"})))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let a = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let b = seed::clinic(&pool, ClinicOpts::named("Clinic B", "America/Los_Angeles")).await;
+    let case_b = seed::case(
+        &pool,
+        seed::CaseOpts {
+            clinic_id: b,
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut tx = pool.begin().await.unwrap();
+    exec(&mut tx, "SET LOCAL session_replication_role = replica")
+        .await
+        .unwrap();
+    let call: Uuid = sqlx::query_scalar(
+        "INSERT INTO outbound_calls (clinic_id, case_id, customer_phone, scheduled_for)
+         VALUES ($1, $2, '(408) 555-0199', now() - interval '1 minute') RETURNING id",
+    )
+    .bind(a.clinic_id)
+    .bind(case_b.id)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    let email: Uuid = sqlx::query_scalar(
+        "INSERT INTO outbound_emails (clinic_id, case_id, recipient_email, subject, html_content,
+                                      scheduled_for)
+         VALUES ($1, $2, 'owner@example.com', 'Biscuit', '<p>hi</p>', now() - interval '1 minute')
+         RETURNING id",
+    )
+    .bind(a.clinic_id)
+    .bind(case_b.id)
+    .fetch_one(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let ctx = crate::helpers::app::context(&pool, &server.uri());
+    let out = dispatch_call::dispatch(&ctx, call).await.unwrap();
+    assert_eq!(
+        out,
+        CallOutcome::Failed {
+            error: CASE_NOT_IN_CLINIC.into(),
+            ambiguous: false
+        }
+    );
+    let out = dispatch_email::dispatch(&ctx, email).await.unwrap();
+    assert!(
+        matches!(&out, EmailOutcome::Failed { error } if error == CASE_NOT_IN_CLINIC),
+        "{out:?}"
+    );
+    let statuses: Vec<String> = sqlx::query_scalar(
+        "SELECT status FROM outbound_calls WHERE id = $1 UNION ALL
+         SELECT status FROM outbound_emails WHERE id = $2",
+    )
+    .bind(call)
+    .bind(email)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(statuses, ["failed", "failed"]);
+}
