@@ -31,4 +31,5 @@ mod schema;
 mod webhooks_clerk;
 mod webhooks_ingress;
 mod webhooks_qstash;
+mod webhooks_real;
 mod webhooks_vapi;
