@@ -132,8 +132,17 @@ mod tests {
 
     #[test]
     fn unusable_hours_fall_back_to_the_default_week() {
-        for v in [json!(null), json!("9-5"), json!({}), json!({"monday": "9-5"})] {
-            assert_eq!(BusinessHours::from_json(Some(&v)), BusinessHours::default(), "{v}");
+        for v in [
+            json!(null),
+            json!("9-5"),
+            json!({}),
+            json!({"monday": "9-5"}),
+        ] {
+            assert_eq!(
+                BusinessHours::from_json(Some(&v)),
+                BusinessHours::default(),
+                "{v}"
+            );
         }
         assert_eq!(BusinessHours::from_json(None), BusinessHours::default());
     }

@@ -91,11 +91,17 @@ pub const ENDED_REASONS: &[(Match, EndedClass)] = &[
     (Exact("assistant-ended-call"), Completed),
     (Exact("assistant-said-end-call-phrase"), Completed),
     (Exact("assistant-ended-call-with-hangup-task"), Completed),
-    (Exact("assistant-ended-call-after-message-spoken"), Completed),
+    (
+        Exact("assistant-ended-call-after-message-spoken"),
+        Completed,
+    ),
     (Exact("assistant-forwarded-call"), Completed),
     (Exact("customer-ended-call"), Completed),
     (Exact("customer-ended-call-before-warm-transfer"), Completed),
-    (Exact("customer-ended-call-after-warm-transfer-attempt"), Completed),
+    (
+        Exact("customer-ended-call-after-warm-transfer-attempt"),
+        Completed,
+    ),
     (Exact("customer-ended-call-during-transfer"), Completed),
     (Exact("exceeded-max-duration"), Completed),
     (Exact("call.in-progress.twilio-completed-call"), Completed),
@@ -118,13 +124,34 @@ pub const ENDED_REASONS: &[(Match, EndedClass)] = &[
     // -- could not connect, transient: retried
     (Exact("twilio-failed-to-connect-call"), FAILED_RETRY),
     (Exact("vonage-failed-to-connect-call"), FAILED_RETRY),
-    (Exact("call.in-progress.error-sip-outbound-call-failed-to-connect"), FAILED_RETRY),
-    (Exact("call.in-progress.error-providerfault-outbound-sip-408-request-timeout"), FAILED_RETRY),
-    (Exact("call.in-progress.error-providerfault-outbound-sip-480-temporarily-unavailable"), FAILED_RETRY),
-    (Exact("call.in-progress.error-providerfault-outbound-sip-503-service-unavailable"), FAILED_RETRY),
-    (Exact("call.in-progress.error-providerfault-transport-never-connected"), FAILED_RETRY),
-    (Exact("call.start.error-subscription-concurrency-limit-reached"), FAILED_RETRY),
-    (Exact("call.start.error-vapi-number-outbound-daily-limit"), FAILED_RETRY),
+    (
+        Exact("call.in-progress.error-sip-outbound-call-failed-to-connect"),
+        FAILED_RETRY,
+    ),
+    (
+        Exact("call.in-progress.error-providerfault-outbound-sip-408-request-timeout"),
+        FAILED_RETRY,
+    ),
+    (
+        Exact("call.in-progress.error-providerfault-outbound-sip-480-temporarily-unavailable"),
+        FAILED_RETRY,
+    ),
+    (
+        Exact("call.in-progress.error-providerfault-outbound-sip-503-service-unavailable"),
+        FAILED_RETRY,
+    ),
+    (
+        Exact("call.in-progress.error-providerfault-transport-never-connected"),
+        FAILED_RETRY,
+    ),
+    (
+        Exact("call.start.error-subscription-concurrency-limit-reached"),
+        FAILED_RETRY,
+    ),
+    (
+        Exact("call.start.error-vapi-number-outbound-daily-limit"),
+        FAILED_RETRY,
+    ),
     (Exact("phone-call-provider-closed-websocket"), FAILED_RETRY),
     (Exact("worker-shutdown"), FAILED_RETRY),
     // -- failed, not retried: the number, the carrier's refusal, the setup
@@ -132,13 +159,25 @@ pub const ENDED_REASONS: &[(Match, EndedClass)] = &[
     (Exact("vonage-rejected"), FAILED),
     (Exact("vonage-disconnected"), FAILED),
     (Exact("customer-did-not-give-microphone-permission"), FAILED),
-    (Exact("phone-call-provider-bypass-enabled-but-no-call-received"), FAILED),
-    (Exact("call-start-error-neither-assistant-nor-server-set"), FAILED),
+    (
+        Exact("phone-call-provider-bypass-enabled-but-no-call-received"),
+        FAILED,
+    ),
+    (
+        Exact("call-start-error-neither-assistant-nor-server-set"),
+        FAILED,
+    ),
     (Exact("assistant-not-found"), FAILED),
     (Exact("assistant-not-valid"), FAILED),
     (Exact("assistant-join-timed-out"), FAILED),
-    (Exact("call.start.assistant-version-error-validation"), FAILED),
-    (Exact("call.ringing.sip-inbound-caller-hungup-before-call-connect"), FAILED),
+    (
+        Exact("call.start.assistant-version-error-validation"),
+        FAILED,
+    ),
+    (
+        Exact("call.ringing.sip-inbound-caller-hungup-before-call-connect"),
+        FAILED,
+    ),
     (Prefix("call.ringing.error-"), FAILED),
     (Prefix("assistant-request-"), FAILED),
     // Billing, fraud checks, missing resources (the concurrency and daily limits are above).
@@ -220,7 +259,11 @@ mod tests {
         for (i, (m, class)) in ENDED_REASONS.iter().enumerate() {
             if let Exact(value) = m {
                 assert!(list.contains(value), "{value} is not a published reason");
-                assert_eq!(classify(value), Some(*class), "{value} is shadowed by an earlier row");
+                assert_eq!(
+                    classify(value),
+                    Some(*class),
+                    "{value} is shadowed by an earlier row"
+                );
                 assert!(
                     !ENDED_REASONS[..i].iter().any(|(e, _)| e.matches(value)),
                     "{value} is matched by an earlier row"
@@ -243,8 +286,15 @@ mod tests {
             if reason.contains("cancel") && class != Some(Cancelled) {
                 assert_eq!(class, Some(FAILED), "{reason}");
             }
-            if reason.contains("sip-outbound") || reason.contains("outbound-sip-4") || reason.contains("outbound-sip-5") {
-                assert_eq!(class.map(EndedClass::status), Some(CallStatus::Failed), "{reason}");
+            if reason.contains("sip-outbound")
+                || reason.contains("outbound-sip-4")
+                || reason.contains("outbound-sip-5")
+            {
+                assert_eq!(
+                    class.map(EndedClass::status),
+                    Some(CallStatus::Failed),
+                    "{reason}"
+                );
             }
             if reason.starts_with("pipeline-error-") {
                 assert_eq!(class, Some(FAILED), "{reason}");
@@ -257,7 +307,14 @@ mod tests {
             .into_iter()
             .filter(|r| classify(r) == Some(Cancelled))
             .collect();
-        assert_eq!(cancelled, ["scheduled-call-deleted", "manually-canceled", "call-deleted"]);
+        assert_eq!(
+            cancelled,
+            [
+                "scheduled-call-deleted",
+                "manually-canceled",
+                "call-deleted"
+            ]
+        );
     }
 
     #[test]
@@ -274,12 +331,21 @@ mod tests {
             (Some("silence-timed-out"), "failed"),
             (Some("twilio-failed-to-connect-call"), "failed"),
             (Some("pipeline-error-openai-llm-failed"), "failed"),
-            (Some("pipeline-error-microsoft-voice-request-canceled"), "failed"),
-            (Some("call.in-progress.error-warm-transfer-assistant-cancelled"), "failed"),
+            (
+                Some("pipeline-error-microsoft-voice-request-canceled"),
+                "failed",
+            ),
+            (
+                Some("call.in-progress.error-warm-transfer-assistant-cancelled"),
+                "failed",
+            ),
             (Some("call.in-progress.error-vapifault-x"), "failed"),
             (Some("call.start.error-subscription-frozen"), "failed"),
             (Some("assistant-request-returned-error"), "failed"),
-            (Some("call.ringing.sip-inbound-caller-hungup-before-call-connect"), "failed"),
+            (
+                Some("call.ringing.sip-inbound-caller-hungup-before-call-connect"),
+                "failed",
+            ),
             (Some("manually-canceled"), "cancelled"),
             (Some("scheduled-call-deleted"), "cancelled"),
             // unknown future values fail, never "completed"

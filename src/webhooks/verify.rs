@@ -102,12 +102,12 @@ pub fn verify_vapi(
     let presented = header(headers, "x-vapi-secret")
         .filter(|v| !v.trim().is_empty())
         .or_else(|| {
-        header(headers, "authorization").map(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-        })
-    });
+            header(headers, "authorization").map(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+                    .unwrap_or(v)
+            })
+        });
     match presented {
         None => Err(Rejection::MissingHeader("x-vapi-secret")),
         Some(p) if ct_eq(p.trim().as_bytes(), secret.as_bytes()) => Ok(()),
@@ -554,7 +554,10 @@ mod tests {
             Rejection::MissingHeader("x-vapi-secret")
         );
         // a non-empty x-vapi-secret still decides on its own
-        let wrong_secret = headers(&[("x-vapi-secret", "nope"), ("authorization", "Bearer s3cret")]);
+        let wrong_secret = headers(&[
+            ("x-vapi-secret", "nope"),
+            ("authorization", "Bearer s3cret"),
+        ]);
         assert_eq!(
             verify_vapi(&wrong_secret, body, "s3cret", 0).unwrap_err(),
             Rejection::SecretMismatch
@@ -574,7 +577,14 @@ mod tests {
         // Clerk's own test sends `Date.now() / 1000`; the vector was signed over the whole seconds.
         assert!(verify_svix(&h("1649367553.482"), SVIX_BODY, &key, SVIX_TS).is_ok());
         assert!(verify_svix(&h("1649367553.9"), SVIX_BODY, &key, SVIX_TS + 300).is_ok());
-        for bad in ["1649367553.", ".5", "1e9", "-1649367553", "1649367553.5x", ""] {
+        for bad in [
+            "1649367553.",
+            ".5",
+            "1e9",
+            "-1649367553",
+            "1649367553.5x",
+            "",
+        ] {
             assert_eq!(
                 verify_svix(&h(bad), SVIX_BODY, &key, SVIX_TS).unwrap_err(),
                 Rejection::MalformedHeader("svix-timestamp"),
@@ -593,7 +603,10 @@ mod tests {
         let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
         let mut mac = HmacSha256::new_from_slice(key.as_bytes()).unwrap();
         mac.update(format!("{h}.{p}").as_bytes());
-        format!("{h}.{p}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{h}.{p}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 
     #[test]
@@ -605,8 +618,14 @@ mod tests {
             "exp": 1_700_000_300, "iat": 1_700_000_000, "iss": "Upstash",
             "jti": 1_700_000_000.123_456_7_f64, "nbf": 1_700_000_000, "sub": QS_URL,
         });
-        let c = verify_qstash(&hs256(QS_KEY, &claims), body, &[QS_KEY], Some(QS_URL), 1_700_000_100)
-            .unwrap();
+        let c = verify_qstash(
+            &hs256(QS_KEY, &claims),
+            body,
+            &[QS_KEY],
+            Some(QS_URL),
+            1_700_000_100,
+        )
+        .unwrap();
         assert_eq!(c.jti.as_deref(), Some("1700000000.1234567"));
         let int = serde_json::json!({"iss": "Upstash", "exp": 1_700_000_300, "nbf": 1_700_000_000,
             "jti": 42, "body": URL_SAFE_NO_PAD.encode(Sha256::digest(body))});

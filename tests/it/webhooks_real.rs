@@ -74,20 +74,32 @@ async fn every_real_delivery_ends_as_its_file_says(pool: PgPool) {
             "{}: no source",
             path.display()
         );
-        let expect = f.expect.clone().expect("every real fixture states its outcome");
+        let expect = f
+            .expect
+            .clone()
+            .expect("every real fixture states its outcome");
         let (status, answer) = send(&st, fixture_request(path)).await;
-        let name = path.strip_prefix(real_root()).unwrap().display().to_string();
+        let name = path
+            .strip_prefix(real_root())
+            .unwrap()
+            .display()
+            .to_string();
         assert!(status.as_u16() < 500, "{name}: {status} {answer}");
         if status.as_u16() != expect.http {
             wrong.push(format!("{name}: http {status}, expected {}", expect.http));
         }
         let got = inbox_status(&pool, path).await;
         if got != expect.status {
-            wrong.push(format!("{name}: inbox {got:?}, expected {:?}", expect.status));
+            wrong.push(format!(
+                "{name}: inbox {got:?}, expected {:?}",
+                expect.status
+            ));
         }
         if let Some(want) = &expect.answer {
             if !contains(&answer, want) {
-                wrong.push(format!("{name}: answer {answer}, expected to contain {want}"));
+                wrong.push(format!(
+                    "{name}: answer {answer}, expected to contain {want}"
+                ));
             }
         }
     }
@@ -96,10 +108,19 @@ async fn every_real_delivery_ends_as_its_file_says(pool: PgPool) {
     // A second delivery of each is a duplicate: nothing changes.
     for path in &files {
         let (status, answer) = send(&st, fixture_request(path)).await;
-        assert!(status.is_success() || status == StatusCode::BAD_REQUEST, "{answer}");
+        assert!(
+            status.is_success() || status == StatusCode::BAD_REQUEST,
+            "{answer}"
+        );
         if status.is_success() && answer.get("status").is_some() {
             assert!(
-                answer["status"] == "duplicate" || Fixture::load(path).unwrap().expect.unwrap().answer.is_some(),
+                answer["status"] == "duplicate"
+                    || Fixture::load(path)
+                        .unwrap()
+                        .expect
+                        .unwrap()
+                        .answer
+                        .is_some(),
                 "{}: {answer}",
                 path.display()
             );
@@ -130,7 +151,11 @@ const RECORDED: &str = "vapi/recorded-chatbotAI-end-of-call-report.json";
 const RECORDED_ASSISTANT: &str = "55a4eaba-766d-41fa-85b3-971168655969";
 
 async fn clinic(pool: &PgPool) -> Uuid {
-    seed::clinic(pool, ClinicOpts::named("Real Deliveries Vet", "America/Chicago")).await
+    seed::clinic(
+        pool,
+        ClinicOpts::named("Real Deliveries Vet", "America/Chicago"),
+    )
+    .await
 }
 
 async fn mapping(pool: &PgPool, o: AssistantMappingOpts) {
@@ -147,24 +172,25 @@ fn recorded_inbound(call_id: &str, edit: impl FnOnce(&mut Value)) -> Vec<u8> {
 }
 
 async fn inbound_row(pool: &PgPool, call_id: &str) -> Value {
-    sqlx::query_scalar(
-        "SELECT to_jsonb(c) FROM inbound_calls c WHERE vapi_call_id = $1",
-    )
-    .bind(call_id)
-    .fetch_optional(pool)
-    .await
-    .unwrap()
-    .unwrap_or(Value::Null)
+    sqlx::query_scalar("SELECT to_jsonb(c) FROM inbound_calls c WHERE vapi_call_id = $1")
+        .bind(call_id)
+        .fetch_optional(pool)
+        .await
+        .unwrap()
+        .unwrap_or(Value::Null)
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn an_empty_artifact_list_does_not_hide_the_callers_speech(pool: PgPool) {
     let clinic_id = clinic(&pool).await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: RECORDED_ASSISTANT.into(),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: RECORDED_ASSISTANT.into(),
+            ..Default::default()
+        },
+    )
     .await;
     let st = state(&pool);
     // As published: the conversation only in the top-level `messages`, `artifact.messages: []`,
@@ -191,11 +217,14 @@ async fn an_empty_artifact_list_does_not_hide_the_callers_speech(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_report_with_a_creation_snapshot_and_exponent_numbers(pool: PgPool) {
     let clinic_id = clinic(&pool).await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: RECORDED_ASSISTANT.into(),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: RECORDED_ASSISTANT.into(),
+            ..Default::default()
+        },
+    )
     .await;
     let st = state(&pool);
     // The recorded `call` says `queued` (a snapshot from creation); the report's own fields win.
@@ -206,7 +235,11 @@ async fn a_report_with_a_creation_snapshot_and_exponent_numbers(pool: PgPool) {
     let text = String::from_utf8(body)
         .unwrap()
         .replacen("\"cost\":0.1034", "\"cost\":1.034e-1", 1)
-        .replacen("\"timestamp\":1770377651312", "\"timestamp\":1.770377651312e12", 1);
+        .replacen(
+            "\"timestamp\":1770377651312",
+            "\"timestamp\":1.770377651312e12",
+            1,
+        );
     let (status, answer) = send(&st, vapi_request(text.as_bytes())).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let row = inbound_row(&pool, "call-snapshot").await;
@@ -214,20 +247,27 @@ async fn a_report_with_a_creation_snapshot_and_exponent_numbers(pool: PgPool) {
     assert_eq!(row["ended_reason"], "customer-ended-call");
     assert_eq!(row["duration_seconds"], 58);
     assert_eq!(row["started_at"], "2026-02-06T11:33:09.529+00:00");
-    assert!(row["transcript"].as_str().unwrap().contains("Vital science at home"));
+    assert!(row["transcript"]
+        .as_str()
+        .unwrap()
+        .contains("Vital science at home"));
 }
 
 #[sqlx::test(migrations = "./migrations")]
 async fn a_very_large_transcript_and_a_raw_sip_invite(pool: PgPool) {
     let clinic_id = clinic(&pool).await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: RECORDED_ASSISTANT.into(),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: RECORDED_ASSISTANT.into(),
+            ..Default::default()
+        },
+    )
     .await;
     let st = state(&pool);
-    let long: String = "User: my dog ate a sock, what should I do?\nAI: Please bring him in.\n".repeat(80_000);
+    let long: String =
+        "User: my dog ate a sock, what should I do?\nAI: Please bring him in.\n".repeat(80_000);
     let invite = "INVITE sip:+15125550100@sip.vapi.ai SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK776asdhds\r\nFrom: <sip:+15125550187@carrier.example>;tag=1928301774\r\nTo: <sip:+15125550100@sip.vapi.ai>\r\nCall-ID: a84b4c76e66710@carrier.example\r\nCSeq: 314159 INVITE\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\r\n";
     let body = recorded_inbound("call-large", |v| {
         v["message"]["artifact"]["transcript"] = json!(long);
@@ -253,7 +293,9 @@ async fn an_empty_vapi_secret_header_does_not_shadow_the_bearer(pool: PgPool) {
             .header("content-type", "application/json")
             .header("x-vapi-secret", "")
             .header("authorization", format!("Bearer {bearer}"))
-            .body(Body::from(r#"{"message":{"type":"speech-update","status":"started","role":"user"}}"#))
+            .body(Body::from(
+                r#"{"message":{"type":"speech-update","status":"started","role":"user"}}"#,
+            ))
             .unwrap()
     };
     let (status, answer) = send(&st, req(VAPI_SECRET)).await;
@@ -281,31 +323,54 @@ fn squad_or_number_report(call_id: &str, keys: Value) -> Vec<u8> {
 async fn calls_without_an_assistant_id_match_by_phone_number_then_squad(pool: PgPool) {
     let by_number = clinic(&pool).await;
     let by_squad = seed::clinic(&pool, ClinicOpts::named("Squad Vet", "America/Denver")).await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id: by_number,
-        assistant_id: "asst_front_desk".into(),
-        phone_number_id: Some("pn_main_line".into()),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id: by_number,
+            assistant_id: "asst_front_desk".into(),
+            phone_number_id: Some("pn_main_line".into()),
+            ..Default::default()
+        },
+    )
     .await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id: by_squad,
-        assistant_id: "asst_squad_lead".into(),
-        squad_id: Some("squad_after_hours".into()),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id: by_squad,
+            assistant_id: "asst_squad_lead".into(),
+            squad_id: Some("squad_after_hours".into()),
+            ..Default::default()
+        },
+    )
     .await;
     let st = state(&pool);
     let cases = [
-        ("call-by-number", json!({"phoneNumberId": "pn_main_line"}), Some(by_number)),
-        ("call-by-squad", json!({"squadId": "squad_after_hours"}), Some(by_squad)),
+        (
+            "call-by-number",
+            json!({"phoneNumberId": "pn_main_line"}),
+            Some(by_number),
+        ),
+        (
+            "call-by-squad",
+            json!({"squadId": "squad_after_hours"}),
+            Some(by_squad),
+        ),
         // the phone number wins over the squad
-        ("call-both", json!({"phoneNumberId": "pn_main_line", "squadId": "squad_after_hours"}), Some(by_number)),
+        (
+            "call-both",
+            json!({"phoneNumberId": "pn_main_line", "squadId": "squad_after_hours"}),
+            Some(by_number),
+        ),
         // a transient assistant on an unknown number stays unmatched (replayable)
-        ("call-unknown", json!({"phoneNumberId": "pn_other", "assistant": {"name": "inline"}}), None),
+        (
+            "call-unknown",
+            json!({"phoneNumberId": "pn_other", "assistant": {"name": "inline"}}),
+            None,
+        ),
     ];
     for (call_id, keys, want) in cases {
-        let (status, answer) = send(&st, vapi_request(&squad_or_number_report(call_id, keys))).await;
+        let (status, answer) =
+            send(&st, vapi_request(&squad_or_number_report(call_id, keys))).await;
         assert_eq!(status, StatusCode::OK, "{answer}");
         let row = inbound_row(&pool, call_id).await;
         match want {
@@ -331,44 +396,69 @@ async fn answer_of(st: &AppState, body: Value) -> Value {
 #[sqlx::test(migrations = "./migrations")]
 async fn assistant_request_is_answered_from_the_phone_numbers_mapping(pool: PgPool) {
     let clinic_id = clinic(&pool).await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: "asst_front_desk".into(),
-        phone_number_id: Some("pn_main_line".into()),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: "asst_front_desk".into(),
+            phone_number_id: Some("pn_main_line".into()),
+            ..Default::default()
+        },
+    )
     .await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: "asst_old_line".into(),
-        phone_number_id: Some("pn_retired".into()),
-        is_active: Some(false),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: "asst_old_line".into(),
+            phone_number_id: Some("pn_retired".into()),
+            is_active: Some(false),
+            ..Default::default()
+        },
+    )
     .await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: "asst_squad_member".into(),
-        phone_number_id: Some("pn_squad_line".into()),
-        squad_id: Some("squad_1".into()),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: "asst_squad_member".into(),
+            phone_number_id: Some("pn_squad_line".into()),
+            squad_id: Some("squad_1".into()),
+            ..Default::default()
+        },
+    )
     .await;
     let st = state(&pool);
-    let request = |number: &str| json!({"message": {"type": "assistant-request",
+    let request = |number: &str| {
+        json!({"message": {"type": "assistant-request",
         "phoneNumber": {"id": number, "number": "+15125550100"},
-        "call": {"id": format!("c-{number}"), "type": "inboundPhoneCall", "phoneNumberId": number}}});
-    assert_eq!(answer_of(&st, request("pn_main_line")).await, json!({"assistantId": "asst_front_desk"}));
-    assert_eq!(answer_of(&st, request("pn_squad_line")).await, json!({"squadId": "squad_1"}));
+        "call": {"id": format!("c-{number}"), "type": "inboundPhoneCall", "phoneNumberId": number}}})
+    };
+    assert_eq!(
+        answer_of(&st, request("pn_main_line")).await,
+        json!({"assistantId": "asst_front_desk"})
+    );
+    assert_eq!(
+        answer_of(&st, request("pn_squad_line")).await,
+        json!({"squadId": "squad_1"})
+    );
     for number in ["pn_retired", "pn_unknown"] {
         let a = answer_of(&st, request(number)).await;
-        assert!(a["error"].as_str().is_some_and(|e| e.contains("not set up")), "{a}");
+        assert!(
+            a["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("not set up")),
+            "{a}"
+        );
         assert!(a.get("assistantId").is_none());
     }
     // The number only on the call object is enough.
     let only_call = json!({"message": {"type": "assistant-request",
         "call": {"id": "c-x", "phoneNumberId": "pn_main_line"}}});
-    assert_eq!(answer_of(&st, only_call).await, json!({"assistantId": "asst_front_desk"}));
+    assert_eq!(
+        answer_of(&st, only_call).await,
+        json!({"assistantId": "asst_front_desk"})
+    );
     // Answered messages are kept as `skipped`.
     let statuses: Vec<String> = sqlx::query_scalar("SELECT DISTINCT status FROM webhook_events")
         .fetch_all(&pool)
@@ -394,16 +484,21 @@ async fn knowledge_base_and_handoff_requests_get_a_valid_answer(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn transfer_update_is_recorded_on_the_call(pool: PgPool) {
     let clinic_id = clinic(&pool).await;
-    mapping(&pool, AssistantMappingOpts {
-        clinic_id,
-        assistant_id: "asst_front_desk".into(),
-        ..Default::default()
-    })
+    mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id,
+            assistant_id: "asst_front_desk".into(),
+            ..Default::default()
+        },
+    )
     .await;
     let st = state(&pool);
-    let update = |ts: i64, number: &str| json!({"message": {"type": "transfer-update", "timestamp": ts,
+    let update = |ts: i64, number: &str| {
+        json!({"message": {"type": "transfer-update", "timestamp": ts,
         "destination": {"type": "number", "number": number},
-        "call": {"id": "call-transfer", "type": "inboundPhoneCall", "status": "in-progress", "assistantId": "asst_front_desk"}}});
+        "call": {"id": "call-transfer", "type": "inboundPhoneCall", "status": "in-progress", "assistantId": "asst_front_desk"}}})
+    };
     let a = answer_of(&st, update(1_795_190_400_000, "+15125550199")).await;
     assert_eq!(a["status"], "processed");
     // an older transfer delivered late does not become the last one
@@ -412,8 +507,14 @@ async fn transfer_update_is_recorded_on_the_call(pool: PgPool) {
     assert_eq!(row["status"], "in-progress");
     let transfers = row["metadata"]["transfers"].as_array().unwrap();
     assert_eq!(transfers.len(), 2);
-    assert_eq!(row["metadata"]["last_transfer"]["destination"]["number"], "+15125550199");
-    assert_eq!(row["metadata"]["last_transfer"]["at"], "2026-11-20T16:00:00+00:00");
+    assert_eq!(
+        row["metadata"]["last_transfer"]["destination"]["number"],
+        "+15125550199"
+    );
+    assert_eq!(
+        row["metadata"]["last_transfer"]["at"],
+        "2026-11-20T16:00:00+00:00"
+    );
     // the same transfer again (another delivery id: a new timestamp field order) adds nothing
     let mut again = update(1_795_190_400_000, "+15125550199");
     again["message"]["note"] = json!("redelivered");
@@ -437,12 +538,16 @@ async fn a_generated_avatar_is_not_stored_and_legacy_roles_map(pool: PgPool) {
         assert_eq!(status, StatusCode::OK, "{rel}: {answer}");
         assert_eq!(answer["status"], "processed", "{rel}: {answer}");
     }
-    let avatar: Option<String> =
-        sqlx::query_scalar("SELECT avatar_url FROM users WHERE clerk_user_id = 'user_2vX11zP5ojq7cTRY58xT6oJqmRG'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!(avatar, None, "has_image: false → the generated avatar is not a picture");
+    let avatar: Option<String> = sqlx::query_scalar(
+        "SELECT avatar_url FROM users WHERE clerk_user_id = 'user_2vX11zP5ojq7cTRY58xT6oJqmRG'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        avatar, None,
+        "has_image: false → the generated avatar is not a picture"
+    );
     // legacy `admin` role of 2022 deliveries
     let role: String = sqlx::query_scalar(
         "SELECT a.role FROM user_clinic_access a JOIN users u ON u.id = a.user_id

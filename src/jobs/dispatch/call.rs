@@ -519,13 +519,27 @@ mod tests {
         let (a, p) = ids();
         let t = plan_call(&c, Some("+14085550111"), a, p).unwrap();
         let id = Uuid::nil();
-        let b = request_body(id, &row(Some("+14085550111")), &c, &case(), &t, super::variables::tests::monday_morning());
+        let b = request_body(
+            id,
+            &row(Some("+14085550111")),
+            &c,
+            &case(),
+            &t,
+            super::variables::tests::monday_morning(),
+        );
         assert_eq!(b["assistantOverrides"]["voicemailDetection"], "off");
         assert_eq!(b["customer"]["name"], "Ana Ruiz");
         assert_eq!(b["assistantId"], "asst");
         c.voicemail_enabled = true;
         c.test_mode = true;
-        let b = request_body(id, &row(None), &c, &case(), &t, super::variables::tests::monday_morning());
+        let b = request_body(
+            id,
+            &row(None),
+            &c,
+            &case(),
+            &t,
+            super::variables::tests::monday_morning(),
+        );
         assert_eq!(
             b["assistantOverrides"]["voicemailDetection"]["enabled"],
             true
@@ -536,7 +550,14 @@ mod tests {
         );
         assert!(b["customer"].get("name").is_none());
         c.voicemail_hangup = true;
-        let b = request_body(id, &row(None), &c, &case(), &t, super::variables::tests::monday_morning());
+        let b = request_body(
+            id,
+            &row(None),
+            &c,
+            &case(),
+            &t,
+            super::variables::tests::monday_morning(),
+        );
         assert_eq!(b["assistantOverrides"]["voicemailMessage"], "");
     }
 

@@ -192,7 +192,9 @@ pub(crate) mod tests {
 
     /// A Monday 10:00 in Los Angeles (the test clinic's default zone): open.
     pub(crate) fn monday_morning() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-11-30T18:00:00Z").unwrap().with_timezone(&Utc)
+        DateTime::parse_from_rfc3339("2026-11-30T18:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     pub(crate) fn case() -> CaseInfo {

@@ -107,7 +107,12 @@ fn join(parts: Vec<String>, sep: &str) -> Option<String> {
 fn medication_detail(m: &Value) -> Option<String> {
     let name = text(m.get("name")).or_else(|| text(Some(m)))?;
     let mut out = name;
-    for (key, prefix) in [("dosage", ""), ("frequency", ""), ("route", "by "), ("duration", "for ")] {
+    for (key, prefix) in [
+        ("dosage", ""),
+        ("frequency", ""),
+        ("route", "by "),
+        ("duration", "for "),
+    ] {
         if let Some(part) = text(m.get(key)) {
             out.push(' ');
             out.push_str(prefix);
@@ -127,9 +132,15 @@ fn entity_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     let meds = list_of(clinical, "medications");
     let vaccines = list_of(clinical, "vaccinations");
     let diagnoses = names(&list_of(clinical, "diagnoses"));
-    let diagnoses = if diagnoses.is_empty() { str_list(clinical, "diagnoses") } else { diagnoses };
+    let diagnoses = if diagnoses.is_empty() {
+        str_list(clinical, "diagnoses")
+    } else {
+        diagnoses
+    };
     let follow_up = ctx.follow_up_instructions();
-    let recheck = clinical.and_then(|c| c.get("recheckRequired")).and_then(Value::as_bool);
+    let recheck = clinical
+        .and_then(|c| c.get("recheckRequired"))
+        .and_then(Value::as_bool);
 
     let mut put = |k: &str, val: Option<String>| {
         if let Some(val) = val.filter(|s| !s.trim().is_empty()) {
@@ -137,7 +148,12 @@ fn entity_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
         }
     };
     let pet = text(patient.and_then(|p| p.get("name")));
-    put("pet_name_first", pet.as_deref().and_then(|n| n.split_whitespace().next()).map(str::to_string));
+    put(
+        "pet_name_first",
+        pet.as_deref()
+            .and_then(|n| n.split_whitespace().next())
+            .map(str::to_string),
+    );
     put("patient_name", pet);
     for (key, field) in [
         ("patient_species", "species"),
@@ -148,12 +164,30 @@ fn entity_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     ] {
         put(key, text(patient.and_then(|p| p.get(field))));
     }
-    put("owner_name_extracted", text(owner.and_then(|o| o.get("name"))));
-    put("owner_phone_extracted", text(owner.and_then(|o| o.get("phone"))));
-    put("owner_email_extracted", text(owner.and_then(|o| o.get("email"))));
-    put("chief_complaint", text(clinical.and_then(|c| c.get("chiefComplaint"))));
-    put("visit_reason", text(clinical.and_then(|c| c.get("visitReason"))));
-    put("presenting_symptoms", join(names(&list_of(clinical, "presentingSymptoms")), ", "));
+    put(
+        "owner_name_extracted",
+        text(owner.and_then(|o| o.get("name"))),
+    );
+    put(
+        "owner_phone_extracted",
+        text(owner.and_then(|o| o.get("phone"))),
+    );
+    put(
+        "owner_email_extracted",
+        text(owner.and_then(|o| o.get("email"))),
+    );
+    put(
+        "chief_complaint",
+        text(clinical.and_then(|c| c.get("chiefComplaint"))),
+    );
+    put(
+        "visit_reason",
+        text(clinical.and_then(|c| c.get("visitReason"))),
+    );
+    put(
+        "presenting_symptoms",
+        join(names(&list_of(clinical, "presentingSymptoms")), ", "),
+    );
     for (key, field) in [
         ("vital_temperature", "temperature"),
         ("vital_heart_rate", "heartRate"),
@@ -162,13 +196,28 @@ fn entity_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     ] {
         put(key, text(vitals.and_then(|x| x.get(field))));
     }
-    put("physical_exam_findings", join(names(&list_of(clinical, "physicalExamFindings")), ", "));
+    put(
+        "physical_exam_findings",
+        join(names(&list_of(clinical, "physicalExamFindings")), ", "),
+    );
     put("primary_diagnosis", diagnoses.first().cloned());
     put("diagnoses", join(diagnoses.clone(), ", "));
-    put("differential_diagnoses", join(names(&list_of(clinical, "differentialDiagnoses")), ", "));
-    put("medications_detailed", join(meds.iter().filter_map(|m| medication_detail(m)).collect(), "; "));
+    put(
+        "differential_diagnoses",
+        join(names(&list_of(clinical, "differentialDiagnoses")), ", "),
+    );
+    put(
+        "medications_detailed",
+        join(
+            meds.iter().filter_map(|m| medication_detail(m)).collect(),
+            "; ",
+        ),
+    );
     put("medication_names", join(names(&meds), ", "));
-    put("medication_frequency", meds.first().and_then(|m| text(m.get("frequency"))));
+    put(
+        "medication_frequency",
+        meds.first().and_then(|m| text(m.get("frequency"))),
+    );
     put("vaccinations", join(names(&vaccines), ", "));
     let vaccines_detailed = vaccines
         .iter()
@@ -181,18 +230,48 @@ fn entity_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
         })
         .collect();
     put("vaccinations_detailed", join(vaccines_detailed, "; "));
-    put("treatments", join(names(&list_of(clinical, "treatments")), ", "));
-    put("procedures", join(names(&list_of(clinical, "procedures")), ", "));
-    put("lab_results", join(names(&list_of(clinical, "labResults")), "; "));
-    put("imaging_results", join(names(&list_of(clinical, "imagingResults")), "; "));
+    put(
+        "treatments",
+        join(names(&list_of(clinical, "treatments")), ", "),
+    );
+    put(
+        "procedures",
+        join(names(&list_of(clinical, "procedures")), ", "),
+    );
+    put(
+        "lab_results",
+        join(names(&list_of(clinical, "labResults")), "; "),
+    );
+    put(
+        "imaging_results",
+        join(names(&list_of(clinical, "imagingResults")), "; "),
+    );
     put("follow_up_instructions", follow_up.clone());
-    put("follow_up_date", text(clinical.and_then(|c| c.get("followUpDate"))));
-    put("recheck_required", recheck.map(|r| if r { "yes" } else { "no" }.to_string()));
-    put("clinical_notes", text(clinical.and_then(|c| c.get("clinicalNotes"))));
+    put(
+        "follow_up_date",
+        text(clinical.and_then(|c| c.get("followUpDate"))),
+    );
+    put(
+        "recheck_required",
+        recheck.map(|r| if r { "yes" } else { "no" }.to_string()),
+    );
+    put(
+        "clinical_notes",
+        text(clinical.and_then(|c| c.get("clinicalNotes"))),
+    );
     put("prognosis", text(clinical.and_then(|c| c.get("prognosis"))));
-    put("services_performed", join(names(&list_of(clinical, "productsServicesProvided")), "; "));
-    put("services_declined", join(names(&list_of(clinical, "productsServicesDeclined")), "; "));
-    put("case_type", text(e.and_then(|e| e.get("caseType"))).filter(|c| c != "unknown"));
+    put(
+        "services_performed",
+        join(names(&list_of(clinical, "productsServicesProvided")), "; "),
+    );
+    put(
+        "services_declined",
+        join(names(&list_of(clinical, "productsServicesDeclined")), "; "),
+    );
+    put(
+        "case_type",
+        text(e.and_then(|e| e.get("caseType"))).filter(|c| c != "unknown"),
+    );
     put(
         "extraction_confidence",
         e.and_then(|e| e.pointer("/confidence/overall"))
@@ -204,7 +283,10 @@ fn entity_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     v.insert("has_vaccinations".into(), flag(!vaccines.is_empty()));
     v.insert("has_diagnoses".into(), flag(!diagnoses.is_empty()));
     v.insert("has_recheck".into(), flag(recheck == Some(true)));
-    v.insert("has_follow_up_instructions".into(), flag(follow_up.is_some()));
+    v.insert(
+        "has_follow_up_instructions".into(),
+        flag(follow_up.is_some()),
+    );
 }
 
 /// `callIntelligence` (from `cases.metadata`, else the entities): the clinical questions and
@@ -218,7 +300,11 @@ fn intelligence(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     let Some(ci) = ci else { return };
     let questions: Vec<Value> = list_of(Some(ci), "assessmentQuestions")
         .into_iter()
-        .filter(|q| q.get("question").and_then(Value::as_str).is_some_and(|t| !t.trim().is_empty()))
+        .filter(|q| {
+            q.get("question")
+                .and_then(Value::as_str)
+                .is_some_and(|t| !t.trim().is_empty())
+        })
         .map(|q| snake_keys(q.clone()))
         .collect();
     if !questions.is_empty() {
@@ -235,7 +321,10 @@ fn intelligence(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
             v.insert(key.into(), json!(items));
         }
     }
-    if let Some(b) = ci.get("shouldAskClinicalQuestions").and_then(Value::as_bool) {
+    if let Some(b) = ci
+        .get("shouldAskClinicalQuestions")
+        .and_then(Value::as_bool)
+    {
         v.insert("should_ask_clinical_questions".into(), Value::Bool(b));
     }
     if let Some(a) = text(ci.get("callApproach")) {
@@ -275,7 +364,10 @@ fn snake_case(k: &str) -> String {
 
 /// `"5 years"` → 5, `"32.5 lbs"` → 32.5: every character but digits and `.` removed.
 fn number_in(raw: &str) -> Option<f64> {
-    let kept: String = raw.chars().filter(|c| c.is_ascii_digit() || *c == '.').collect();
+    let kept: String = raw
+        .chars()
+        .filter(|c| c.is_ascii_digit() || *c == '.')
+        .collect();
     kept.parse::<f64>().ok().filter(|n| n.is_finite())
 }
 
@@ -290,8 +382,15 @@ fn summary_from_entities(clinical: Option<&Value>, follow_up: Option<&str>) -> S
         .iter()
         .filter_map(|m| {
             let name = text(m.get("name"))?;
-            let detail: Vec<String> = [text(m.get("dosage")), text(m.get("frequency"))].into_iter().flatten().collect();
-            Some(if detail.is_empty() { name } else { format!("{name} ({})", detail.join(", ")) })
+            let detail: Vec<String> = [text(m.get("dosage")), text(m.get("frequency"))]
+                .into_iter()
+                .flatten()
+                .collect();
+            Some(if detail.is_empty() {
+                name
+            } else {
+                format!("{name} ({})", detail.join(", "))
+            })
         })
         .collect();
     if !meds.is_empty() {
@@ -318,7 +417,11 @@ fn base_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     let follow_up = ctx.follow_up_instructions();
     let summary = first_present([ctx.discharge_summary])
         .unwrap_or_else(|| summary_from_entities(clinical, follow_up.as_deref()));
-    let trimmed = |o: Option<&str>| o.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    let trimmed = |o: Option<&str>| {
+        o.map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     let base = json!({
         "clinic_name": trimmed(ctx.clinic_name).unwrap_or_else(|| "Your Clinic".into()),
         "agent_name": "Sarah",
@@ -337,10 +440,14 @@ fn base_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     let meds_line: Vec<String> = list_of(clinical, "medications")
         .iter()
         .filter_map(|m| {
-            let parts: Vec<String> = [text(m.get("name")), text(m.get("dosage")), text(m.get("frequency"))]
-                .into_iter()
-                .flatten()
-                .collect();
+            let parts: Vec<String> = [
+                text(m.get("name")),
+                text(m.get("dosage")),
+                text(m.get("frequency")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
             join(parts, " ")
         })
         .collect();
@@ -355,7 +462,11 @@ fn base_layer(ctx: &CallContext<'_>, v: &mut Map<String, Value>) {
     }
     if let Some(sp) = first_present([ctx.species, s(patient, "species")]) {
         let sp = sp.to_lowercase();
-        let sp = if sp == "dog" || sp == "cat" { sp } else { "other".to_string() };
+        let sp = if sp == "dog" || sp == "cat" {
+            sp
+        } else {
+            "other".to_string()
+        };
         v.insert("pet_species".into(), Value::String(sp));
     }
     // Implausible numbers are not sent (an age of 45 years, a weight of 0 or 1,200).
@@ -482,9 +593,13 @@ mod tests {
     fn a_case_with_almost_no_data() {
         let v = call_variables(&CallContext {
             clinic_phone: Some("  "),
-            entities: Some(&json!({"caseType": "unknown", "patient": {"age": "45 years", "weight": "0 lbs"}})),
-            metadata: Some(&json!({"callIntelligence": {"assessmentQuestions": [{"question": " "}],
-                                                        "warningSignsToMonitor": []}})),
+            entities: Some(
+                &json!({"caseType": "unknown", "patient": {"age": "45 years", "weight": "0 lbs"}}),
+            ),
+            metadata: Some(
+                &json!({"callIntelligence": {"assessmentQuestions": [{"question": " "}],
+                                                        "warningSignsToMonitor": []}}),
+            ),
             ..Default::default()
         });
         let want = json!({
@@ -500,11 +615,21 @@ mod tests {
 
     #[test]
     fn rules_table() {
-        let cases: &[(&str, Option<f64>)] = &[("5 years", Some(5.0)), ("32.5 lbs", Some(32.5)), ("young", None), ("", None)];
+        let cases: &[(&str, Option<f64>)] = &[
+            ("5 years", Some(5.0)),
+            ("32.5 lbs", Some(32.5)),
+            ("young", None),
+            ("", None),
+        ];
         for (raw, want) in cases {
             assert_eq!(number_in(raw), *want, "{raw}");
         }
-        for (k, want) in [("petName", "pet_name"), ("already_snake", "already_snake"), ("x", "x"), ("followUpIfConcerning", "follow_up_if_concerning")] {
+        for (k, want) in [
+            ("petName", "pet_name"),
+            ("already_snake", "already_snake"),
+            ("x", "x"),
+            ("followUpIfConcerning", "follow_up_if_concerning"),
+        ] {
             assert_eq!(snake_case(k), want);
         }
         assert_eq!(
@@ -513,17 +638,41 @@ mod tests {
         );
         // SOAP client instructions > SOAP plan > discharge summary > the extracted instructions
         let e = json!({"clinical": {"followUpInstructions": "extracted"}});
-        let base = CallContext { entities: Some(&e), ..Default::default() };
+        let base = CallContext {
+            entities: Some(&e),
+            ..Default::default()
+        };
         assert_eq!(base.follow_up_instructions().as_deref(), Some("extracted"));
-        let with_summary = CallContext { discharge_summary: Some("summary"), ..base.clone() };
-        assert_eq!(with_summary.follow_up_instructions().as_deref(), Some("summary"));
-        let with_plan = CallContext { soap_plan: Some("plan"), ..with_summary.clone() };
+        let with_summary = CallContext {
+            discharge_summary: Some("summary"),
+            ..base.clone()
+        };
+        assert_eq!(
+            with_summary.follow_up_instructions().as_deref(),
+            Some("summary")
+        );
+        let with_plan = CallContext {
+            soap_plan: Some("plan"),
+            ..with_summary.clone()
+        };
         assert_eq!(with_plan.follow_up_instructions().as_deref(), Some("plan"));
-        let with_instr = CallContext { soap_instructions: Some("instr"), ..with_plan };
-        assert_eq!(with_instr.follow_up_instructions().as_deref(), Some("instr"));
+        let with_instr = CallContext {
+            soap_instructions: Some("instr"),
+            ..with_plan
+        };
+        assert_eq!(
+            with_instr.follow_up_instructions().as_deref(),
+            Some("instr")
+        );
         // no summary: one is built from the entities
         let e = json!({"clinical": {"diagnoses": ["Otitis"], "medications": [{"name": "Otomax", "frequency": "SID"}]}});
-        let v = call_variables(&CallContext { entities: Some(&e), ..Default::default() });
-        assert_eq!(v["discharge_summary"], "Diagnoses: Otitis. Medications: Otomax (SID).");
+        let v = call_variables(&CallContext {
+            entities: Some(&e),
+            ..Default::default()
+        });
+        assert_eq!(
+            v["discharge_summary"],
+            "Diagnoses: Otitis. Medications: Otomax (SID)."
+        );
     }
 }

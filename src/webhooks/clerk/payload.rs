@@ -332,19 +332,30 @@ mod tests {
         assert_eq!(ms.timestamp, secs.timestamp);
         let inv: InvitationData =
             parse(&json!({"expires_at": 1716883200, "updated_at": 1716883200123_i64})).unwrap();
-        assert_eq!((inv.expires_at, inv.updated_at), (Some(1_716_883_200_000), Some(1_716_883_200_123)));
+        assert_eq!(
+            (inv.expires_at, inv.updated_at),
+            (Some(1_716_883_200_000), Some(1_716_883_200_123))
+        );
         assert_eq!(to_ms(-5), -5);
     }
 
     #[test]
     fn a_generated_avatar_is_no_picture() {
         let u: UserData = parse(&json!({"has_image": false,
-            "image_url": "https://img.clerk.com/eyJ0eXBlIjoiZGVmYXVsdCJ9"})).unwrap();
+            "image_url": "https://img.clerk.com/eyJ0eXBlIjoiZGVmYXVsdCJ9"}))
+        .unwrap();
         assert_eq!(picture(&u.image_url, u.has_image), None);
-        let u: UserData = parse(&json!({"has_image": true, "image_url": "https://img.clerk.com/x"})).unwrap();
-        assert_eq!(picture(&u.image_url, u.has_image), Some("https://img.clerk.com/x"));
+        let u: UserData =
+            parse(&json!({"has_image": true, "image_url": "https://img.clerk.com/x"})).unwrap();
+        assert_eq!(
+            picture(&u.image_url, u.has_image),
+            Some("https://img.clerk.com/x")
+        );
         // older payloads without has_image keep their image
         let u: UserData = parse(&json!({"image_url": "https://img.clerk.com/x"})).unwrap();
-        assert_eq!(picture(&u.image_url, u.has_image), Some("https://img.clerk.com/x"));
+        assert_eq!(
+            picture(&u.image_url, u.has_image),
+            Some("https://img.clerk.com/x")
+        );
     }
 }

@@ -101,9 +101,13 @@ pub async fn record_transfer(
 ) -> Result<Outcome, ProcessError> {
     let facts = call_facts(msg, call, call_id, false);
     let found = if facts.call_type.as_deref() == Some("inboundPhoneCall") {
-        inbound_row(conn, &facts).await?.map(|r| (Table::Inbound, r))
+        inbound_row(conn, &facts)
+            .await?
+            .map(|r| (Table::Inbound, r))
     } else {
-        outbound_row(conn, &facts).await?.map(|r| (Table::Outbound, r))
+        outbound_row(conn, &facts)
+            .await?
+            .map(|r| (Table::Outbound, r))
     };
     let (table, row) = match found {
         Ok(found) => found,
@@ -153,7 +157,12 @@ fn add_transfer(row: &mut CallRow, entry: &Value) {
             items.push(entry.clone());
         }
         // The latest by the events' own times, whatever order they were delivered in.
-        let at = |v: &Value| v.get("at").and_then(Value::as_str).unwrap_or("").to_string();
+        let at = |v: &Value| {
+            v.get("at")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
         if let Some(latest) = items.iter().max_by_key(|v| at(v)) {
             last = latest.clone();
         }
@@ -178,7 +187,10 @@ fn warn_unknown_reason(reason: &str) {
     let seen = SEEN.get_or_init(Default::default);
     let Ok(mut seen) = seen.lock() else { return };
     if seen.len() < 1024 && seen.insert(reason.to_string()) {
-        tracing::warn!(ended_reason = reason, "unknown VAPI endedReason: the call is recorded as failed");
+        tracing::warn!(
+            ended_reason = reason,
+            "unknown VAPI endedReason: the call is recorded as failed"
+        );
     }
 }
 
@@ -222,7 +234,8 @@ async fn inbound_row(
             keys.assistant_id, keys.phone_number_id, keys.squad_id
         ))));
     };
-    let id = db::inbound_calls::upsert_new(conn, clinic, &f.vapi_call_id, keys.assistant_id).await?;
+    let id =
+        db::inbound_calls::upsert_new(conn, clinic, &f.vapi_call_id, keys.assistant_id).await?;
     Ok(Ok(db::inbound_calls::lock_by_id(conn, id).await?))
 }
 

@@ -212,7 +212,12 @@ mod tests {
         let f = call_facts(&msg, &json!({"messages": []}), "c1", true);
         assert_eq!(f.transcript_messages, Some(convo.clone()));
         // the call object's copy is the last resort
-        let f = call_facts(&json!({"artifact": {"messages": []}}), &json!({"messages": convo}), "c1", true);
+        let f = call_facts(
+            &json!({"artifact": {"messages": []}}),
+            &json!({"messages": convo}),
+            "c1",
+            true,
+        );
         assert_eq!(f.transcript_messages, Some(convo));
         // a message-level `artifact: {}` does not hide the call's artifact
         let f = call_facts(
@@ -222,16 +227,31 @@ mod tests {
             true,
         );
         assert_eq!(f.recording_url.as_deref(), Some("https://r/x.wav"));
-        assert_eq!(call_facts(&json!({"artifact": {"messages": []}}), &json!({}), "c1", true).transcript_messages, None);
+        assert_eq!(
+            call_facts(
+                &json!({"artifact": {"messages": []}}),
+                &json!({}),
+                "c1",
+                true
+            )
+            .transcript_messages,
+            None
+        );
     }
 
     #[test]
     fn times_and_numbers_in_every_published_form() {
         let t = |v: Value| parse_time(Some(&v)).map(|d| d.timestamp_millis());
-        assert_eq!(t(json!("2024-07-27T17:46:40.000Z")), Some(1_722_102_400_000));
+        assert_eq!(
+            t(json!("2024-07-27T17:46:40.000Z")),
+            Some(1_722_102_400_000)
+        );
         assert_eq!(t(json!(1_722_102_400_000_i64)), Some(1_722_102_400_000));
         assert_eq!(t(json!(1.7221e12)), Some(1_722_100_000_000));
-        assert_eq!(t(serde_json::from_str::<Value>("1.7221e12").unwrap()), Some(1_722_100_000_000));
+        assert_eq!(
+            t(serde_json::from_str::<Value>("1.7221e12").unwrap()),
+            Some(1_722_100_000_000)
+        );
         assert_eq!(t(json!(1_722_102_400_000.75)), Some(1_722_102_400_000));
         assert_eq!(t(json!("1722102400000")), Some(1_722_102_400_000));
         for bad in [json!("soon"), json!(true), json!(1e300), json!(null)] {
@@ -244,6 +264,9 @@ mod tests {
         let f = call_facts(&report, &json!({"status": "queued"}), "c1", true);
         assert_eq!(f.cost, Some(7.275e-05));
         assert_eq!(f.duration_seconds, Some(58));
-        assert_eq!(f.event_time.map(|d| d.timestamp_millis()), Some(1_722_100_000_000));
+        assert_eq!(
+            f.event_time.map(|d| d.timestamp_millis()),
+            Some(1_722_100_000_000)
+        );
     }
 }

@@ -91,9 +91,7 @@ pub async fn process(
         | "assistant-request"
         | "transfer-destination-request"
         | "knowledge-base-request"
-        | "handoff-destination-request" => {
-            Outcome::skipped(format!("{t}: answered synchronously"))
-        }
+        | "handoff-destination-request" => Outcome::skipped(format!("{t}: answered synchronously")),
         _ => Outcome::skipped(format!("message type {t} not handled")),
     })
 }

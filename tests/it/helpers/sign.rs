@@ -153,7 +153,10 @@ pub fn fixture_request(path: &Path) -> Request<Body> {
         }
         "qstash" if !signing.is_null() => {
             let route = f.route.as_deref().expect("route");
-            let mut claims = signing["qstash_claims"].as_object().cloned().unwrap_or_default();
+            let mut claims = signing["qstash_claims"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
             for v in claims.values_mut() {
                 if v == "float" {
                     *v = serde_json::json!(chrono::Utc::now().timestamp_micros() as f64 / 1e6);
