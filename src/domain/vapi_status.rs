@@ -4,8 +4,8 @@
 //!
 //! `endedReason` is classified by one ordered table, [`ENDED_REASONS`], checked by the unit tests
 //! against every value VAPI publishes (`vapi_ended_reasons.txt`, with its source and date). The
-//! first matching row wins; a value no row matches is [`EndedClass`]-less: a call that ended for a
-//! reason we do not know is `failed` (never silently "completed"), and the caller logs the value.
+//! first matching row wins. A reason no row matches has no class: a call that ended for a reason
+//! we do not know is `failed` (never silently "completed"), and the webhook logs the value.
 
 use super::status::CallStatus;
 
