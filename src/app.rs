@@ -181,6 +181,11 @@ pub async fn replay(
     db.close().await;
     let summary = result?;
     println!("{}", serde_json::to_string(&summary)?);
+    anyhow::ensure!(
+        summary.unexpected.is_empty(),
+        "{} file(s) did not end as their `expect` says",
+        summary.unexpected.len()
+    );
     Ok(())
 }
 

@@ -29,6 +29,9 @@ pub struct InboxFilter {
 pub struct Summary {
     pub total: usize,
     pub results: BTreeMap<String, usize>,
+    /// Files whose `expect.status` differs from what happened (`file: expected X, got Y`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unexpected: Vec<String>,
 }
 
 impl Summary {
@@ -56,12 +59,24 @@ pub async fn replay_files(state: &AppState, paths: &[PathBuf]) -> anyhow::Result
     );
     let mut summary = Summary::default();
     for file in files {
-        let delivery = Fixture::load(&file)?.to_delivery(&file)?;
+        let fixture = Fixture::load(&file)?;
+        let delivery = fixture.to_delivery(&file)?;
         let ingested = inbox::ingest(state, &delivery).await?;
         let name = match &ingested.result {
             IngestResult::DuplicateOf(s) => format!("duplicate ({})", s.as_str()),
             IngestResult::Fresh(p) => result_name(p),
         };
+        // A first replay must end where the file says; a repeat is a duplicate of that.
+        if let (IngestResult::Fresh(_), Some(want)) = (
+            &ingested.result,
+            fixture.expect.as_ref().and_then(|e| e.status.as_deref()),
+        ) {
+            if want != name {
+                summary
+                    .unexpected
+                    .push(format!("{}: expected {want}, got {name}", file.display()));
+            }
+        }
         println!(
             "{:<60} {:<7} {:<28} {}",
             file.display(),

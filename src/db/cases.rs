@@ -18,6 +18,9 @@ pub struct CaseForDispatch {
     pub client_name: Option<String>,
     /// The latest discharge summary's `structured_content` (`{}` when none).
     pub structured_summary: Value,
+    /// The latest SOAP note's `client_instructions` and `plan`.
+    pub soap_instructions: Option<String>,
+    pub soap_plan: Option<String>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -35,6 +38,8 @@ struct CaseForDispatchRow {
     client_name: Option<String>,
     summary: Option<String>,
     structured: Value,
+    soap_instructions: Option<String>,
+    soap_plan: Option<String>,
 }
 
 /// The case, its patient/client and its latest discharge summary, read only within `clinic_id`
@@ -53,13 +58,17 @@ pub async fn load_for_dispatch(
            coalesce(k.patient_snapshot, '{}'::jsonb) AS snapshot, \
            p.name AS patient_name, p.species, coalesce(p.is_deceased, false) AS deceased, \
            cl.display_name AS client_name, \
-           d.content AS summary, coalesce(d.structured_content, '{}'::jsonb) AS structured \
+           d.content AS summary, coalesce(d.structured_content, '{}'::jsonb) AS structured, \
+           sn.client_instructions AS soap_instructions, sn.plan AS soap_plan \
          FROM cases k \
          LEFT JOIN patients p ON p.id = k.patient_id AND p.clinic_id = k.clinic_id \
          LEFT JOIN clients cl ON cl.id = k.client_id AND cl.clinic_id = k.clinic_id \
          LEFT JOIN LATERAL (SELECT content, structured_content FROM discharge_summaries \
                             WHERE case_id = k.id AND clinic_id = k.clinic_id \
                             ORDER BY created_at DESC LIMIT 1) d ON true \
+         LEFT JOIN LATERAL (SELECT client_instructions, plan FROM soap_notes \
+                            WHERE case_id = k.id AND clinic_id = k.clinic_id \
+                            ORDER BY created_at DESC NULLS LAST, id DESC LIMIT 1) sn ON true \
          WHERE k.id = $1 AND k.clinic_id = $2",
     )
     .bind(case_id)
@@ -82,6 +91,8 @@ pub async fn load_for_dispatch(
         species: r.species,
         client_name: r.client_name,
         structured_summary: r.structured,
+        soap_instructions: r.soap_instructions,
+        soap_plan: r.soap_plan,
     }))
 }
 
@@ -113,6 +124,7 @@ SELECT ca.id, ca.clinic_id, ca.status, COALESCE(ca.type, ca.detected_case_type) 
        p.name AS patient_name, p.species AS patient_species, p.is_deceased AS patient_deceased,
        ds.content AS summary_content, ds.structured_content AS summary_structured,
        (ds.id IS NOT NULL) AS has_summary,
+       sn.client_instructions AS soap_instructions, sn.plan AS soap_plan,
        EXISTS (SELECT 1 FROM auto_scheduled_items i
                WHERE i.case_id = ca.id AND i.status = '{scheduled}') AS has_scheduled_item,
        EXISTS (SELECT 1 FROM outbound_emails e
@@ -126,6 +138,10 @@ LEFT JOIN LATERAL (
     SELECT d.id, d.content, d.structured_content FROM discharge_summaries d
     WHERE d.case_id = ca.id ORDER BY d.created_at DESC NULLS LAST, d.id DESC LIMIT 1
 ) ds ON true
+LEFT JOIN LATERAL (
+    SELECT s.client_instructions, s.plan FROM soap_notes s
+    WHERE s.case_id = ca.id ORDER BY s.created_at DESC NULLS LAST, s.id DESC LIMIT 1
+) sn ON true
 "#,
                 scheduled = crate::domain::status::ScheduledItemStatus::Scheduled.as_str(),
                 email_failed = crate::domain::status::EmailStatus::Failed.as_str(),
@@ -174,6 +190,10 @@ pub struct CaseRow {
     pub summary_content: Option<String>,
     pub summary_structured: Option<Value>,
     pub has_summary: Option<bool>,
+    /// The latest `soap_notes` row's `client_instructions` and `plan` (they override the
+    /// follow-up instructions a call speaks, `docs/behaviour.md#call-variables`).
+    pub soap_instructions: Option<String>,
+    pub soap_plan: Option<String>,
     pub has_scheduled_item: Option<bool>,
     pub has_live_email: Option<bool>,
     pub has_live_call: Option<bool>,

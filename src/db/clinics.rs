@@ -136,6 +136,8 @@ pub struct ClinicForCall {
     pub test_mode: bool,
     pub test_phone: Option<String>,
     pub emergency_phone: Option<String>,
+    /// `clinics.business_hours` read (the `clinic_is_open` call variable).
+    pub hours: crate::domain::clinic_hours::BusinessHours,
 }
 
 #[derive(sqlx::FromRow)]
@@ -151,6 +153,7 @@ struct ClinicForCallRow {
     test_mode: bool,
     test_contact_phone: Option<String>,
     emergency_phone: Option<String>,
+    business_hours: Option<serde_json::Value>,
 }
 
 /// Loads the clinic a call belongs to; its call policy comes from `CallPolicy::from_columns`.
@@ -165,7 +168,8 @@ pub async fn load_for_call(
            s.voicemail_message, \
            s.preferred_call_start_time AS window_start, \
            s.preferred_call_end_time AS window_end, \
-           coalesce(s.test_mode_enabled, false) AS test_mode, s.test_contact_phone, s.emergency_phone \
+           coalesce(s.test_mode_enabled, false) AS test_mode, s.test_contact_phone, s.emergency_phone, \
+           c.business_hours \
          FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id WHERE c.id = $1",
     )
     .bind(clinic_id)
@@ -187,6 +191,7 @@ pub async fn load_for_call(
         test_mode: r.test_mode,
         test_phone: r.test_contact_phone,
         emergency_phone: r.emergency_phone,
+        hours: crate::domain::clinic_hours::BusinessHours::from_json(r.business_hours.as_ref()),
     })
 }
 

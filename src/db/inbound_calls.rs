@@ -107,7 +107,7 @@ pub async fn upsert_new(
     conn: &mut PgConnection,
     clinic_id: Uuid,
     vapi_call_id: &str,
-    assistant_id: &str,
+    assistant_id: Option<&str>,
 ) -> Result<Uuid, sqlx::Error> {
     sqlx::query_scalar(
         "INSERT INTO inbound_calls (clinic_id, vapi_call_id, assistant_id, status)

@@ -6,6 +6,7 @@
 pub mod backoff;
 pub mod blocked;
 pub mod cadence;
+pub mod clinic_hours;
 pub mod clinic_policy;
 pub mod clock;
 pub mod dispatch_meta;

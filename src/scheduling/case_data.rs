@@ -128,6 +128,9 @@ impl CaseRow {
             owner_name: owner.as_deref(),
             discharge_summary: self.summary_content.as_deref(),
             entities: self.entity_extraction.as_ref(),
+            metadata: self.metadata.as_ref(),
+            soap_instructions: self.soap_instructions.as_deref(),
+            soap_plan: self.soap_plan.as_deref(),
         })
     }
 }

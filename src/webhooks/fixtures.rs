@@ -8,9 +8,15 @@
 //!   "route": "/webhooks/vapi",                      // the route it was sent to
 //!   "headers": {"svix-id": "msg_...", ...},          // as recorded, credentials removed
 //!   "body": { ... }                                  // the JSON body, or:
-//!   "raw_body": "..."                                // the body as an exact string
+//!   "raw_body": "...",                               // the body as an exact string
+//!   "origin": { ... },                               // optional: where a published body comes from
+//!   "signing": { ... },                              // optional: how tests sign it (fixtures/README.md)
+//!   "expect": {"http": 200, "status": "processed"}  // optional: the expected outcome
 //! }
 //! ```
+//! `expect.status` is the inbox status the delivery ends in (a replay of a file with an `expect`
+//! reports any difference); `expect.http` and `expect.answer` (a subset of the synchronous
+//! answer) are checked by the tests that send the file through the signed route.
 //! With `body`, the raw bytes are its compact JSON serialization; with `raw_body`, the string's
 //! bytes exactly. Tests sign those bytes; `odis-worker replay` pushes them through the same
 //! pipeline as the HTTP routes without signatures (the operator is trusted), honouring dedupe:
@@ -41,6 +47,28 @@ pub struct Fixture {
     pub body: Option<Value>,
     #[serde(default)]
     pub raw_body: Option<String>,
+    #[serde(default)]
+    pub origin: Option<Value>,
+    #[serde(default)]
+    pub signing: Option<Value>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+}
+
+/// The outcome a recorded delivery must have (`fixtures/real/`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Expect {
+    /// HTTP status of the signed route.
+    pub http: u16,
+    /// Inbox status the delivery ends in; absent when it is refused before the inbox.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// A subset the route's JSON answer must contain.
+    #[serde(default)]
+    pub answer: Option<Value>,
+    /// Why this is the right outcome.
+    #[serde(default)]
+    pub why: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

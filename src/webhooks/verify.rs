@@ -100,13 +100,17 @@ pub fn verify_vapi(
             .verify_slice(&expected)
             .map_err(|_| Rejection::SignatureMismatch);
     }
-    let presented = header(headers, "x-vapi-secret").or_else(|| {
-        header(headers, "authorization").map(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-                .unwrap_or(v)
-        })
-    });
+    // VAPI sends `x-vapi-secret: ""` when the assistant has no inline secret, next to the
+    // bearer credential: an empty header is no credential and must not shadow the bearer.
+    let presented = header(headers, "x-vapi-secret")
+        .filter(|v| !v.trim().is_empty())
+        .or_else(|| {
+            header(headers, "authorization").map(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+                    .unwrap_or(v)
+            })
+        });
     match presented {
         None => Err(Rejection::MissingHeader("x-vapi-secret")),
         Some(p) if ct_eq(p.trim().as_bytes(), secret.as_bytes()) => Ok(()),
@@ -164,11 +168,12 @@ pub fn verify_svix(
     now_unix: i64,
 ) -> Result<String, Rejection> {
     let SvixHeaders { id, ts, sigs } = svix_precheck(headers, now_unix)?;
+    let (_, signed_ts) = svix_timestamp(ts).ok_or(Rejection::MalformedHeader("svix-timestamp"))?;
 
     let mut mac = HmacSha256::new_from_slice(key).map_err(|_| Rejection::SignatureMismatch)?;
     mac.update(id.as_bytes());
     mac.update(b".");
-    mac.update(ts.as_bytes());
+    mac.update(signed_ts.as_bytes());
     mac.update(b".");
     mac.update(body);
     let expected = STANDARD.encode(mac.finalize().into_bytes());
@@ -210,13 +215,29 @@ pub fn svix_precheck(
     let sigs = header(headers, "svix-signature")
         .or_else(|| header(headers, "webhook-signature"))
         .ok_or(Rejection::MissingHeader("svix-signature"))?;
-    let ts_num: i64 = ts
-        .parse()
-        .ok()
-        .filter(|t: &i64| *t >= 0)
-        .ok_or(Rejection::MalformedHeader("svix-timestamp"))?;
+    let (ts_num, _) = svix_timestamp(ts).ok_or(Rejection::MalformedHeader("svix-timestamp"))?;
     check_window(ts_num, now_unix, SVIX_TOLERANCE_SECS)?;
     Ok(SvixHeaders { id, ts, sigs })
+}
+
+/// A Svix timestamp header: whole seconds as sent, or seconds with a fractional part (Clerk's own
+/// webhook test sends `Date.now() / 1000`). Svix's JavaScript and Python libraries read such a
+/// value as its whole seconds and sign `{id}.{whole seconds}.{body}`, so that is what is checked
+/// (`docs/behaviour.md#verification`). Returns the seconds and the text that was signed.
+fn svix_timestamp(ts: &str) -> Option<(i64, std::borrow::Cow<'_, str>)> {
+    let (whole, frac) = match ts.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (ts, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || frac.is_some_and(|f| !digits(f)) {
+        return None;
+    }
+    let secs: i64 = whole.parse().ok()?;
+    Some(match frac {
+        None => (secs, std::borrow::Cow::Borrowed(ts)),
+        Some(_) => (secs, std::borrow::Cow::Owned(secs.to_string())),
+    })
 }
 
 /// The claims of a verified QStash token that we use.
@@ -707,5 +728,98 @@ mod tests {
             let key = svix_key(SVIX_SECRET).unwrap();
             assert_eq!(verify_svix(&h, b"{}", &key, now).unwrap_err(), want);
         }
+    }
+
+    #[test]
+    fn empty_vapi_secret_header_does_not_shadow_the_bearer() {
+        let body = b"{}";
+        let both = |bearer: &str| headers(&[("x-vapi-secret", ""), ("authorization", bearer)]);
+        assert!(verify_vapi(&both("Bearer s3cret"), body, "s3cret", 0).is_ok());
+        assert_eq!(
+            verify_vapi(&both("Bearer wrong"), body, "s3cret", 0).unwrap_err(),
+            Rejection::SecretMismatch
+        );
+        assert_eq!(
+            verify_vapi(&headers(&[("x-vapi-secret", " ")]), body, "s3cret", 0).unwrap_err(),
+            Rejection::MissingHeader("x-vapi-secret")
+        );
+        // a non-empty x-vapi-secret still decides on its own
+        let wrong_secret = headers(&[
+            ("x-vapi-secret", "nope"),
+            ("authorization", "Bearer s3cret"),
+        ]);
+        assert_eq!(
+            verify_vapi(&wrong_secret, body, "s3cret", 0).unwrap_err(),
+            Rejection::SecretMismatch
+        );
+    }
+
+    #[test]
+    fn svix_timestamp_with_a_fractional_part_is_read_as_its_whole_seconds() {
+        let key = svix_key(SVIX_SECRET).unwrap();
+        let h = |ts: &str| {
+            headers(&[
+                ("svix-id", SVIX_ID),
+                ("svix-timestamp", ts),
+                ("svix-signature", SVIX_SIG),
+            ])
+        };
+        // Clerk's own test sends `Date.now() / 1000`; the vector was signed over the whole seconds.
+        assert!(verify_svix(&h("1649367553.482"), SVIX_BODY, &key, SVIX_TS).is_ok());
+        assert!(verify_svix(&h("1649367553.9"), SVIX_BODY, &key, SVIX_TS + 300).is_ok());
+        for bad in [
+            "1649367553.",
+            ".5",
+            "1e9",
+            "-1649367553",
+            "1649367553.5x",
+            "",
+        ] {
+            assert_eq!(
+                verify_svix(&h(bad), SVIX_BODY, &key, SVIX_TS).unwrap_err(),
+                Rejection::MalformedHeader("svix-timestamp"),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            verify_svix(&h("1649367553.5"), SVIX_BODY, &key, SVIX_TS + 301).unwrap_err(),
+            Rejection::TimestampTooOld
+        );
+    }
+
+    /// An HS256 token over `claims` (the way `jwt.encode` in Upstash's Python SDK test builds one).
+    fn hs256(key: &str, claims: &serde_json::Value) -> String {
+        let h = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
+        let p = URL_SAFE_NO_PAD.encode(serde_json::to_vec(claims).unwrap());
+        let mut mac = HmacSha256::new_from_slice(key.as_bytes()).unwrap();
+        mac.update(format!("{h}.{p}").as_bytes());
+        format!(
+            "{h}.{p}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+
+    #[test]
+    fn qstash_jti_may_be_a_number() {
+        // qstash-py tests/test_receiver.py: `"jti": time.time()`, `"aud": ""`, body `json.dumps(...)`.
+        let body = br#"{"hello": "world"}"#;
+        let claims = serde_json::json!({
+            "aud": "", "body": URL_SAFE_NO_PAD.encode(Sha256::digest(body)),
+            "exp": 1_700_000_300, "iat": 1_700_000_000, "iss": "Upstash",
+            "jti": 1_700_000_000.123_456_7_f64, "nbf": 1_700_000_000, "sub": QS_URL,
+        });
+        let c = verify_qstash(
+            &hs256(QS_KEY, &claims),
+            body,
+            &[QS_KEY],
+            Some(QS_URL),
+            1_700_000_100,
+        )
+        .unwrap();
+        assert_eq!(c.jti.as_deref(), Some("1700000000.1234567"));
+        let int = serde_json::json!({"iss": "Upstash", "exp": 1_700_000_300, "nbf": 1_700_000_000,
+            "jti": 42, "body": URL_SAFE_NO_PAD.encode(Sha256::digest(body))});
+        let c = verify_qstash(&hs256(QS_KEY, &int), body, &[QS_KEY], None, 1_700_000_100).unwrap();
+        assert_eq!(c.jti.as_deref(), Some("42"));
     }
 }

@@ -619,3 +619,77 @@ async fn due_call_outside_the_window_moves_to_the_next_opening(pool: PgPool) {
     );
     server.verify().await;
 }
+
+/// The placed call carries the whole script: the case's entity values and call intelligence as
+/// they are at dispatch, the latest SOAP note's client instructions, and `clinic_is_open` from the
+/// clinic's own hours (closed every day here, so `"false"` whatever the test's clock says).
+#[sqlx::test(migrations = "./migrations")]
+async fn the_call_carries_the_whole_script(pool: PgPool) {
+    let server = MockServer::start().await;
+    let s = seed::discharge_case(&pool, "America/Chicago").await;
+    let id = seed::due_call(&pool, &s, "+14085550199").await;
+    let closed = json!({"0": {"enabled": false}, "1": {"enabled": false}, "2": {"enabled": false},
+        "3": {"enabled": false}, "4": {"enabled": false}, "5": {"enabled": false}, "6": {"enabled": false}});
+    sqlx::query("UPDATE clinics SET business_hours = $2 WHERE id = $1")
+        .bind(s.clinic_id)
+        .bind(&closed)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let entities = json!({"caseType": "surgery", "patient": {"name": "Biscuit Jones", "age": "4 years", "weight": "22 lbs"},
+        "clinical": {"vitalSigns": {"temperature": 101.2}, "vaccinations": [{"name": "Rabies", "manufacturer": "Zoetis"}],
+                     "medications": [{"name": "Carprofen", "dosage": "25mg", "frequency": "BID", "route": "oral"}],
+                     "recheckRequired": true}});
+    let metadata = json!({"callIntelligence": {"assessmentQuestions": [{"question": "Is she eating?", "expectedPositiveResponse": "yes"}],
+        "emergencyCriteria": ["Bleeding from the incision"], "callApproach": "gentle"}});
+    sqlx::query("UPDATE cases SET entity_extraction = $2, metadata = $3 WHERE id = $1")
+        .bind(s.case_id)
+        .bind(&entities)
+        .bind(&metadata)
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (instructions, age) in [
+        ("Old instructions", "2 days"),
+        ("Keep the cone on for 10 days", "1 hour"),
+    ] {
+        sqlx::query(
+            "INSERT INTO soap_notes (case_id, clinic_id, client_instructions, plan, created_at)
+             VALUES ($1, $2, $3, 'Recheck', now() - $4::interval)",
+        )
+        .bind(s.case_id)
+        .bind(s.clinic_id)
+        .bind(instructions)
+        .bind(age)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    Mock::given(method("POST"))
+        .and(path("/call"))
+        .and(body_partial_json(json!({"assistantOverrides": {"variableValues": {
+            "owner_name": "Dana",
+            "pet_name": "Biscuit",
+            "clinic_is_open": "false",
+            "follow_up_instructions": "Keep the cone on for 10 days",
+            "vital_temperature": "101.2",
+            "vaccinations_detailed": "Rabies (Zoetis)",
+            "medications_detailed": "Carprofen 25mg BID by oral",
+            "recheck_required": "yes",
+            "has_vaccinations": "true",
+            "assessment_questions": [{"question": "Is she eating?", "expected_positive_response": "yes"}],
+            "emergency_criteria": ["Bleeding from the incision"],
+            "call_approach": "gentle",
+            "case_type": "surgery",
+            // the summary's structured medications still win over the entities' line
+            "medications": "Carprofen 25mg twice daily",
+        }}})))
+        .respond_with(created("vapi-call-script"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let ctx = app::context(&pool, &server.uri());
+    let out = dispatch_call::dispatch(&ctx, id).await.unwrap();
+    assert!(matches!(out, CallOutcome::Placed { .. }), "{out:?}");
+    server.verify().await;
+}

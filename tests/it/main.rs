@@ -33,4 +33,5 @@ mod tenant_keys;
 mod webhooks_clerk;
 mod webhooks_ingress;
 mod webhooks_qstash;
+mod webhooks_real;
 mod webhooks_vapi;

@@ -175,10 +175,11 @@ pub fn request_body(
     clinic: &ClinicForCall,
     case: &CaseInfo,
     target: &CallTarget,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> Value {
     let metadata = row.metadata.clone().unwrap_or(Value::Null);
     let mut overrides = Map::new();
-    let variables = variables::variable_values(clinic, case, &metadata);
+    let variables = variables::variable_values(clinic, case, &metadata, now);
     overrides.insert("variableValues".into(), Value::Object(variables));
     overrides.insert(
         "metadata".into(),
@@ -305,7 +306,7 @@ async fn dispatch_claimed(
         Ok(t) => t,
         Err(r) => return fail(ctx, id, r.error, false, r.extra).await,
     };
-    let body = request_body(id, &row, &clinic, &case, &target);
+    let body = request_body(id, &row, &clinic, &case, &target, chrono::Utc::now());
     let mut extra = target.extra;
     let result = send(ctx, id, &body).await?;
     extra.insert(
@@ -528,13 +529,27 @@ mod tests {
         let (a, p) = ids();
         let t = plan_call(&c, Some("+14085550111"), a, p).unwrap();
         let id = Uuid::nil();
-        let b = request_body(id, &row(Some("+14085550111")), &c, &case(), &t);
+        let b = request_body(
+            id,
+            &row(Some("+14085550111")),
+            &c,
+            &case(),
+            &t,
+            super::variables::tests::monday_morning(),
+        );
         assert_eq!(b["assistantOverrides"]["voicemailDetection"], "off");
         assert_eq!(b["customer"]["name"], "Ana Ruiz");
         assert_eq!(b["assistantId"], "asst");
         c.voicemail_enabled = true;
         c.test_mode = true;
-        let b = request_body(id, &row(None), &c, &case(), &t);
+        let b = request_body(
+            id,
+            &row(None),
+            &c,
+            &case(),
+            &t,
+            super::variables::tests::monday_morning(),
+        );
         assert_eq!(
             b["assistantOverrides"]["voicemailDetection"]["enabled"],
             true
@@ -545,7 +560,14 @@ mod tests {
         );
         assert!(b["customer"].get("name").is_none());
         c.voicemail_hangup = true;
-        let b = request_body(id, &row(None), &c, &case(), &t);
+        let b = request_body(
+            id,
+            &row(None),
+            &c,
+            &case(),
+            &t,
+            super::variables::tests::monday_morning(),
+        );
         assert_eq!(b["assistantOverrides"]["voicemailMessage"], "");
     }
 

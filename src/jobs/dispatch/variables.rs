@@ -1,14 +1,18 @@
 //! `assistantOverrides.variableValues` of a follow-up call (`docs/behaviour.md#call-variables`):
-//! base values from the clinic, the case and its latest summary, then the variables stored at
-//! scheduling (`metadata.dynamic_variables`), which win on a collision as they did before.
+//! the case's fresh entity and call-intelligence values (`scheduling::content`), the base values
+//! from the clinic, the case and its latest summary over them, then the variables stored at
+//! scheduling (`metadata.dynamic_variables`), which win on a collision as they did before, and
+//! last `clinic_is_open`, which is only true at dispatch time.
 //!
-//! Pure; may import `db` row types and `domain`.
+//! Pure; may import `db` row types, `domain` and `scheduling::content`.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::db::cases::CaseForDispatch;
 use crate::db::clinics::ClinicForCall;
 use crate::domain::blocked::CaseFacts;
+use crate::scheduling::content::{entity_variables, CallContext};
 
 const DEFAULT_AGENT_NAME: &str = "Sarah";
 
@@ -20,6 +24,8 @@ pub struct CaseInfo {
     pub species: Option<String>,
     pub owner_name: Option<String>,
     pub structured_summary: Value,
+    pub soap_instructions: Option<String>,
+    pub soap_plan: Option<String>,
 }
 
 pub(crate) fn non_blank(s: Option<String>) -> Option<String> {
@@ -43,16 +49,23 @@ pub fn case_info(c: CaseForDispatch) -> CaseInfo {
         species,
         owner_name,
         structured_summary: c.structured_summary,
+        soap_instructions: c.soap_instructions,
+        soap_plan: c.soap_plan,
     }
 }
 
-/// The whole `variableValues` map.
+/// The key that says whether the clinic is open when the call is placed.
+pub const CLINIC_IS_OPEN: &str = "clinic_is_open";
+
+/// The whole `variableValues` map for a call placed at `now`.
 pub fn variable_values(
     clinic: &ClinicForCall,
     case: &CaseInfo,
     metadata: &Value,
+    now: DateTime<Utc>,
 ) -> Map<String, Value> {
-    let mut v = base_values(clinic, case);
+    let mut v = fresh_case_values(clinic, case);
+    v.extend(base_values(clinic, case));
     v.extend(summary_values(&case.structured_summary));
     if let Some(Value::Object(stored)) = metadata.get("dynamic_variables") {
         for (k, val) in stored {
@@ -61,7 +74,27 @@ pub fn variable_values(
             }
         }
     }
+    let open = clinic.hours.is_open(clinic.policy.tz, now);
+    v.insert(CLINIC_IS_OPEN.into(), json!(open.to_string()));
     v
+}
+
+/// Layer A and the call intelligence from the case as it is now (rows scheduled before a field
+/// existed still get it; the stored values win over these).
+fn fresh_case_values(clinic: &ClinicForCall, case: &CaseInfo) -> Map<String, Value> {
+    entity_variables(&CallContext {
+        clinic_name: clinic.name.as_deref(),
+        clinic_phone: clinic.phone.as_deref(),
+        emergency_phone: clinic.emergency_phone.as_deref(),
+        patient_name: case.pet_name.as_deref(),
+        species: case.species.as_deref(),
+        owner_name: case.owner_name.as_deref(),
+        discharge_summary: case.facts.discharge_summary.as_deref(),
+        entities: Some(&case.facts.entity_extraction),
+        metadata: Some(&case.facts.metadata),
+        soap_instructions: case.soap_instructions.as_deref(),
+        soap_plan: case.soap_plan.as_deref(),
+    })
 }
 
 fn base_values(clinic: &ClinicForCall, case: &CaseInfo) -> Map<String, Value> {
@@ -153,7 +186,15 @@ pub(crate) mod tests {
             test_mode: false,
             test_phone: None,
             emergency_phone: None,
+            hours: crate::domain::clinic_hours::BusinessHours::default(),
         }
+    }
+
+    /// A Monday 10:00 in Los Angeles (the test clinic's default zone): open.
+    pub(crate) fn monday_morning() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-30T18:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
     }
 
     pub(crate) fn case() -> CaseInfo {
@@ -172,6 +213,8 @@ pub(crate) mod tests {
                 "notes": "recheck",
                 "followUp": {"reason": "suture removal"}
             }),
+            soap_instructions: None,
+            soap_plan: None,
         })
     }
 
@@ -185,7 +228,7 @@ pub(crate) mod tests {
 
     #[test]
     fn values_from_clinic_case_and_summary() {
-        let v = variable_values(&clinic(), &case(), &Value::Null);
+        let v = variable_values(&clinic(), &case(), &Value::Null, monday_morning());
         assert_eq!(v["clinic_name"], "Happy Paws");
         assert_eq!(v["agent_name"], "Sarah");
         assert_eq!(v["pet_name"], "Rex");
@@ -201,7 +244,7 @@ pub(crate) mod tests {
     #[test]
     fn stored_variables_win_except_nulls() {
         let meta = json!({"dynamic_variables": {"pet_name": "Max", "owner_name": null, "x": 1}});
-        let v = variable_values(&clinic(), &case(), &meta);
+        let v = variable_values(&clinic(), &case(), &meta, monday_morning());
         assert_eq!(v["pet_name"], "Max");
         assert_eq!(v["owner_name"], "Ana Ruiz");
         assert_eq!(v["x"], 1);
@@ -218,8 +261,10 @@ pub(crate) mod tests {
             species: None,
             owner_name: None,
             structured_summary: json!({}),
+            soap_instructions: None,
+            soap_plan: None,
         };
-        let v = variable_values(&c, &case, &json!({}));
+        let v = variable_values(&c, &case, &json!({}), monday_morning());
         assert_eq!(v["clinic_name"], "Your Clinic");
         assert_eq!(v["pet_name"], "your pet");
         assert_eq!(v["owner_name"], "");

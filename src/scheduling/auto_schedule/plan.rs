@@ -266,6 +266,8 @@ mod tests {
             summary_content: Some("Rest for a week.".into()),
             summary_structured: None,
             has_summary: Some(true),
+            soap_instructions: None,
+            soap_plan: None,
             has_scheduled_item: None,
             has_live_email: None,
             has_live_call: None,

@@ -10,7 +10,7 @@
 mod call_variables;
 mod email;
 
-pub use call_variables::{call_variables, CallContext};
+pub use call_variables::{call_variables, entity_variables, snake_keys, CallContext};
 pub use email::{discharge_email, Branding, ContentError, EmailContent};
 
 use serde_json::Value;

@@ -128,7 +128,7 @@ async fn membership_user(
         email,
         first_name: m.user.first_name.as_deref(),
         last_name: m.user.last_name.as_deref(),
-        avatar_url: m.user.image_url.as_deref(),
+        avatar_url: payload::picture(&m.user.image_url, m.user.has_image),
     };
     users::ensure(conn, &u).await
 }

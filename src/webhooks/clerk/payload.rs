@@ -24,7 +24,8 @@ pub struct Envelope {
     #[serde(default, deserialize_with = "object_value")]
     pub data: Option<Value>,
     /// The event time in ms: the version of a deletion, whose payload has no `updated_at`.
-    #[serde(default, deserialize_with = "int")]
+    /// Real deliveries send ms; Clerk's OpenAPI examples send seconds (see [`ms`]).
+    #[serde(default, deserialize_with = "ms")]
     pub timestamp: Option<i64>,
 }
 
@@ -33,7 +34,7 @@ pub struct Envelope {
 pub struct UserData {
     #[serde(default, deserialize_with = "string")]
     pub id: Option<String>,
-    #[serde(default, deserialize_with = "int")]
+    #[serde(default, deserialize_with = "ms")]
     pub updated_at: Option<i64>,
     #[serde(default, deserialize_with = "string")]
     pub primary_email_address_id: Option<String>,
@@ -45,6 +46,15 @@ pub struct UserData {
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "string")]
     pub image_url: Option<String>,
+    /// `false`: `image_url` is Clerk's generated default avatar, not a picture of the person.
+    #[serde(default, deserialize_with = "boolean")]
+    pub has_image: Option<bool>,
+}
+
+/// The picture to store: `image_url` unless Clerk says there is none (`has_image: false`, where
+/// `image_url` is a generated initials avatar) (`docs/behaviour.md#clerk`).
+pub fn picture(image_url: &Option<String>, has_image: Option<bool>) -> Option<&str> {
+    image_url.as_deref().filter(|_| has_image != Some(false))
 }
 
 /// One entry of `data.email_addresses`.
@@ -83,7 +93,7 @@ pub struct OrgData {
     pub image_url: Option<String>,
     #[serde(default, deserialize_with = "boolean")]
     pub has_image: Option<bool>,
-    #[serde(default, deserialize_with = "int")]
+    #[serde(default, deserialize_with = "ms")]
     pub updated_at: Option<i64>,
 }
 
@@ -96,7 +106,7 @@ pub struct MembershipData {
     pub public_user_data: Option<PublicUserData>,
     #[serde(default, deserialize_with = "string")]
     pub role: Option<String>,
-    #[serde(default, deserialize_with = "int")]
+    #[serde(default, deserialize_with = "ms")]
     pub updated_at: Option<i64>,
 }
 
@@ -114,6 +124,8 @@ pub struct PublicUserData {
     pub last_name: Option<String>,
     #[serde(default, deserialize_with = "string")]
     pub image_url: Option<String>,
+    #[serde(default, deserialize_with = "boolean")]
+    pub has_image: Option<bool>,
 }
 
 /// `data` of `organizationInvitation.*` events.
@@ -135,9 +147,9 @@ pub struct InvitationData {
     /// The accepting user's Clerk id.
     #[serde(default, deserialize_with = "string")]
     pub user_id: Option<String>,
-    #[serde(default, deserialize_with = "int")]
+    #[serde(default, deserialize_with = "ms")]
     pub expires_at: Option<i64>,
-    #[serde(default, deserialize_with = "int")]
+    #[serde(default, deserialize_with = "ms")]
     pub updated_at: Option<i64>,
 }
 
@@ -191,9 +203,21 @@ fn raw_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Erro
     Ok(Value::deserialize(d)?.as_str().map(str::to_string))
 }
 
-/// An integer that fits an `i64`; anything else is absent.
-fn int<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(Value::deserialize(d)?.as_i64())
+/// A Clerk time as epoch milliseconds. Clerk's deliveries send ms, but the examples in its own
+/// OpenAPI spec send the event `timestamp` in seconds (`1716883200`); a value below 10^11 (which
+/// in ms would be before March 1973) is read as seconds, so versions compare on one scale.
+/// Anything that is not an integer is absent.
+fn ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(Value::deserialize(d)?.as_i64().map(to_ms))
+}
+
+/// Seconds or milliseconds → milliseconds (see [`ms`]).
+pub fn to_ms(t: i64) -> i64 {
+    if (0..100_000_000_000).contains(&t) {
+        t.saturating_mul(1000)
+    } else {
+        t
+    }
 }
 
 fn boolean<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
@@ -283,7 +307,8 @@ mod tests {
             serde_json::from_value(json!({"type": "", "data": [], "timestamp": 7})).unwrap();
         assert_eq!(
             (e.kind.as_deref(), e.data, e.timestamp),
-            (Some(""), None, Some(7))
+            (Some(""), None, Some(7000)),
+            "a small timestamp is seconds"
         );
     }
 
@@ -296,5 +321,41 @@ mod tests {
         assert_eq!(version(None, Some(3)).unwrap(), 3);
         assert!(version(None, None).is_err());
         assert_eq!(deletion_version(None, None), 0);
+    }
+
+    #[test]
+    fn seconds_and_milliseconds_are_one_scale() {
+        // Clerk's OpenAPI example envelope (seconds) and a real delivery (ms) of the same instant.
+        let secs: Envelope = serde_json::from_value(json!({"timestamp": 1716883200})).unwrap();
+        let ms: Envelope = serde_json::from_value(json!({"timestamp": 1716883200000_i64})).unwrap();
+        assert_eq!(secs.timestamp, Some(1_716_883_200_000));
+        assert_eq!(ms.timestamp, secs.timestamp);
+        let inv: InvitationData =
+            parse(&json!({"expires_at": 1716883200, "updated_at": 1716883200123_i64})).unwrap();
+        assert_eq!(
+            (inv.expires_at, inv.updated_at),
+            (Some(1_716_883_200_000), Some(1_716_883_200_123))
+        );
+        assert_eq!(to_ms(-5), -5);
+    }
+
+    #[test]
+    fn a_generated_avatar_is_no_picture() {
+        let u: UserData = parse(&json!({"has_image": false,
+            "image_url": "https://img.clerk.com/eyJ0eXBlIjoiZGVmYXVsdCJ9"}))
+        .unwrap();
+        assert_eq!(picture(&u.image_url, u.has_image), None);
+        let u: UserData =
+            parse(&json!({"has_image": true, "image_url": "https://img.clerk.com/x"})).unwrap();
+        assert_eq!(
+            picture(&u.image_url, u.has_image),
+            Some("https://img.clerk.com/x")
+        );
+        // older payloads without has_image keep their image
+        let u: UserData = parse(&json!({"image_url": "https://img.clerk.com/x"})).unwrap();
+        assert_eq!(
+            picture(&u.image_url, u.has_image),
+            Some("https://img.clerk.com/x")
+        );
     }
 }

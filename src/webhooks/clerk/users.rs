@@ -39,7 +39,7 @@ pub async fn upsert(
         email: email.as_deref(),
         first_name: data.first_name.as_deref(),
         last_name: data.last_name.as_deref(),
-        avatar_url: data.image_url.as_deref(),
+        avatar_url: payload::picture(&data.image_url, data.has_image),
     };
     // user.* events carry the whole user: names and image are set as sent (null = cleared).
     if identity::update_user_profile(conn, &u).await?.is_some() {

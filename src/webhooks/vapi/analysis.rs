@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use super::json::{as_bool, as_text, at, str_at};
+use super::json::{as_bool, as_text, at, filled_at, str_at};
 
 /// The structured-output buckets (docs/behaviour.md#vapi-end-of-call): (schema name, signature fields).
 pub const BUCKETS: &[(&str, &[&str])] = &[
@@ -98,8 +98,8 @@ impl Attention {
 }
 
 pub fn analysis(msg: &Value, call: &Value) -> Analysis {
-    let an = at(msg, &["analysis"]).or_else(|| at(call, &["analysis"]));
-    let artifact = at(msg, &["artifact"]).or_else(|| at(call, &["artifact"]));
+    let an = filled_at(msg, &["analysis"]).or_else(|| at(call, &["analysis"]));
+    let artifact = filled_at(msg, &["artifact"]).or_else(|| at(call, &["artifact"]));
     let outputs = artifact.and_then(|a| at(a, &["structuredOutputs"]));
     let sd = an
         .and_then(|a| at(a, &["structuredData"]))

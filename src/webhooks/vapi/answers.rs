@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::json::str_at;
 use crate::db;
+use crate::db::vapi_assistants::CallKeys;
 
 /// Tools VAPI assistants were configured with in the old system (docs/behaviour.md#vapi-answers); a
 /// prefixed name (`clinic_x_book_appointment`) is normalized to the known one.
@@ -70,21 +71,61 @@ pub fn tool_calls(msg: &Value) -> Value {
     json!({ "results": results })
 }
 
-/// Schema V2 has no phone-number → assistant column (the old `clinics.inbound_phone_number_id`
-/// is gone) and no default inbound assistant is configured, so VAPI gets a spoken error.
-pub fn assistant_request(_msg: &Value) -> Value {
-    json!({"error": "Sorry, this number is not set up to take calls yet. Please call the clinic directly."})
+/// The phone number an `assistant-request` is about: `message.phoneNumber.id`, else the call's.
+fn phone_number_id(msg: &Value) -> Option<&str> {
+    str_at(msg, &["phoneNumber", "id"])
+        .or_else(|| str_at(msg, &["call", "phoneNumberId"]))
+        .or_else(|| str_at(msg, &["call", "phoneNumber", "id"]))
 }
 
-/// The clinic of the call: the assistant's active mapping, else the call row we already have.
+/// Spoken to a caller whose number has no active inbound mapping.
+pub const NO_ASSISTANT_FOR_NUMBER: &str =
+    "Sorry, this number is not set up to take calls yet. Please call the clinic directly.";
+
+/// `assistant-request`: the assistant (or squad) of the active inbound mapping of the phone
+/// number the call came in on; else VAPI's error shape, whose text VAPI speaks to the caller
+/// (`docs/behaviour.md#vapi-answers`).
+pub async fn assistant_request(pool: &PgPool, msg: &Value) -> Value {
+    let unavailable = json!({ "error": NO_ASSISTANT_FOR_NUMBER });
+    let Some(number) = phone_number_id(msg) else {
+        return unavailable;
+    };
+    match db::vapi_assistants::inbound_route_for_phone_number(pool, number).await {
+        Ok(Some(route)) => match route.squad_id {
+            Some(squad) => json!({ "squadId": squad }),
+            None => json!({ "assistantId": route.assistant_id }),
+        },
+        Ok(None) => unavailable,
+        Err(e) => {
+            tracing::warn!(error = %e, phone_number_id = number, "assistant-request lookup failed");
+            unavailable
+        }
+    }
+}
+
+/// `knowledge-base-request`: no custom knowledge base is served, so no documents (VAPI then lets
+/// the model answer from its own prompt).
+pub fn knowledge_base() -> Value {
+    json!({ "documents": [] })
+}
+
+/// `handoff-destination-request`: handoffs inside a squad are configured on the squad, never
+/// decided here; the `error` field is VAPI's way to decline one.
+pub fn handoff_destination() -> Value {
+    json!({ "error": "No handoff destination is available for this call." })
+}
+
+/// The clinic of the call: by assistant, phone number or squad mapping, else the call row we
+/// already have.
 async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx::Error> {
     let call = msg.get("call").unwrap_or(&Value::Null);
-    let assistant = str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"]));
-    if let Some(a) = assistant {
-        let clinic = db::vapi_assistants::active_clinic_of(pool, a).await?;
-        if clinic.is_some() {
-            return Ok(clinic);
-        }
+    let keys = CallKeys {
+        assistant_id: str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"])),
+        phone_number_id: phone_number_id(msg),
+        squad_id: str_at(call, &["squadId"]),
+    };
+    if let Some(clinic) = db::vapi_assistants::active_clinic_of_call(pool, &keys).await? {
+        return Ok(Some(clinic));
     }
     let Some(call_id) = str_at(call, &["id"]) else {
         return Ok(None);

@@ -20,8 +20,9 @@ use super::{inbound, retry};
 use crate::db;
 use crate::db::call_analysis::AnalysisWrite;
 use crate::db::inbound_calls::CallRow;
+use crate::db::vapi_assistants::CallKeys;
 use crate::domain::status::CallStatus;
-use crate::domain::vapi_status::is_retry_worthy;
+use crate::domain::vapi_status::{classify, is_retry_worthy};
 use crate::webhooks::inbox::{Outcome, ProcessError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +47,9 @@ pub async fn apply(
     kind: EventKind,
 ) -> Result<Outcome, ProcessError> {
     let facts = call_facts(msg, call, call_id, kind == EventKind::Report);
+    if let Some(reason) = facts.ended_reason.as_deref() {
+        warn_unknown_reason(reason);
+    }
     let inbound = facts.call_type.as_deref() == Some("inboundPhoneCall");
     let found = if inbound {
         inbound_row(conn, &facts)
@@ -84,6 +88,112 @@ pub async fn apply(
     Ok(Outcome::processed(Some(merged.clinic_id)))
 }
 
+/// `transfer-update`: the call was transferred (to a number, a SIP address or another
+/// assistant). The row is found or created like for any call event, moved forward from the
+/// call's own status, and the transfer appended to `metadata.transfers` (once per
+/// destination and time, so a redelivery adds nothing) with `metadata.last_transfer`
+/// (`docs/behaviour.md#vapi-transfer`).
+pub async fn record_transfer(
+    conn: &mut PgConnection,
+    msg: &Value,
+    call: &Value,
+    call_id: &str,
+) -> Result<Outcome, ProcessError> {
+    let facts = call_facts(msg, call, call_id, false);
+    let found = if facts.call_type.as_deref() == Some("inboundPhoneCall") {
+        inbound_row(conn, &facts)
+            .await?
+            .map(|r| (Table::Inbound, r))
+    } else {
+        outbound_row(conn, &facts)
+            .await?
+            .map(|r| (Table::Outbound, r))
+    };
+    let (table, row) = match found {
+        Ok(found) => found,
+        Err(Unmatched::Note(note)) => return Ok(Outcome::unmatched(note)),
+        Err(Unmatched::NotOurs(note)) => return Ok(Outcome::skipped(note)),
+    };
+    let mut merged = merge(&row, &facts, EventKind::StatusUpdate);
+    add_transfer(&mut merged, &transfer_entry(msg, &facts));
+    match table {
+        Table::Inbound => db::inbound_calls::write_merged(conn, &merged).await?,
+        Table::Outbound => db::outbound_calls::write_merged(conn, &merged).await?,
+    }
+    Ok(Outcome::processed(Some(merged.clinic_id)))
+}
+
+/// What one `transfer-update` says: where to, between which assistants, when (the event's own
+/// time, so a redelivery writes the same entry).
+fn transfer_entry(msg: &Value, facts: &CallFacts) -> Value {
+    let name = |key: &str| {
+        msg.get(key)
+            .and_then(|a| a.get("name").or_else(|| a.get("id")))
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    serde_json::json!({
+        "destination": msg.get("destination").cloned().unwrap_or(Value::Null),
+        "to_assistant": name("toAssistant"),
+        "from_assistant": name("fromAssistant"),
+        "at": facts.event_time.map(|t| t.to_rfc3339()),
+    })
+}
+
+fn add_transfer(row: &mut CallRow, entry: &Value) {
+    let mut meta = match row.metadata.take() {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    let list = meta
+        .entry(TRANSFERS)
+        .or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
+    }
+    let mut last = entry.clone();
+    if let Value::Array(items) = list {
+        if !items.contains(entry) {
+            items.push(entry.clone());
+        }
+        // The latest by the events' own times, whatever order they were delivered in.
+        let at = |v: &Value| {
+            v.get("at")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        if let Some(latest) = items.iter().max_by_key(|v| at(v)) {
+            last = latest.clone();
+        }
+    }
+    meta.insert(LAST_TRANSFER.into(), last);
+    row.metadata = Some(Value::Object(meta));
+}
+
+/// Metadata keys of a call's transfers.
+pub const TRANSFERS: &str = "transfers";
+pub const LAST_TRANSFER: &str = "last_transfer";
+
+/// Logs an `endedReason` the classifier does not know, once per value and process (such a call
+/// is recorded as `failed`, `docs/behaviour.md#vapi-status`). The set is bounded so a sender
+/// inventing reasons cannot grow it without limit.
+fn warn_unknown_reason(reason: &str) {
+    static SEEN: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+        std::sync::OnceLock::new();
+    if classify(reason).is_some() {
+        return;
+    }
+    let seen = SEEN.get_or_init(Default::default);
+    let Ok(mut seen) = seen.lock() else { return };
+    if seen.len() < 1024 && seen.insert(reason.to_string()) {
+        tracing::warn!(
+            ended_reason = reason,
+            "unknown VAPI endedReason: the call is recorded as failed"
+        );
+    }
+}
+
 /// What an outbound call's end sets in motion: a critical flag marks the case urgent, an
 /// unanswered call gets its retry row (`docs/behaviour.md#vapi-outbound-retry`).
 async fn outbound_follow_ups(
@@ -104,7 +214,8 @@ async fn outbound_follow_ups(
     Ok(())
 }
 
-/// Finds or creates the inbound row; unmatched while the assistant has no active mapping.
+/// Finds or creates the inbound row. The clinic is found by assistant id, else phone number id,
+/// else squad id (`docs/behaviour.md#vapi-clinic`); unmatched while none has an active mapping.
 async fn inbound_row(
     conn: &mut PgConnection,
     f: &CallFacts,
@@ -112,17 +223,19 @@ async fn inbound_row(
     if let Some(row) = db::inbound_calls::lock_by_vapi_call(conn, &f.vapi_call_id).await? {
         return Ok(Ok(row));
     }
-    let Some(assistant) = f.assistant_id.as_deref() else {
-        return Ok(Err(Unmatched::Note(
-            "inbound call without call.assistantId".into(),
-        )));
+    let keys = CallKeys {
+        assistant_id: f.assistant_id.as_deref(),
+        phone_number_id: f.phone_number_id.as_deref(),
+        squad_id: f.squad_id.as_deref(),
     };
-    let Some(clinic) = db::vapi_assistants::active_clinic_of(&mut *conn, assistant).await? else {
+    let Some(clinic) = db::vapi_assistants::active_clinic_of_call(&mut *conn, &keys).await? else {
         return Ok(Err(Unmatched::Note(format!(
-            "no active vapi_assistant_mappings row for assistant {assistant}"
+            "no active vapi_assistant_mappings row for assistant {:?}, phone number {:?} or squad {:?}",
+            keys.assistant_id, keys.phone_number_id, keys.squad_id
         ))));
     };
-    let id = db::inbound_calls::upsert_new(conn, clinic, &f.vapi_call_id, assistant).await?;
+    let id =
+        db::inbound_calls::upsert_new(conn, clinic, &f.vapi_call_id, keys.assistant_id).await?;
     Ok(Ok(db::inbound_calls::lock_by_id(conn, id).await?))
 }
 

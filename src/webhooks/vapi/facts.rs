@@ -7,19 +7,39 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::json::{at, str_at};
+use super::json::{at, filled_at, str_at};
 use crate::domain::status::CallStatus;
 use crate::domain::vapi_status::map_vapi_status;
 
-fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
-    match v? {
-        Value::String(s) => DateTime::parse_from_rfc3339(s)
-            .ok()
-            .map(|d| d.with_timezone(&Utc)),
-        // VAPI timestamps given as numbers are epoch milliseconds.
-        Value::Number(n) => n.as_i64().and_then(DateTime::<Utc>::from_timestamp_millis),
-        _ => None,
-    }
+/// A VAPI time: ISO 8601 text, or epoch milliseconds as a number (integer, float or exponent
+/// form such as `1.7221e12`) or as digits in a string. Anything else is absent.
+pub fn parse_time(v: Option<&Value>) -> Option<DateTime<Utc>> {
+    let millis = match v? {
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(d) = DateTime::parse_from_rfc3339(s) {
+                return Some(d.with_timezone(&Utc));
+            }
+            s.parse::<f64>().ok()?
+        }
+        Value::Number(n) => n.as_f64()?,
+        _ => return None,
+    };
+    // i64 milliseconds cover ±292 million years; reject what cannot be a time at all.
+    (millis.is_finite() && millis.abs() < 8.0e15)
+        .then(|| DateTime::<Utc>::from_timestamp_millis(millis.floor() as i64))
+        .flatten()
+}
+
+/// The first conversation list that is a non-empty array. VAPI has sent reports whose
+/// `artifact.messages` is `[]` while the conversation sits in the top-level `messages`: an empty
+/// list must never win over a filled one.
+fn first_filled_list<'a>(candidates: &[Option<&'a Value>]) -> Option<&'a Value> {
+    candidates
+        .iter()
+        .flatten()
+        .find(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+        .copied()
 }
 
 /// Everything a call event can tell us about the call row, already merged from the message
@@ -30,6 +50,8 @@ pub struct CallFacts {
     pub call_type: Option<String>,
     pub assistant_id: Option<String>,
     pub phone_number_id: Option<String>,
+    /// `call.squadId`: squad calls carry no assistant id.
+    pub squad_id: Option<String>,
     pub customer_phone: Option<String>,
     /// Spec status from `call.status` / `message.status` (None when absent or unknown).
     pub status: Option<CallStatus>,
@@ -58,7 +80,7 @@ pub fn call_facts(msg: &Value, call: &Value, call_id: &str, full: bool) -> CallF
             .or_else(|| str_at(call, &[key]))
             .map(str::to_string)
     };
-    let artifact = at(msg, &["artifact"]).or_else(|| at(call, &["artifact"]));
+    let artifact = filled_at(msg, &["artifact"]).or_else(|| at(call, &["artifact"]));
     let art_str = |path: &[&str]| artifact.and_then(|a| str_at(a, path)).map(str::to_string);
 
     let started_at = parse_time(pick("startedAt"));
@@ -82,6 +104,9 @@ pub fn call_facts(msg: &Value, call: &Value, call_id: &str, full: bool) -> CallF
         phone_number_id: str_at(call, &["phoneNumberId"])
             .or_else(|| str_at(call, &["phoneNumber", "id"]))
             .or_else(|| str_at(msg, &["phoneNumber", "id"]))
+            .map(str::to_string),
+        squad_id: str_at(call, &["squadId"])
+            .or_else(|| str_at(call, &["squad", "id"]))
             .map(str::to_string),
         customer_phone: str_at(call, &["customer", "number"])
             .or_else(|| str_at(msg, &["customer", "number"]))
@@ -110,11 +135,12 @@ pub fn call_facts(msg: &Value, call: &Value, call_id: &str, full: bool) -> CallF
             .or_else(|| art_str(&["recording", "stereoUrl"]))
             .or_else(|| pick_str("stereoRecordingUrl"));
         f.transcript = art_str(&["transcript"]).or_else(|| pick_str("transcript"));
-        f.transcript_messages = artifact
-            .and_then(|a| at(a, &["messages"]))
-            .or_else(|| pick("messages"))
-            .filter(|m| m.is_array())
-            .cloned();
+        f.transcript_messages = first_filled_list(&[
+            artifact.and_then(|a| at(a, &["messages"])),
+            at(msg, &["messages"]),
+            at(call, &["messages"]),
+        ])
+        .cloned();
     }
     f
 }
@@ -177,6 +203,70 @@ mod tests {
         assert_eq!(
             call_facts(&bad, &json!({}), "c1", true).duration_seconds,
             None
+        );
+    }
+    #[test]
+    fn an_empty_artifact_list_never_hides_the_conversation() {
+        let convo = json!([{"role": "bot", "message": "Hi"}, {"role": "user", "message": "Hello"}]);
+        let msg = json!({"artifact": {"messages": [], "transcript": "AI: Hi"}, "messages": convo});
+        let f = call_facts(&msg, &json!({"messages": []}), "c1", true);
+        assert_eq!(f.transcript_messages, Some(convo.clone()));
+        // the call object's copy is the last resort
+        let f = call_facts(
+            &json!({"artifact": {"messages": []}}),
+            &json!({"messages": convo}),
+            "c1",
+            true,
+        );
+        assert_eq!(f.transcript_messages, Some(convo));
+        // a message-level `artifact: {}` does not hide the call's artifact
+        let f = call_facts(
+            &json!({"artifact": {}}),
+            &json!({"artifact": {"recordingUrl": "https://r/x.wav"}}),
+            "c1",
+            true,
+        );
+        assert_eq!(f.recording_url.as_deref(), Some("https://r/x.wav"));
+        assert_eq!(
+            call_facts(
+                &json!({"artifact": {"messages": []}}),
+                &json!({}),
+                "c1",
+                true
+            )
+            .transcript_messages,
+            None
+        );
+    }
+
+    #[test]
+    fn times_and_numbers_in_every_published_form() {
+        let t = |v: Value| parse_time(Some(&v)).map(|d| d.timestamp_millis());
+        assert_eq!(
+            t(json!("2024-07-27T17:46:40.000Z")),
+            Some(1_722_102_400_000)
+        );
+        assert_eq!(t(json!(1_722_102_400_000_i64)), Some(1_722_102_400_000));
+        assert_eq!(t(json!(1.7221e12)), Some(1_722_100_000_000));
+        assert_eq!(
+            t(serde_json::from_str::<Value>("1.7221e12").unwrap()),
+            Some(1_722_100_000_000)
+        );
+        assert_eq!(t(json!(1_722_102_400_000.75)), Some(1_722_102_400_000));
+        assert_eq!(t(json!("1722102400000")), Some(1_722_102_400_000));
+        for bad in [json!("soon"), json!(true), json!(1e300), json!(null)] {
+            assert_eq!(t(bad.clone()), None, "{bad}");
+        }
+        let report: Value = serde_json::from_str(
+            r#"{"cost": 7.275e-05, "durationSeconds": 58.434, "timestamp": 1.7221e12}"#,
+        )
+        .unwrap();
+        let f = call_facts(&report, &json!({"status": "queued"}), "c1", true);
+        assert_eq!(f.cost, Some(7.275e-05));
+        assert_eq!(f.duration_seconds, Some(58));
+        assert_eq!(
+            f.event_time.map(|d| d.timestamp_millis()),
+            Some(1_722_100_000_000)
         );
     }
 }

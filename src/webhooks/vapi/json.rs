@@ -21,6 +21,16 @@ pub fn at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
     (!cur.is_null()).then_some(cur)
 }
 
+/// `at`, but an empty object or array counts as absent: a report's message-level `analysis: {}`
+/// or `artifact: {"messages": []}` must not hide the filled copy on the call object.
+pub fn filled_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a Value> {
+    at(v, path).filter(|x| match x {
+        Value::Object(m) => !m.is_empty(),
+        Value::Array(a) => !a.is_empty(),
+        _ => true,
+    })
+}
+
 /// A JSON value as the text VAPI meant (`"8"`, `true`, `"PASS"` all become strings).
 pub fn as_text(v: Option<&Value>) -> Option<String> {
     match v? {

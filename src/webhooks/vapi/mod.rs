@@ -1,6 +1,7 @@
 //! VAPI server messages → `inbound_calls` / `outbound_calls` / `call_analysis`, and the
 //! synchronous answers VAPI waits on (`tool-calls`, `assistant-request`,
-//! `transfer-destination-request`).
+//! `transfer-destination-request`, `knowledge-base-request`, `handoff-destination-request`);
+//! `transfer-update` is recorded on its call row.
 //!
 //! Pure reading of the payload (unit-tested):
 //! * [`json`]: tolerant field access; [`facts`]: what a call event says about the call row;
@@ -75,11 +76,22 @@ pub async fn process(
             .ok_or_else(|| ProcessError::invalid("message.call.id", "missing or not a string"))?;
         return calls::apply(conn, msg, call, call_id, kind).await;
     }
+    if t == "transfer-update" {
+        let call = msg
+            .get("call")
+            .filter(|c| c.is_object())
+            .ok_or_else(|| ProcessError::invalid("message.call", "missing or not an object"))?;
+        let call_id = json::str_at(call, &["id"])
+            .ok_or_else(|| ProcessError::invalid("message.call.id", "missing or not a string"))?;
+        return calls::record_transfer(conn, msg, call, call_id).await;
+    }
     Ok(match t {
-        // Answered synchronously by `respond`; nothing to write until tools exist.
-        "tool-calls" | "assistant-request" | "transfer-destination-request" => {
-            Outcome::skipped(format!("{t}: answered synchronously"))
-        }
+        // Answered synchronously by `respond`; nothing to write.
+        "tool-calls"
+        | "assistant-request"
+        | "transfer-destination-request"
+        | "knowledge-base-request"
+        | "handoff-destination-request" => Outcome::skipped(format!("{t}: answered synchronously")),
         _ => Outcome::skipped(format!("message type {t} not handled")),
     })
 }
@@ -89,7 +101,9 @@ pub async fn respond(state: &AppState, v: &Value) -> Option<Value> {
     let msg = v.get("message")?;
     match message_type(v)? {
         "tool-calls" => Some(answers::tool_calls(msg)),
-        "assistant-request" => Some(answers::assistant_request(msg)),
+        "assistant-request" => Some(answers::assistant_request(&state.pool, msg).await),
+        "knowledge-base-request" => Some(answers::knowledge_base()),
+        "handoff-destination-request" => Some(answers::handoff_destination()),
         "transfer-destination-request" => {
             Some(answers::transfer_destination(&state.pool, msg).await)
         }

@@ -7,6 +7,7 @@ use chrono::Utc;
 use serde_json::Value;
 use sqlx::PgConnection;
 
+use super::calls::{LAST_TRANSFER, TRANSFERS};
 use super::inbound::INCOMPLETE_CALL;
 use super::merge::LAST_HANG_AT;
 use crate::db;
@@ -20,6 +21,8 @@ use crate::domain::dispatch_meta;
 /// placed (`docs/behaviour.md#fixed-bugs`).
 pub const NOT_INHERITED: &[&str] = &[
     LAST_HANG_AT,
+    TRANSFERS,
+    LAST_TRANSFER,
     INCOMPLETE_CALL,
     dispatch_meta::CLAIMED_AT,
     dispatch_meta::CLAIMED_BY,

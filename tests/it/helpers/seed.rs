@@ -202,6 +202,12 @@ pub struct AssistantMappingOpts {
     /// Unique per database.
     pub assistant_id: String,
     pub assistant_type: Option<String>,
+    /// The VAPI phone number this mapping answers (unique when set).
+    pub phone_number_id: Option<String>,
+    /// The VAPI squad this mapping stands for (unique when set).
+    pub squad_id: Option<String>,
+    /// `Some(false)`: an inactive mapping.
+    pub is_active: Option<bool>,
 }
 
 impl Default for AssistantMappingOpts {
@@ -210,6 +216,9 @@ impl Default for AssistantMappingOpts {
             clinic_id: Uuid::nil(),
             assistant_id: "asst_test".into(),
             assistant_type: None,
+            phone_number_id: None,
+            squad_id: None,
+            is_active: None,
         }
     }
 }
@@ -222,6 +231,9 @@ pub async fn assistant_mapping(
         .bind("clinic_id", o.clinic_id)
         .bind("assistant_id", o.assistant_id)
         .bind_opt("assistant_type", o.assistant_type)
+        .bind_opt("phone_number_id", o.phone_number_id)
+        .bind_opt("squad_id", o.squad_id)
+        .bind_opt("is_active", o.is_active)
         .returning_id(db)
         .await
 }
@@ -740,6 +752,7 @@ pub async fn discharge_case_with(pool: &PgPool, o: DischargeCaseOpts) -> Dischar
             clinic_id,
             assistant_id: o.assistant_id,
             assistant_type: Some("outbound".into()),
+            ..Default::default()
         },
     )
     .await;

@@ -64,16 +64,33 @@ pub fn qstash_token(key: &str, path: &str, body: &[u8], iat: i64) -> String {
 
 /// [`qstash_token`] with a given `jti` (the inbox's delivery id for QStash).
 pub fn qstash_token_with_jti(key: &str, path: &str, body: &[u8], iat: i64, jti: &str) -> String {
+    let mut overrides = serde_json::Map::new();
+    overrides.insert("jti".into(), jti.into());
+    qstash_token_with(key, path, body, iat, &overrides)
+}
+
+/// [`qstash_token`] with some claims replaced (e.g. a numeric `jti`, as Upstash's Python SDK
+/// test signs).
+pub fn qstash_token_with(
+    key: &str,
+    path: &str,
+    body: &[u8],
+    iat: i64,
+    overrides: &serde_json::Map<String, serde_json::Value>,
+) -> String {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
-    let claims = serde_json::json!({
+    let mut claims = serde_json::json!({
         "iss": "Upstash",
         "sub": format!("{PUBLIC_BASE_URL}{path}"),
         "exp": iat + 300,
         "nbf": iat,
         "iat": iat,
-        "jti": jti,
+        "jti": format!("jwt_{}", uuid::Uuid::new_v4().simple()),
         "body": URL_SAFE_NO_PAD.encode(Sha256::digest(body)),
     });
+    for (k, v) in overrides {
+        claims[k] = v.clone();
+    }
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap());
     let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).unwrap();
     mac.update(format!("{header}.{payload}").as_bytes());
@@ -110,12 +127,64 @@ pub fn fixture_paths(dir: &str) -> Vec<PathBuf> {
     paths
 }
 
-/// A fixture turned into a signed request for its route.
+/// A fixture turned into a signed request for its route, signed the way its `signing` says
+/// (fixtures/README.md): `svix_timestamp: "fractional"` sends `<now>.482` (signed over the whole
+/// seconds, as Svix's libraries do), `svix_headers: "webhook"` uses the unbranded `webhook-*`
+/// names, `qstash_claims` replaces claims of the token (`"float"` = an epoch time as a float,
+/// as `time.time()` gives; fixed, so sending the file again is the same signed delivery).
 pub fn fixture_request(path: &Path) -> Request<Body> {
     let f = Fixture::load(path).expect("fixture");
     let body = f.raw_body();
+    let signing = f.signing.clone().unwrap_or_default();
     match f.source.as_str() {
         "vapi" => vapi_request(&body),
+        "clerk" if !signing.is_null() => {
+            let id = f
+                .header("svix-id")
+                .or_else(|| f.header("webhook-id"))
+                .expect("svix-id or webhook-id");
+            let ts = now();
+            let prefix = signing["svix_headers"].as_str().unwrap_or("svix");
+            let ts_header = if signing["svix_timestamp"] == "fractional" {
+                format!("{ts}.482")
+            } else {
+                ts.to_string()
+            };
+            Request::post("/webhooks/clerk")
+                .header("content-type", "application/json")
+                .header(format!("{prefix}-id"), id)
+                .header(format!("{prefix}-timestamp"), ts_header)
+                .header(
+                    format!("{prefix}-signature"),
+                    svix_signature(CLERK_SECRET, id, ts, &body),
+                )
+                .body(Body::from(body.to_vec()))
+                .unwrap()
+        }
+        "qstash" if !signing.is_null() => {
+            let route = f.route.as_deref().expect("route");
+            let mut claims = signing["qstash_claims"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for v in claims.values_mut() {
+                if v == "float" {
+                    *v = serde_json::json!(1_764_489_600.482_913_f64);
+                }
+            }
+            Request::post(route)
+                .header("content-type", "application/json")
+                .header(
+                    "upstash-message-id",
+                    f.header("upstash-message-id").expect("upstash-message-id"),
+                )
+                .header(
+                    "upstash-signature",
+                    qstash_token_with(QSTASH_CURRENT, route, &body, now(), &claims),
+                )
+                .body(Body::from(body.to_vec()))
+                .unwrap()
+        }
         "clerk" => clerk_request(f.header("svix-id").expect("svix-id"), &body),
         "qstash" => qstash_request(
             f.route.as_deref().expect("route"),
