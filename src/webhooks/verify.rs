@@ -77,17 +77,7 @@ pub fn verify_vapi(
     now_unix: i64,
 ) -> Result<(), Rejection> {
     if let Some(sig) = header(headers, "x-signature") {
-        let ts = header(headers, "x-timestamp").ok_or(Rejection::MissingHeader("x-timestamp"))?;
-        let ts_num: i64 = ts
-            .trim()
-            .parse()
-            .map_err(|_| Rejection::MalformedHeader("x-timestamp"))?;
-        let ts_secs = if ts_num > 1_000_000_000_000 {
-            ts_num / 1000
-        } else {
-            ts_num
-        };
-        check_window(ts_secs, now_unix, VAPI_TOLERANCE_SECS)?;
+        let ts = vapi_fresh_timestamp(headers, now_unix)?;
         let sig = sig.trim();
         let sig = sig.strip_prefix("sha256=").unwrap_or(sig);
         let expected = hex::decode(sig).map_err(|_| Rejection::MalformedHeader("x-signature"))?;
@@ -130,6 +120,12 @@ pub fn vapi_precheck(
         // The shared-secret credentials do not cover the body: this is the full check.
         return verify_vapi(headers, &[], secret, now_unix);
     }
+    vapi_fresh_timestamp(headers, now_unix).map(|_| ())
+}
+
+/// The `x-timestamp` of VAPI's HMAC credential (seconds, or milliseconds when > 10^12), within
+/// ±5 min of now; returns the header text as signed.
+fn vapi_fresh_timestamp(headers: &axum::http::HeaderMap, now_unix: i64) -> Result<&str, Rejection> {
     let ts = header(headers, "x-timestamp").ok_or(Rejection::MissingHeader("x-timestamp"))?;
     let ts_num: i64 = ts
         .trim()
@@ -140,7 +136,8 @@ pub fn vapi_precheck(
     } else {
         ts_num
     };
-    check_window(ts_secs, now_unix, VAPI_TOLERANCE_SECS)
+    check_window(ts_secs, now_unix, VAPI_TOLERANCE_SECS)?;
+    Ok(ts)
 }
 
 fn check_window(ts: i64, now: i64, tolerance: i64) -> Result<(), Rejection> {
