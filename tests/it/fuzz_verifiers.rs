@@ -371,6 +371,9 @@ enum Mutation {
     Route(Option<String>),
     /// Turn `body` into `raw_body` (with a suffix), or drop the body altogether.
     Raw(Option<String>),
+    /// Turn `body` into a pretty-printed `raw_body`: the same JSON in other bytes, as most
+    /// recorded bodies are.
+    Pretty,
 }
 
 fn json_leaf() -> impl Strategy<Value = Value> {
@@ -395,6 +398,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
             "/webhooks/qstash/auto-schedule", "/webhooks/qstash/nope", "/webhooks/vapi", "",
         ]).prop_map(str::to_string)).prop_map(Mutation::Route),
         1 => prop::option::of("\\PC{0,8}").prop_map(Mutation::Raw),
+        1 => Just(Mutation::Pretty),
     ]
 }
 
@@ -448,6 +452,13 @@ fn apply(fixture: &mut Value, m: &Mutation) {
                 fixture.as_object_mut().map(|o| o.remove("route"));
             }
         },
+        Mutation::Pretty => {
+            let obj = fixture.as_object_mut().unwrap();
+            if let Some(body) = obj.remove("body") {
+                let pretty = serde_json::to_string_pretty(&body).unwrap();
+                obj.insert("raw_body".into(), Value::from(pretty));
+            }
+        }
         Mutation::Raw(suffix) => {
             let obj = fixture.as_object_mut().unwrap();
             let body = obj.remove("body");
