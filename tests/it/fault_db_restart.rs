@@ -15,6 +15,9 @@
 //!
 //! Runs on its own private cluster (restarting it disturbs no other test); without PostgreSQL
 //! server binaries it fails, or is skipped visibly (see `helpers::cluster`).
+//!
+//! A second test shows the other kind: a statement the database refuses is also a 503, but
+//! named and counted as a query error.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -284,4 +287,28 @@ async fn assert_users_once(pool: &PgPool) {
     .unwrap();
     let want: Vec<(String, i64)> = (0..DELIVERIES).map(|i| (user_id(i), 1)).collect();
     assert_eq!(users, want, "each user exactly once");
+}
+
+/// The other kind: the database answers and refuses the statement (here: the inbox table is
+/// gone, as after a bad migration). Still a 503 for the sender, but named and counted as a
+/// query error, so it is not mistaken for an outage.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_refused_statement_is_answered_503_as_a_query_error(pool: PgPool) {
+    let query_errors = r#"odis_http_db_errors_total{kind="query"}"#;
+    let before = app::metric(query_errors);
+    sqlx::query("ALTER TABLE webhook_events RENAME TO webhook_events_gone")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let body =
+        br#"{"message":{"type":"status-update","status":"ringing","call":{"id":"c-query"}}}"#;
+    let (status, json) = app::send(&app::state(&pool), sign::vapi_request(body)).await;
+    assert_eq!(
+        status,
+        axum::http::StatusCode::SERVICE_UNAVAILABLE,
+        "{json}"
+    );
+    assert_eq!(json["error"], "unavailable");
+    assert_eq!(json["reason"], "database query error: statement refused");
+    assert!(app::metric(query_errors) >= before + 1.0);
 }
