@@ -4,7 +4,7 @@
 //! Client errors are not logged as errors (senders retry, bad actors probe); server-side ones
 //! are logged once, here, with their cause.
 //!
-//! May import: nothing from the crate.
+//! May import: `metrics` (the database-error counter).
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -77,20 +77,83 @@ impl ApiError {
 
 impl From<sqlx::Error> for ApiError {
     /// A database error while handling a request means "try again later" for the sender: every
-    /// webhook sender we serve retries 5xx, and 503 says so without implying a bug.
+    /// webhook sender we serve retries 5xx, and 503 says so without implying a bug. Whether it
+    /// was an outage or a refused statement is logged and counted (`odis_http_db_errors_total`),
+    /// and named in the reason, so the two are told apart (`docs/behaviour.md#database-errors`).
     fn from(e: sqlx::Error) -> Self {
+        let kind = DbErrorKind::of(&e);
+        crate::metrics::http_db_error(kind.as_str());
+        match kind {
+            DbErrorKind::Connection => {
+                tracing::warn!(db_error_kind = kind.as_str(), error = %e, "database unavailable")
+            }
+            DbErrorKind::Query => {
+                tracing::error!(db_error_kind = kind.as_str(), error = %e, "database query failed")
+            }
+        }
         Self::Unavailable {
-            reason: format!("database error: {}", db_error_kind(&e)),
+            reason: format!("database {} error: {}", kind.as_str(), db_error_detail(&e)),
         }
     }
 }
 
+/// Which side a database error came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbErrorKind {
+    /// The database could not be reached, dropped the connection, is restarting or out of
+    /// resources: an outage, over when the database is back.
+    Connection,
+    /// The database answered and refused the statement, or a row did not decode: a bug or bad
+    /// data, which a retry will not fix.
+    Query,
+}
+
+impl DbErrorKind {
+    pub fn of(e: &sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed
+            | sqlx::Error::Configuration(_) => Self::Connection,
+            sqlx::Error::Database(db) if is_unavailable_sqlstate(db.code().as_deref()) => {
+                Self::Connection
+            }
+            _ => Self::Query,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Connection => "connection",
+            Self::Query => "query",
+        }
+    }
+}
+
+/// SQLSTATEs the server sends when it, not the statement, is the problem: class 08 (connection
+/// exception), 53 (insufficient resources), 57P01–57P03 (shutting down, crashed, starting up)
+/// and 58 (system error).
+fn is_unavailable_sqlstate(code: Option<&str>) -> bool {
+    let Some(code) = code else { return false };
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("58")
+        || ["57P01", "57P02", "57P03"].contains(&code)
+}
+
 /// A short, secret-free description of a database error for responses (details go to logs).
-fn db_error_kind(e: &sqlx::Error) -> &'static str {
+fn db_error_detail(e: &sqlx::Error) -> &'static str {
     match e {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => "no connection available",
         sqlx::Error::Io(_) | sqlx::Error::Tls(_) => "connection failed",
-        sqlx::Error::Database(_) => "query failed",
+        sqlx::Error::Database(_) if DbErrorKind::of(e) == DbErrorKind::Connection => {
+            "database not accepting work"
+        }
+        sqlx::Error::Database(_) => "statement refused",
         _ => "unexpected",
     }
 }
@@ -155,4 +218,53 @@ pub fn status_body(status: StatusCode) -> serde_json::Value {
         _ => ("error", "request failed"),
     };
     json!({"error": error, "reason": reason})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_errors_are_told_apart_by_kind() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let cases = [
+            (sqlx::Error::Io(refused), DbErrorKind::Connection),
+            (sqlx::Error::PoolTimedOut, DbErrorKind::Connection),
+            (sqlx::Error::PoolClosed, DbErrorKind::Connection),
+            (sqlx::Error::Protocol("eof".into()), DbErrorKind::Connection),
+            (sqlx::Error::RowNotFound, DbErrorKind::Query),
+            (sqlx::Error::ColumnNotFound("x".into()), DbErrorKind::Query),
+        ];
+        for (e, want) in cases {
+            assert_eq!(DbErrorKind::of(&e), want, "{e}");
+        }
+        for (code, outage) in [
+            (Some("08006"), true),
+            (Some("57P01"), true),
+            (Some("57P03"), true),
+            (Some("53300"), true),
+            (Some("23505"), false),
+            (Some("42P01"), false),
+            (Some("57014"), false),
+            (None, false),
+        ] {
+            assert_eq!(is_unavailable_sqlstate(code), outage, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn the_503_names_the_kind() {
+        let e = ApiError::from(sqlx::Error::PoolTimedOut);
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            e.to_string(),
+            "service unavailable: database connection error: no connection available"
+        );
+        let e = ApiError::from(sqlx::Error::RowNotFound);
+        assert_eq!(e.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            e.to_string(),
+            "service unavailable: database query error: unexpected"
+        );
+    }
 }

@@ -12,6 +12,8 @@
 //! - `odis_jobs_total{kind,result}` (enqueued, succeeded, retried, dead), `odis_queue_depth{kind}`,
 //!   `odis_queue_oldest_due_seconds` (gauges, from the queue tables)
 //! - `odis_provider_requests_total{provider,status}`, `odis_calls_in_flight` (gauge)
+//! - `odis_http_db_errors_total{kind}`: database errors that made a request answer 503, by kind
+//!   (`connection`: an outage; `query`: the database refused a statement, i.e. a bug)
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -86,6 +88,11 @@ pub fn webhook_rejected(source: &'static str, reason: &str) {
     metrics::counter!("odis_webhooks_received_total", "source" => source, "type" => "unknown", "result" => "rejected")
         .increment(1);
     metrics::counter!("odis_webhooks_rejected_total", "source" => source, "reason" => reason.to_string()).increment(1);
+}
+
+/// A database error answered 503 (`kind`: `connection` or `query`, see `error::DbErrorKind`).
+pub fn http_db_error(kind: &'static str) {
+    metrics::counter!("odis_http_db_errors_total", "kind" => kind).increment(1);
 }
 
 /// One provider HTTP request (`status`: the HTTP status code, or `connect_error`/`error`).

@@ -47,28 +47,51 @@ pub async fn seed_ingest_clinic(pool: &PgPool, assistant_id: &str) -> Result<Uui
     Ok(clinic)
 }
 
-/// The ingest ceiling: the rows an end-of-call report produces (inbox row, inbound call,
-/// analysis), written directly in one transaction.
+/// The ingest ceiling: the database work the service does for an end-of-call report, with
+/// plain SQL and none of the service's code. Like the service it commits twice: the inbox row
+/// first (stored before processing, `docs/behaviour.md#inbox`), then one transaction that
+/// locks the event, sets the savepoint processing runs under, looks up the assistant's clinic, upserts the inbound call, writes the
+/// analysis and marks the event processed.
 pub async fn ceiling_insert(
     pool: &PgPool,
-    clinic: Uuid,
+    assistant_id: &str,
     delivery_id: &str,
     body: &[u8],
 ) -> Result<(), sqlx::Error> {
     use crate::domain::status::{CallStatus, EventStatus};
     let v: Value = serde_json::from_slice(body).unwrap_or_default();
     let m = &v["message"];
+    let event: Uuid = sqlx::query_scalar(
+        "INSERT INTO webhook_events (source, delivery_id, event_type, payload, status) \
+         VALUES ('vapi', $1, 'end-of-call-report', $2, $3) \
+         ON CONFLICT (source, delivery_id) DO NOTHING RETURNING id",
+    )
+    .bind(delivery_id)
+    .bind(body)
+    .bind(EventStatus::Pending.as_str())
+    .fetch_one(pool)
+    .await?;
     let mut tx = pool.begin().await?;
-    sqlx::query("INSERT INTO webhook_events (source, delivery_id, event_type, payload, status, processed_at) VALUES ('vapi', $1, 'end-of-call-report', $2, $3, now())")
-        .bind(delivery_id)
-        .bind(body)
-        .bind(EventStatus::Processed.as_str())
+    sqlx::query("SELECT id FROM webhook_events WHERE id = $1 FOR UPDATE SKIP LOCKED")
+        .bind(event)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query("SAVEPOINT processing")
         .execute(&mut *tx)
         .await?;
+    let clinic: Uuid = sqlx::query_scalar(
+        "SELECT clinic_id FROM vapi_assistant_mappings WHERE assistant_id = $1 AND is_active",
+    )
+    .bind(assistant_id)
+    .fetch_one(&mut *tx)
+    .await?;
     let call: Uuid = sqlx::query_scalar(
         "INSERT INTO inbound_calls (clinic_id, vapi_call_id, assistant_id, customer_phone, status, started_at, ended_at,
            ended_reason, duration_seconds, cost, recording_url, stereo_recording_url, transcript, transcript_messages)
-         VALUES ($1, $2, $3, $4, $11, now(), now(), $5, 300, $6, $7, $8, $9, $10) RETURNING id",
+         VALUES ($1, $2, $3, $4, $11, now(), now(), $5, 300, $6, $7, $8, $9, $10)
+         ON CONFLICT (vapi_call_id) DO UPDATE SET status = EXCLUDED.status, ended_at = EXCLUDED.ended_at,
+           transcript = EXCLUDED.transcript, transcript_messages = EXCLUDED.transcript_messages
+         RETURNING id",
     )
     .bind(clinic)
     .bind(m["call"]["id"].as_str())
@@ -91,6 +114,14 @@ pub async fn ceiling_insert(
         .bind(&m["analysis"]["structuredData"])
         .execute(&mut *tx)
         .await?;
+    sqlx::query(
+        "UPDATE webhook_events SET status = $2, processed_at = now(), clinic_id = $3 WHERE id = $1",
+    )
+    .bind(event)
+    .bind(EventStatus::Processed.as_str())
+    .bind(clinic)
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await
 }
 

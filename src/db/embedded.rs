@@ -102,10 +102,7 @@ impl EmbeddedPostgres {
             pg.port = port;
         } else {
             pg.port = free_port()?;
-            let opts = format!(
-                "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-                pg.port
-            );
+            let opts = server_options(pg.port);
             let log = pg.data_dir.join("server.log");
             pg.run(
                 "pg_ctl",
@@ -128,19 +125,44 @@ impl EmbeddedPostgres {
         Ok(pg)
     }
 
-    /// Crash-restarts the server (`pg_ctl restart -m immediate`): every connection is dropped
-    /// and the cluster recovers from its WAL, as after a real crash. Used by the fault tests.
-    pub async fn restart_immediate(&self) -> Result<(), EmbeddedError> {
+    /// Crashes the server (`pg_ctl stop -m immediate`): every connection is dropped at once and
+    /// no shutdown checkpoint is written, as when the machine dies. [`Self::start_again`] then
+    /// recovers the cluster from its WAL. Used by the fault tests to hold an outage open.
+    pub async fn crash(&self) -> Result<(), EmbeddedError> {
         let dir = self.data_dir.to_string_lossy().to_string();
-        let opts = format!(
-            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''",
-            self.port
-        );
-        let log = self
-            .data_dir
-            .join("server.log")
-            .to_string_lossy()
-            .to_string();
+        self.run_detached(vec![
+            "-D".into(),
+            dir,
+            "-m".into(),
+            "immediate".into(),
+            "-w".into(),
+            "stop".into(),
+        ])
+        .await
+    }
+
+    /// Starts the cluster again on its port after [`Self::crash`] and waits until it accepts
+    /// connections (crash recovery included).
+    pub async fn start_again(&self) -> Result<(), EmbeddedError> {
+        let dir = self.data_dir.to_string_lossy().to_string();
+        let log = self.data_dir.join("server.log");
+        self.run_detached(vec![
+            "-D".into(),
+            dir,
+            "-l".into(),
+            log.to_string_lossy().to_string(),
+            "-o".into(),
+            server_options(self.port),
+            "-w".into(),
+            "-t".into(),
+            "60".into(),
+            "start".into(),
+        ])
+        .await
+    }
+
+    /// Runs `pg_ctl args` on a blocking thread (it waits for the server).
+    async fn run_detached(&self, args: Vec<String>) -> Result<(), EmbeddedError> {
         let this = Self {
             bin_dir: self.bin_dir.clone(),
             data_dir: self.data_dir.clone(),
@@ -149,23 +171,8 @@ impl EmbeddedPostgres {
             started_here: false,
         };
         tokio::task::spawn_blocking(move || {
-            this.run(
-                "pg_ctl",
-                &[
-                    "-D",
-                    &dir,
-                    "-l",
-                    &log,
-                    "-o",
-                    &opts,
-                    "-m",
-                    "immediate",
-                    "-w",
-                    "-t",
-                    "60",
-                    "restart",
-                ],
-            )
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            this.run("pg_ctl", &args)
         })
         .await
         .map_err(|e| EmbeddedError::Io(std::io::Error::other(e)))??;
@@ -256,6 +263,11 @@ impl EmbeddedPostgres {
             })
         }
     }
+}
+
+/// `postgres` options: the port, loopback only, no Unix socket.
+fn server_options(port: u16) -> String {
+    format!("-p {port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''")
 }
 
 fn is_root() -> bool {

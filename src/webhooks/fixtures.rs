@@ -43,7 +43,8 @@ pub struct Fixture {
     pub route: Option<String>,
     #[serde(default)]
     pub headers: serde_json::Map<String, Value>,
-    #[serde(default)]
+    /// `"body": null` is a body (`null`), not a missing one.
+    #[serde(default, deserialize_with = "present")]
     pub body: Option<Value>,
     #[serde(default)]
     pub raw_body: Option<String>,
@@ -69,6 +70,11 @@ pub struct Expect {
     /// Why this is the right outcome.
     #[serde(default)]
     pub why: Option<String>,
+}
+
+/// A field that is present, whatever its value (serde reads a `null` `Option` as absent).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(d).map(Some)
 }
 
 #[derive(Debug, thiserror::Error)]

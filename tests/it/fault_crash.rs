@@ -3,8 +3,16 @@
 //! requests per `assistantOverrides.metadata.outbound_call_id`, and no id may appear twice.
 //!
 //! The real binary (`odis-worker worker`) runs as a child process against the test's own
-//! database, configured only through its documented environment variables, with a test
-//! catalogue (`jobs/catalogue.toml` in its working directory) that sweeps every second.
+//! database (the harness's `DATABASE_URL` with the test database's name), configured only
+//! through its documented environment variables, with a test catalogue (`jobs/catalogue.toml`
+//! in its working directory) that sweeps every second.
+//!
+//! So that the kill certainly lands with calls in flight, the fake VAPI answers the first
+//! [`STALL_FROM`] − 1 requests after [`VAPI_LATENCY`] and holds every later one unanswered until
+//! the first process is dead: at the kill, the calls of those held requests are in flight (their
+//! request reached VAPI, no answer came back). The test asserts there was at least one, and
+//! that **every** call in flight at the kill ends `failed` with `dispatch_ambiguous`, never
+//! requested again.
 //!
 //! What happens to the calls the killed process held (see `jobs::sweep`):
 //! * a call it had claimed but not yet sent (`dispatch_sending_at` unset) is released by the
@@ -22,14 +30,18 @@
 //! sweeper's real stale-claim code then runs unchanged in the restarted process. The apalis
 //! jobs the dead process held are recovered by apalis's orphan handling after the default
 //! `heartbeat_interval × missed_heartbeats` (60 s; `EngineSettings` is not configurable from
-//! the environment). So the test takes ~15 s when every call the dead process held was in
-//! flight (failed as ambiguous at once), and ~75 s when one was claimed but unsent (it waits
-//! for the orphaned apalis job to come back); the waits are bounded at 90 s + 150 s.
+//! the environment). So the test takes ~15 s when the dead process held no job it had not
+//! finished, and ~75 s when it did (a call claimed but unsent, or dispatch jobs fetched while
+//! its call slots were taken: they wait for apalis's orphan recovery); the waits are bounded
+//! at 90 s + 150 s. The stale-claim period is thus simulated (the clock of the claims is
+//! moved), not waited for.
 
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -47,6 +59,10 @@ const ITEMS: usize = 50;
 const CONCURRENT_CALLS: usize = 3;
 /// How long the fake VAPI takes to answer, so that the kill lands while requests are in flight.
 const VAPI_LATENCY: Duration = Duration::from_millis(150);
+/// From this request on, the fake holds its answers while the first process lives.
+const STALL_FROM: usize = 10;
+/// "Held": longer than the test waits for the kill; the kill closes those connections.
+const HELD: Duration = Duration::from_secs(120);
 
 /// A worker child process; killed (SIGKILL) and reaped when dropped, so a failing assertion
 /// never leaves it running.
@@ -111,15 +127,27 @@ fn tail(log: &Path) -> String {
 }
 
 /// The fake VAPI: answers every `POST /call` with 201 after [`VAPI_LATENCY`], with a VAPI id
-/// derived from the outbound call id so the test can check which answer a row recorded.
-struct FakeVapi;
+/// derived from the outbound call id so the test can check which answer a row recorded; while
+/// `holding`, requests from the [`STALL_FROM`]th on get no answer before the kill.
+#[derive(Clone, Default)]
+struct FakeVapi {
+    arrived: Arc<AtomicUsize>,
+    holding: Arc<AtomicBool>,
+    /// Outbound call ids of the requests that were held.
+    held: Arc<std::sync::Mutex<Vec<String>>>,
+}
 
 impl Respond for FakeVapi {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let id = outbound_call_id(request).unwrap_or_else(|| "unknown".into());
+        let n = self.arrived.fetch_add(1, Ordering::SeqCst) + 1;
+        let hold = n >= STALL_FROM && self.holding.load(Ordering::SeqCst);
+        if hold {
+            self.held.lock().unwrap().push(id.clone());
+        }
         ResponseTemplate::new(201)
             .set_body_json(json!({"id": format!("vapi-{id}"), "status": "queued"}))
-            .set_delay(VAPI_LATENCY)
+            .set_delay(if hold { HELD } else { VAPI_LATENCY })
     }
 }
 
@@ -203,9 +231,11 @@ async fn scalar(pool: &PgPool, sql: &'static str) -> i64 {
 async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPool) {
     let batch_id = seed_batch(&pool).await;
     let server = MockServer::start().await;
+    let fake = FakeVapi::default();
+    fake.holding.store(true, Ordering::SeqCst);
     Mock::given(method("POST"))
         .and(path("/call"))
-        .respond_with(FakeVapi)
+        .respond_with(fake.clone())
         .mount(&server)
         .await;
 
@@ -218,23 +248,26 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
     .unwrap();
     let url = app::database_url(&pool);
 
-    // First process: runs until some, but not all, calls have reached the fake VAPI.
+    // First process: runs until some, but not all, calls have reached the fake VAPI and at
+    // least one request is held unanswered; a moment more lets its other slots fill.
     let mut first = Worker::spawn(&dir, "first", &url, &server.uri());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         first.assert_running();
         let sent: usize = requests_per_call(&server).await.values().sum();
-        if sent >= 10 {
+        if sent >= STALL_FROM {
             break;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "the first worker never got 10 calls out ({sent}); log:\n{}",
+            "the first worker never got {STALL_FROM} calls out ({sent}); log:\n{}",
             tail(&first.log)
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
     first.kill();
+    fake.holding.store(false, Ordering::SeqCst);
     let before_kill = requests_per_call(&server).await;
     let sent_before: usize = before_kill.values().sum();
     assert!(
@@ -259,6 +292,17 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
         .filter(|(_, sending)| *sending)
         .map(|(id, _)| id.to_string())
         .collect();
+    let unanswered: Vec<String> = fake.held.lock().unwrap().clone();
+    assert!(
+        !unanswered.is_empty(),
+        "no request was held unanswered at the kill"
+    );
+    for id in &unanswered {
+        assert!(
+            in_flight.contains(id),
+            "call {id} reached VAPI unanswered but is not marked in flight: {held:?}"
+        );
+    }
     // Ten minutes pass (see the module comment): the dead process's claims become stale.
     sqlx::query(
         "UPDATE outbound_calls SET metadata = metadata || jsonb_build_object('dispatch_claimed_at', \
@@ -339,6 +383,13 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
             }
         }
     }
+    // The other direction: every call in flight at the kill ended ambiguous, none was placed.
+    for id in &in_flight {
+        assert!(
+            ambiguous.contains(id),
+            "call {id} was in flight at the kill but did not end failed with dispatch_ambiguous"
+        );
+    }
     let placed = ITEMS - ambiguous.len();
     assert_eq!(
         per_id.len(),
@@ -387,8 +438,9 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
         "batch ended {status}"
     );
     eprintln!(
-        "killed after {sent_before} requests; held at the kill: {held:?}; placed {placed}, \
-         ambiguous {}",
+        "killed after {sent_before} requests ({} held unanswered); claims at the kill: {held:?}; \
+         placed {placed}, ambiguous {}",
+        unanswered.len(),
         ambiguous.len()
     );
     drop(first);

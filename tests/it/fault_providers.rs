@@ -1,19 +1,25 @@
-//! Fault: VAPI and Resend answer about a third of the requests with 429 or 503 (always with
-//! `Retry-After: 1`; VAPI's 503 without it would be ambiguous and rightly not retried). Every
-//! call and every email must still be accepted exactly once, nothing may end `failed`, and the
-//! retries must honour the advised delay: for each refused request, the next request for the
-//! same row arrives at least `Retry-After` later.
+//! Fault: VAPI and Resend answer about a third of the requests with 429 or 503, each with its
+//! own `Retry-After` of 2, 3 or 4 seconds (VAPI's 503 without it would be ambiguous and rightly
+//! not retried). Every call and every email must still be accepted exactly once, nothing may end
+//! `failed`, and the retries must honour the advised delay:
+//! * for each refused request, the next request for the same row arrives at least that
+//!   request's `Retry-After` later (the dispatchers' own floor is 1 s and their fallbacks are
+//!   ~1 s for emails, ~10 s for calls, so an advice ignored or cut short shows);
+//! * the retry the row records (`dispatch_retry_at`, sampled while the test runs) is the refusal
+//!   plus its advice, not a fallback backoff.
 //!
 //! Which requests fail is fixed per row (not drawn at random and not dependent on arrival
 //! order), so every run sees the same faults: rows with index % 10 == 0 are refused twice
 //! (429, then 503), index % 10 == 3 once with 429, 6 once with 503, 8 once with 429. That is
-//! 20 refusals in 60 requests for 20 calls + 20 emails. Two engines run against the same
-//! database, as two processes would, so the rows are also raced for.
+//! 20 refusals in 60 requests for 20 calls + 20 emails; the k-th refusal of a provider's plan
+//! advises 2 + k % 3 seconds. Two engines run against the same database, as two processes
+//! would, so the rows are also raced for.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use odis_worker::jobs::catalogue::Catalogue;
 use odis_worker::jobs::{self, EngineSettings};
 use serde_json::{json, Value};
@@ -28,7 +34,13 @@ use crate::helpers::seed;
 
 const CALLS: usize = 20;
 const EMAILS: usize = 20;
-const RETRY_AFTER: Duration = Duration::from_secs(1);
+/// How much later than refusal + advice a row's recorded retry may be: the dispatcher's work
+/// between the fake's answer and the row's update, on a loaded machine. Smaller than the gap
+/// between any advice (≤ 4 s) and the calls' fallback backoff (≥ 8 s).
+const RECORD_SLACK: Duration = Duration::from_secs(3);
+
+/// A planned refusal: the status and its `Retry-After` in seconds.
+type Refusal = (u16, u64);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Provider {
@@ -36,19 +48,22 @@ enum Provider {
     Resend,
 }
 
-/// One request as the fake saw it: when it arrived and what it was answered.
+/// One request as the fake saw it: when it arrived (monotonic and wall clock) and what it was
+/// answered, with the advice given.
 #[derive(Clone, Debug)]
 struct Seen {
     at: Instant,
+    wall: DateTime<Utc>,
     status: u16,
+    retry_after: Option<Duration>,
 }
 
 /// A fake provider: refuses each row's first requests as its plan says, then accepts.
 #[derive(Clone)]
 struct Faulty {
     provider: Provider,
-    /// Row id → the statuses of its first requests (429/503); later requests succeed.
-    plan: Arc<HashMap<String, Vec<u16>>>,
+    /// Row id → its first requests' refusals; later requests succeed.
+    plan: Arc<HashMap<String, Vec<Refusal>>>,
     log: Arc<Mutex<HashMap<String, Vec<Seen>>>>,
 }
 
@@ -73,6 +88,7 @@ impl Faulty {
 impl Respond for Faulty {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let at = Instant::now();
+        let wall = Utc::now();
         let Some(key) = self.key(request) else {
             return ResponseTemplate::new(400).set_body_json(json!({"message": "no row id"}));
         };
@@ -80,17 +96,17 @@ impl Respond for Faulty {
         let seen = log.entry(key.clone()).or_default();
         let planned = self.plan.get(&key).and_then(|p| p.get(seen.len())).copied();
         let response = match (planned, self.provider) {
-            (Some(code), Provider::Vapi) => ResponseTemplate::new(code)
-                .insert_header("Retry-After", "1")
+            (Some((code, secs)), Provider::Vapi) => ResponseTemplate::new(code)
+                .insert_header("Retry-After", secs.to_string())
                 .set_body_json(json!({"message": "Too Many Requests", "statusCode": code})),
-            (Some(code), Provider::Resend) => {
+            (Some((code, secs)), Provider::Resend) => {
                 let name = if code == 429 {
                     "rate_limit_exceeded"
                 } else {
                     "internal_server_error"
                 };
                 ResponseTemplate::new(code)
-                    .insert_header("Retry-After", "1")
+                    .insert_header("Retry-After", secs.to_string())
                     .set_body_json(
                         json!({"name": name, "message": "try later", "statusCode": code}),
                     )
@@ -103,23 +119,71 @@ impl Respond for Faulty {
         };
         seen.push(Seen {
             at,
-            status: planned.unwrap_or(if self.provider == Provider::Vapi {
-                201
-            } else {
-                200
-            }),
+            wall,
+            status: planned
+                .map(|(code, _)| code)
+                .unwrap_or(self.provider.accepted()),
+            retry_after: planned.map(|(_, secs)| Duration::from_secs(secs)),
         });
         response
     }
 }
 
-/// The refusals planned for the row at `index` (see the module comment).
+impl Provider {
+    fn accepted(self) -> u16 {
+        match self {
+            Self::Vapi => 201,
+            Self::Resend => 200,
+        }
+    }
+}
+
+/// The refusal statuses planned for the row at `index` (see the module comment).
 fn plan_for(index: usize) -> Vec<u16> {
     match index % 10 {
         0 => vec![429, 503],
         3 | 8 => vec![429],
         6 => vec![503],
         _ => vec![],
+    }
+}
+
+/// Each row's refusals with their advice: the k-th refusal in row order advises 2 + k % 3 s.
+fn plan(ids: &[Uuid]) -> Arc<HashMap<String, Vec<Refusal>>> {
+    let mut k = 0;
+    let mut out = HashMap::new();
+    for (i, id) in ids.iter().enumerate() {
+        let refusals = plan_for(i)
+            .into_iter()
+            .map(|code| {
+                k += 1;
+                (code, 2 + (k - 1) % 3)
+            })
+            .collect();
+        out.insert(id.to_string(), refusals);
+    }
+    Arc::new(out)
+}
+
+/// Every `dispatch_retry_at` each row has shown so far, in the order first seen.
+type RecordedRetries = HashMap<String, Vec<DateTime<Utc>>>;
+
+async fn sample_retry_times(pool: &PgPool, into: &mut RecordedRetries) {
+    let rows: Vec<(String, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT id::text, (metadata->>'dispatch_retry_at')::timestamptz FROM outbound_calls \
+           WHERE metadata ? 'dispatch_retry_at' \
+         UNION ALL \
+         SELECT id::text, (metadata->>'dispatch_retry_at')::timestamptz FROM outbound_emails \
+           WHERE metadata ? 'dispatch_retry_at'",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    for (id, at) in rows {
+        let seen = into.entry(id).or_default();
+        if !seen.contains(&at) {
+            seen.push(at);
+        }
     }
 }
 
@@ -158,14 +222,6 @@ async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool:
     for _ in 0..EMAILS {
         emails.push(seed::due_email(&pool, &s).await);
     }
-    let plan = |ids: &[Uuid]| -> Arc<HashMap<String, Vec<u16>>> {
-        Arc::new(
-            ids.iter()
-                .enumerate()
-                .map(|(i, id)| (id.to_string(), plan_for(i)))
-                .collect(),
-        )
-    };
     let vapi = Faulty {
         provider: Provider::Vapi,
         plan: plan(&calls),
@@ -202,7 +258,9 @@ async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool:
     }
 
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut recorded = RecordedRetries::new();
     loop {
+        sample_retry_times(&pool, &mut recorded).await;
         let placed = count(
             &pool,
             "SELECT count(*) FROM outbound_calls WHERE vapi_call_id IS NOT NULL",
@@ -257,22 +315,37 @@ async fn provider_faults_are_retried_after_the_advised_delay_and_sent_once(pool:
             let statuses: Vec<u16> = seen.iter().map(|s| s.status).collect();
             // Each planned refusal, then exactly one success, then nothing.
             let mut want = planned.clone();
-            want.push(if fake.provider == Provider::Vapi {
-                201
-            } else {
-                200
-            });
+            want.push(fake.provider.accepted());
             assert_eq!(statuses, want, "{:?} row {id}", fake.provider);
-            // Backoff: every request after a refusal came at least Retry-After later. The
-            // retry time is set by PostgreSQL's clock (`now() + Retry-After`, written after
+            // Backoff: every request after a refusal came at least its Retry-After later.
+            // The retry time is set by PostgreSQL's clock (`now() + Retry-After`, written after
             // the refusal was received) and the fake measures with a monotonic clock; the
             // 10 ms allowance only absorbs a wall-clock adjustment between the two.
             for pair in seen.windows(2) {
                 let gap = pair[1].at.duration_since(pair[0].at);
+                let advised = pair[0].retry_after.expect("only refusals are retried");
                 min_gap = min_gap.min(gap);
                 assert!(
-                    gap + Duration::from_millis(10) >= RETRY_AFTER,
-                    "{:?} row {id} retried after {gap:?}, before Retry-After",
+                    gap + Duration::from_millis(10) >= advised,
+                    "{:?} row {id} retried after {gap:?}, before its Retry-After {advised:?}",
+                    fake.provider
+                );
+            }
+            // The row recorded each retry for the refusal's time plus its advice.
+            let times = recorded.get(&id.to_string()).cloned().unwrap_or_default();
+            let refused: Vec<&Seen> = seen.iter().filter(|s| s.retry_after.is_some()).collect();
+            assert_eq!(
+                times.len(),
+                refused.len(),
+                "{:?} row {id}: recorded retries {times:?} for refusals {refused:?}",
+                fake.provider
+            );
+            for (at, refusal) in times.iter().zip(&refused) {
+                let advised = refusal.retry_after.unwrap_or_default();
+                let delay = (*at - refusal.wall).to_std().unwrap_or_default();
+                assert!(
+                    delay + Duration::from_millis(10) >= advised && delay <= advised + RECORD_SLACK,
+                    "{:?} row {id}: retry recorded {delay:?} after a refusal advising {advised:?}",
                     fake.provider
                 );
             }

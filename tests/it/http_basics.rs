@@ -6,6 +6,7 @@ use sqlx::PgPool;
 use tower::ServiceExt;
 
 use crate::helpers::app::{router, send, state, AppState};
+use crate::helpers::cluster;
 use crate::helpers::sign::vapi_request;
 
 /// What a step of [`healthz_and_readyz`] does to the database before probing.
@@ -205,16 +206,8 @@ async fn metrics_count_webhooks_and_requests(pool: PgPool) {
 /// The embedded cluster starts from nothing, serves a migrated database, and stops.
 #[tokio::test]
 async fn embedded_cluster_starts_migrates_and_stops() {
-    // Under the system temp dir: as root the cluster runs as `postgres`, which must be able to
-    // reach the directory (a checkout under /root would not be).
-    let dir = std::env::temp_dir().join(format!("odis-embedded-test-{}", uuid::Uuid::new_v4()));
-    let pg = match odis_worker::db::embedded::EmbeddedPostgres::start(&dir).await {
-        Ok(pg) => pg,
-        Err(odis_worker::db::embedded::EmbeddedError::BinariesNotFound) => {
-            eprintln!("no PostgreSQL binaries on this machine: nothing to test");
-            return;
-        }
-        Err(e) => panic!("embedded start failed: {e}"),
+    let Some((pg, dir)) = cluster::private_cluster("embedded_cluster").await else {
+        return;
     };
     let pool = odis_worker::db::connect(&pg.url(), 2)
         .await

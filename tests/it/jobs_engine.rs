@@ -458,8 +458,12 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
         .mount(&server)
         .await;
     // The sweeper every second: it finds the due email and call (nobody enqueued them) and the
-    // workers send each exactly once. Two engines run, as two processes would.
-    let cat = "[[job]]\nname = \"sweep-due\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n";
+    // workers send each exactly once. Two engines run, as two processes would. The
+    // auto-schedule entry also ticks every second: each tick it fires enqueues one run, so the
+    // runs enqueued count how often ticks fired.
+    let cat = "[[job]]\nname = \"sweep-due\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n\
+               [[job]]\nname = \"auto-schedule\"\ncron = \"* * * * * *\"\ntimezone = \"UTC\"\nenabled = true\n";
+    let started = Utc::now();
     let shutdown = CancellationToken::new();
     let mut engines = Vec::new();
     for _ in 0..2 {
@@ -491,13 +495,35 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
     for e in engines {
         stop(shutdown.clone(), e).await;
     }
-    let per_tick: Vec<i64> =
-        sqlx::query_scalar("SELECT count(*) FROM job_ticks GROUP BY name, tick_at")
-            .fetch_all(&pool)
-            .await
-            .unwrap();
-    assert!(!per_tick.is_empty());
-    assert!(per_tick.iter().all(|n| *n == 1));
+    let stopped = Utc::now();
+    // The work done: each due row was requested once from its fake (`expect(1)`, verified
+    // below) and written once; each auto-schedule tick enqueued one run, not one per engine.
+    let (email, _, _) = app::email_row(&pool, id).await;
+    let (placed, _, _) = app::call_row(&pool, call).await;
+    assert_eq!(email, "sent");
+    assert_eq!(placed, "queued", "VAPI's status of the placed call");
+    let runs: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM apalis.jobs WHERE job_type = 'odis.auto_schedule_run'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let ticks: i64 = sqlx::query_scalar(
+        "SELECT count(DISTINCT tick_at) FROM job_ticks WHERE name = 'auto-schedule'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let seconds = (stopped - started).num_seconds() + 1;
+    assert!(
+        ticks >= 2,
+        "only {ticks} auto-schedule ticks in {seconds} s"
+    );
+    assert_eq!(
+        runs, ticks,
+        "{runs} auto-scheduling runs enqueued for {ticks} ticks: a tick fired more than once"
+    );
+    assert!(runs <= seconds, "{runs} runs enqueued in {seconds} s");
     server.verify().await;
 }
 

@@ -17,6 +17,7 @@
 mod helpers;
 
 mod architecture;
+mod bench_ceiling;
 mod fault_crash;
 mod fault_db_restart;
 mod fault_providers;

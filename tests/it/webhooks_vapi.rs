@@ -138,6 +138,24 @@ async fn every_fixture_is_processed_into_the_expected_rows(pool: PgPool) {
     assert!(statuses
         .iter()
         .all(|(_, s)| s == "processed" || s == "skipped"));
+    assert_fixture_rows(&pool).await;
+}
+
+/// The rows the fixtures produce on the seed, each exactly once (`fixtures/README.md`).
+async fn assert_fixture_rows(pool: &PgPool) {
+    let pool = pool.clone();
+    let counts: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM inbound_calls), (SELECT count(*) FROM outbound_calls), \
+                (SELECT count(*) FROM call_analysis)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        counts,
+        (2, 5, 6),
+        "inbound calls, outbound calls (4 seeded + 1 retry), analyses"
+    );
 
     // Inbound: booked appointment.
     let r: (String, String, String, String, Option<String>, i32, f64, String, String, String) = sqlx::query_as(
@@ -357,6 +375,57 @@ async fn assert_retry(pool: &PgPool, of: &str, attempt: i64, scheduled_utc: &str
     assert_eq!(r.3, scheduled_utc);
     assert_eq!(r.5, "+16505550177");
     assert_eq!(r.6.as_deref(), Some("asst_outbound_fixture"));
+}
+
+/// A storm of *first* deliveries: each fixture arrives ten times at once before any copy of it
+/// was seen: five identical copies (one delivery id: they race in the inbox) and five with
+/// distinct trailing whitespace (five delivery ids: their processors race on the same call).
+/// The rows are those of one sequential delivery, each inbox event is stored once and none
+/// failed.
+#[sqlx::test(migrations = "./migrations")]
+async fn each_first_delivery_ten_times_at_once_gives_the_rows_of_one(pool: PgPool) {
+    seed::vapi_fixture_rows(&pool).await;
+    let st = state(&pool);
+    for path in all_fixtures() {
+        let body = Fixture::load(&path).unwrap().raw_body().to_vec();
+        let mut set = tokio::task::JoinSet::new();
+        for copy in 0..10usize {
+            let mut bytes = body.clone();
+            bytes.extend(std::iter::repeat_n(b' ', copy.saturating_sub(4)));
+            let st = st.clone();
+            set.spawn(async move { post(&st, &bytes).await });
+        }
+        let (mut duplicates, mut answers) = (0, 0);
+        while let Some(r) = set.join_next().await {
+            let (status, json) = r.unwrap();
+            assert_eq!(status, StatusCode::OK, "{path:?}: {json}");
+            match json.get("status").and_then(Value::as_str) {
+                Some("duplicate") => duplicates += 1,
+                Some(s) => assert!(s == "processed" || s == "skipped", "{path:?}: {json}"),
+                // Messages VAPI waits on are answered in their own shape, duplicates too.
+                None => answers += 1,
+            }
+        }
+        assert!(
+            duplicates == 4 || answers == 10,
+            "{path:?}: {duplicates} duplicates of the five identical copies"
+        );
+    }
+    let per_delivery: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT delivery_id, count(*), min(status) FROM webhook_events GROUP BY delivery_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(per_delivery.len(), all_fixtures().len() * 6);
+    for (id, n, status) in &per_delivery {
+        assert_eq!(*n, 1, "delivery {id} stored {n} times");
+        assert!(
+            status == "processed" || status == "skipped",
+            "delivery {id} ended {status}"
+        );
+    }
+    assert_fixture_rows(&pool).await;
 }
 
 #[sqlx::test(migrations = "./migrations")]

@@ -90,23 +90,24 @@ pub fn resend_client(ctx: &AppState, timeout: Duration) -> ResendClient {
     .unwrap()
 }
 
-/// The database the `#[sqlx::test]` pool points at, as a URL for child processes: the server
-/// of `DATABASE_URL` (whichever `scripts/test` chose), never anything but loopback.
+/// The database the `#[sqlx::test]` pool points at, as a URL for child processes: the
+/// harness's `DATABASE_URL` (whichever server `scripts/test` chose, with its user, password and
+/// parameters) with the test's database name, never anything but loopback.
 pub fn database_url(pool: &PgPool) -> String {
-    let options = pool.connect_options();
-    let db = options
+    let db = pool
+        .connect_options()
         .get_database()
-        .expect("the test pool names its database");
-    let host = options.get_host();
+        .expect("the test pool names its database")
+        .to_string();
+    let harness = std::env::var("DATABASE_URL").expect("the harness sets DATABASE_URL");
+    let mut url = reqwest::Url::parse(&harness).expect("DATABASE_URL is a URL");
+    let host = url.host_str().unwrap_or_default();
     assert!(
-        ["127.0.0.1", "localhost"].contains(&host),
+        ["127.0.0.1", "localhost", "[::1]"].contains(&host),
         "tests only talk to a loopback server, not {host}"
     );
-    format!(
-        "postgres://{}@{host}:{}/{db}",
-        options.get_username(),
-        options.get_port()
-    )
+    url.set_path(&format!("/{db}"));
+    url.to_string()
 }
 
 pub async fn call_row(pool: &PgPool, id: Uuid) -> (String, Option<String>, Value) {
@@ -134,4 +135,17 @@ pub async fn pending_jobs(pool: &PgPool, queue: &str) -> Vec<f64> {
     .fetch_all(pool)
     .await
     .unwrap()
+}
+
+/// The current value of one series of the process-wide metrics recorder, e.g.
+/// `odis_http_db_errors_total{kind="connection"}` (0 when it was never recorded).
+pub fn metric(series: &str) -> f64 {
+    let Some(handle) = odis_worker::metrics::handle() else {
+        return 0.0;
+    };
+    handle
+        .render()
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or(0.0)
 }

@@ -4,6 +4,7 @@
 //!   `AppState` whose providers are fakes on loopback; reading back what jobs did;
 //! * [`sign`]: requests signed as each sender signs them (VAPI secret, Svix, QStash JWT);
 //! * [`seed`]: the seeding factory: rows with sensible defaults, one function per kind of row;
+//! * [`cluster`]: private PostgreSQL clusters for the tests that stop or crash their server;
 //! * [`catalog`]: the catalog-driven table loader and generic row filler of the schema and RLS
 //!   tests.
 //!
@@ -14,5 +15,6 @@
 
 pub mod app;
 pub mod catalog;
+pub mod cluster;
 pub mod seed;
 pub mod sign;
