@@ -519,7 +519,15 @@ proptest! {
         let want_id = match fixture["source"].as_str().unwrap_or_default() {
             "vapi" => Some(sha256_hex(&raw)),
             "clerk" => header("svix-id").or_else(|| header("webhook-id")),
-            "qstash" if route_ok => header("upstash-message-id"),
+            // What is signed: the token's jti when the file keeps a token, else route + body.
+            "qstash" if route_ok => {
+                let name = fixture["route"].as_str().and_then(|r| r.rsplit('/').next());
+                let route = name.and_then(odis_worker::webhooks::qstash::Route::parse);
+                let jti = header("upstash-signature")
+                    .and_then(|t| odis_worker::webhooks::verify::qstash_claims_unverified(&t))
+                    .and_then(|c| c.jti);
+                route.map(|r| odis_worker::webhooks::qstash::delivery_id(r, jti.as_deref(), &raw))
+            }
             _ => None,
         };
         match (f.to_delivery(&path), want_id) {
