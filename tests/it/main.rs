@@ -28,6 +28,7 @@ mod queue_in_tx;
 mod rls;
 mod scheduling;
 mod schema;
+mod vapi_tools;
 mod webhooks_clerk;
 mod webhooks_ingress;
 mod webhooks_qstash;

@@ -9,7 +9,8 @@
 //! * [`merge`]: the order-independent merge of an event into its row.
 //!
 //! Inside the inbox's transaction: [`calls`] (find/lock, merge, write the rows) and [`retry`]
-//! (the next attempt of an unanswered outbound call). [`answers`]: the synchronous responses.
+//! (the next attempt of an unanswered outbound call). [`answers`]: the synchronous responses;
+//! [`tools`]: the voice assistant's tools, answered live.
 //!
 //! May import: `domain`, `db`, `state`, `webhooks::inbox`.
 
@@ -21,6 +22,7 @@ mod inbound;
 mod json;
 mod merge;
 mod retry;
+mod tools;
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -76,7 +78,7 @@ pub async fn process(
         return calls::apply(conn, msg, call, call_id, kind).await;
     }
     Ok(match t {
-        // Answered synchronously by `respond`; nothing to write until tools exist.
+        // Answered synchronously by `respond` (the tools write their own rows there).
         "tool-calls" | "assistant-request" | "transfer-destination-request" => {
             Outcome::skipped(format!("{t}: answered synchronously"))
         }
@@ -109,7 +111,10 @@ fn strip_nul(v: &mut Value) {
 pub async fn respond(state: &AppState, v: &Value) -> Option<Value> {
     let msg = v.get("message")?;
     match message_type(v)? {
-        "tool-calls" => Some(answers::tool_calls(msg)),
+        "tool-calls" => {
+            let ctx = tools::Ctx::load(state, msg).await;
+            Some(tools::answer(&ctx, msg).await)
+        }
         "assistant-request" => Some(answers::assistant_request(msg)),
         "transfer-destination-request" => {
             Some(answers::transfer_destination(&state.pool, msg).await)
