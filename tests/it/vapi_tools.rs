@@ -95,7 +95,8 @@ fn times(result: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A Tuesday clinic: 09:00–12:00 in 30-minute slots, capacity `capacity`.
+/// A clinic closed on Mondays, open 09:00–12:00 on Tuesdays and Wednesdays in 30-minute slots
+/// (other days: the default 08:00–18:00), capacity `capacity`.
 async fn tuesday_clinic(pool: &PgPool, capacity: i32) -> (Uuid, Tz, NaiveDate) {
     let tz: Tz = "America/New_York".parse().unwrap();
     let id = clinic(pool, "America/New_York").await;
@@ -104,7 +105,7 @@ async fn tuesday_clinic(pool: &PgPool, capacity: i32) -> (Uuid, Tz, NaiveDate) {
         ScheduleConfigOpts {
             clinic_id: id,
             daily_hours: Some(
-                json!({"2": {"enabled": true, "open": "09:00", "close": "12:00"},
+                json!({"1": {"enabled": false}, "2": {"enabled": true, "open": "09:00", "close": "12:00"},
                                      "3": {"enabled": true, "open": "09:00", "close": "12:00"}}),
             ),
             slot_duration_minutes: Some(30),
