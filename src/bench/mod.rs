@@ -9,6 +9,7 @@
 pub mod autoschedule;
 pub mod ingest;
 pub mod jobs;
+pub mod tools;
 
 use std::time::Duration;
 

@@ -155,12 +155,12 @@ pub fn grid(
     out
 }
 
-fn blocked_by<'a>(
-    periods: &'a [BlockedPeriod],
+fn blocked_by(
+    periods: &[BlockedPeriod],
     weekday: i32,
     start: NaiveTime,
     end: NaiveTime,
-) -> Option<&'a BlockedPeriod> {
+) -> Option<&BlockedPeriod> {
     periods
         .iter()
         .find(|p| p.days.contains(&weekday) && start < p.end && end > p.start)

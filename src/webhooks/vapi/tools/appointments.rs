@@ -207,49 +207,81 @@ pub async fn reschedule(
         Ok(v) => v,
         Err(r) => return Ok(r.to_value()),
     };
-    let [new_date_raw, new_time_raw] = match args::required(
-        a,
-        ["new_date", "new_time"],
-        "What day and time would you like to move the appointment to?",
-    ) {
+    let prompt = "What day and time would you like to move the appointment to?";
+    let [new_date_raw, new_time_raw] = match args::required(a, ["new_date", "new_time"], prompt) {
         Ok(v) => v,
         Err(r) => return Ok(r.to_value()),
     };
-    let tz = ctx.tz(clinic);
     let mut tx = ctx.pool.begin().await?;
     if let Some(prev) = replayed(ctx, &mut tx, call).await? {
         return Ok(prev);
     }
-    let avail = availability_clinic(clinic);
-    let (rules, _) = rules(&mut tx, avail).await?;
+    let (rules, _) = rules(&mut tx, availability_clinic(clinic)).await?;
     let today = local_date(rules.tz, ctx.now);
-    let (date, time) = match parse_when(
-        &new_date_raw,
-        &new_time_raw,
-        today,
-        "I can only move appointments to today or a future date.",
-    ) {
+    let past = "I can only move appointments to today or a future date.";
+    let (date, time) = match parse_when(&new_date_raw, &new_time_raw, today, past) {
         Ok(v) => v,
         Err(r) => return Ok(r.to_value()),
     };
+    let tz = ctx.tz(clinic);
     let Some(f) = find(&mut tx, clinic, tz, old_date, &owner, &pet).await? else {
         return Ok(not_found(&pet, old_date, ", or schedule a new appointment").to_value());
     };
-    let reason = args::text(a, "reason").unwrap_or_else(|| "Rescheduled via phone".into());
     // Cancelled first, in this transaction: the old place no longer counts against the new slot
     // (moving within an overlapping time works), and a rollback restores it.
-    if !cancel_found(
-        &mut tx,
-        &f,
-        &format!("Rescheduled to {} {}", iso_date(date), time_24(time)),
-    )
-    .await?
-    {
+    let why = format!("Rescheduled to {} {}", iso_date(date), time_24(time));
+    if !cancel_found(&mut tx, &f, &why).await? {
         return Ok(not_found(&pet, old_date, "").to_value());
     }
-    let call_row = ctx.call_row(&mut tx, clinic.id, true).await?;
-    let patient = f.patient_name.clone().unwrap_or_else(|| pet.clone());
-    let client = f.client_name.clone().unwrap_or_else(|| owner.clone());
+    let mv = Move {
+        found: &f,
+        owner: &owner,
+        pet: &pet,
+        date,
+        time,
+        reason: args::text(a, "reason").unwrap_or_else(|| "Rescheduled via phone".into()),
+        schedule_tz: rules.tz,
+    };
+    match move_in_tx(ctx, clinic, call, &mut tx, &mv).await? {
+        Ok(reply) => {
+            let value = reply.to_value();
+            remember(ctx, &mut tx, clinic.id, call, &value).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        // Nothing changes: the cancellation above is rolled back with the transaction.
+        Err(unavailable) => Ok(unavailable.to_value()),
+    }
+}
+
+/// A reschedule in progress: the original (already cancelled in the transaction) and the
+/// wanted clinic-local day and time.
+struct Move<'a> {
+    found: &'a Found,
+    owner: &'a str,
+    pet: &'a str,
+    date: NaiveDate,
+    time: NaiveTime,
+    reason: String,
+    schedule_tz: Tz,
+}
+
+/// Holds the new slot, writes the audit row and the call's outcome. `Err` carries the
+/// slot-taken answer: the caller must roll back.
+async fn move_in_tx(
+    ctx: &Ctx<'_>,
+    clinic: &ToolClinic,
+    call: &ToolCall,
+    tx: &mut PgConnection,
+    mv: &Move<'_>,
+) -> Result<Result<Reply, Reply>, sqlx::Error> {
+    let (f, avail) = (mv.found, availability_clinic(clinic));
+    let call_row = ctx.call_row(tx, clinic.id, true).await?;
+    let patient = f.patient_name.clone().unwrap_or_else(|| mv.pet.to_string());
+    let client = f
+        .client_name
+        .clone()
+        .unwrap_or_else(|| mv.owner.to_string());
     let phone = f.client_phone.clone().unwrap_or_default();
     let who = Holder {
         client_name: &client,
@@ -257,7 +289,7 @@ pub async fn reschedule(
         patient_name: &patient,
         species: None,
         breed: None,
-        reason: Some(f.appointment_type.as_deref().unwrap_or(&reason)),
+        reason: Some(f.appointment_type.as_deref().unwrap_or(&mv.reason)),
         is_new_client: false,
         inbound_call_id: call_row.filter(|(_, c)| *c == avail).map(|(id, _)| id),
         metadata: json!({
@@ -268,62 +300,57 @@ pub async fn reschedule(
         }),
         rescheduled_from_id: (f.source == SOURCE_BOOKING && f.clinic_id == avail).then_some(f.id),
         original_range: Some((f.starts_at, f.ends_at)),
-        rescheduled_reason: Some(&reason),
+        rescheduled_reason: Some(&mv.reason),
     };
-    let (id, number, start, end, local) = match hold_slot(&mut tx, ctx.now, avail, date, time, &who)
-        .await?
-    {
-        Held::Unavailable {
-            alternatives,
-            local,
-        } => {
-            // Nothing changes: the cancellation above is rolled back with the transaction.
-            drop(tx);
-            let tail = " Your original appointment is still in place.";
-            return Ok(unavailable_reply(local, date, &alternatives, rules.tz, tail).to_value());
-        }
-        Held::Booked {
-            id,
-            confirmation_number,
-            start,
-            end,
-            local,
-        } => (id, confirmation_number, start, end, local),
-    };
-    let mut entry = audit(&f, "reschedule", &reason, ctx.call_id.as_deref());
+    let (id, number, start, end, local) =
+        match hold_slot(tx, ctx.now, avail, mv.date, mv.time, &who).await? {
+            Held::Unavailable {
+                alternatives,
+                local,
+            } => {
+                let tail = " Your original appointment is still in place.";
+                return Ok(Err(unavailable_reply(
+                    local,
+                    mv.date,
+                    &alternatives,
+                    mv.schedule_tz,
+                    tail,
+                )));
+            }
+            Held::Booked {
+                id,
+                confirmation_number,
+                start,
+                end,
+                local,
+            } => (id, confirmation_number, start, end, local),
+        };
+    let mut entry = audit(f, "reschedule", &mv.reason, ctx.call_id.as_deref());
     // The audit row belongs to the original's clinic; the new booking is named only when it
     // lives in the same clinic (rows stay clinic-consistent), else through `new_range`.
     if f.clinic_id == avail {
         entry.booking_id = Some(id);
     }
     entry.new_range = Some((start, end));
-    db::bookings::insert_audit(&mut tx, &entry).await?;
-    let old = found_json(&f, tz);
+    db::bookings::insert_audit(tx, &entry).await?;
+    let old = found_json(f, ctx.tz(clinic));
+    let new = json!({"date": iso_date(mv.date), "time": time_24(local)});
     if let Some((row, _)) = call_row {
         let appointment = json!({
-            "date": iso_date(date), "time": time_24(local), "client_name": client,
+            "date": new["date"], "time": new["time"], "client_name": client,
             "client_phone": phone, "patient_name": patient, "booking_id": id,
             "confirmation_number": number, "original_date": old["appointment_date"],
             "original_time": old["appointment_time"], "rescheduled_at": ctx.now.to_rfc3339(),
         });
-        db::inbound_calls::record_tool_outcome(
-            &mut tx,
-            row,
-            ToolOutcome::Rescheduled.as_str(),
-            &appointment,
-        )
-        .await?;
+        let outcome = ToolOutcome::Rescheduled.as_str();
+        db::inbound_calls::record_tool_outcome(tx, row, outcome, &appointment).await?;
     }
-    let reply = Reply::ok(
+    Ok(Ok(Reply::ok(
         format!("Perfect! I've rescheduled {patient}'s appointment to {} on {}. Your new confirmation number is {number}. Is there anything else I can help you with?",
-            spoken_time(local), spoken_date(date)),
+            spoken_time(local), spoken_date(mv.date)),
         json!({"rescheduled": true, "original_appointment_id": f.id, "new_booking_id": id,
                "confirmation_number": number,
                "old_datetime": {"date": old["appointment_date"], "time": old["appointment_time"]},
-               "new_datetime": {"date": iso_date(date), "time": time_24(local)}}),
-    )
-    .to_value();
-    remember(ctx, &mut tx, clinic.id, call, &reply).await?;
-    tx.commit().await?;
-    Ok(reply)
+               "new_datetime": new}),
+    )))
 }

@@ -55,6 +55,17 @@ pub async fn calendar(
     days: u64,
 ) -> Result<Calendar, sqlx::Error> {
     let (rules, blocked) = rules(conn, clinic_id).await?;
+    calendar_with(conn, clinic_id, (rules, blocked), first, days).await
+}
+
+/// [`calendar`] with the rules already loaded (one query fewer).
+pub async fn calendar_with(
+    conn: &mut PgConnection,
+    clinic_id: Uuid,
+    (rules, blocked): (ScheduleRules, Vec<BlockedPeriod>),
+    first: NaiveDate,
+    days: u64,
+) -> Result<Calendar, sqlx::Error> {
     let last = first.checked_add_days(Days::new(days)).unwrap_or(first);
     let from = local_to_utc(rules.tz, first, NaiveTime::MIN);
     let to = local_to_utc(rules.tz, last, NaiveTime::MIN);
@@ -87,8 +98,8 @@ pub async fn check_availability(
         Err(r) => return Ok(r.to_value()),
     };
     let mut conn = ctx.pool.acquire().await?;
-    let (rules, _) = rules(&mut conn, availability_clinic(clinic)).await?;
-    let today = local_date(rules.tz, ctx.now);
+    let loaded = rules(&mut conn, availability_clinic(clinic)).await?;
+    let today = local_date(loaded.0.tz, ctx.now);
     let Some(date) = parse_date(&raw, today) else {
         return Ok(invalid_date(&raw).to_value());
     };
@@ -100,7 +111,7 @@ pub async fn check_availability(
         )
         .to_value());
     }
-    let cal = calendar(&mut conn, availability_clinic(clinic), date, 1).await?;
+    let cal = calendar_with(&mut conn, availability_clinic(clinic), loaded, date, 1).await?;
     let slots = cal.day(date, ctx.now);
     let open: Vec<&Slot> = slots.iter().filter(|s| s.is_open()).collect();
     let spoken = spoken_date(date);
@@ -153,8 +164,8 @@ pub async fn check_range(
     let days = args::int(a, "days_ahead").unwrap_or(14).clamp(1, 14);
     let mut conn = ctx.pool.acquire().await?;
     let clinic_id = availability_clinic(clinic);
-    let (rules, _) = rules(&mut conn, clinic_id).await?;
-    let today = local_date(rules.tz, ctx.now);
+    let loaded = rules(&mut conn, clinic_id).await?;
+    let today = local_date(loaded.0.tz, ctx.now);
     let start = match args::text(a, "start_date") {
         None => today,
         Some(raw) => match parse_date(&raw, today) {
@@ -163,7 +174,7 @@ pub async fn check_range(
         },
     };
     let days_u = u64::try_from(days).unwrap_or(14);
-    let cal = calendar(&mut conn, clinic_id, start, days_u).await?;
+    let cal = calendar_with(&mut conn, clinic_id, loaded, start, days_u).await?;
     drop(conn);
     let mut availability = Vec::new();
     let mut first: Option<(NaiveDate, Vec<Slot>)> = None;

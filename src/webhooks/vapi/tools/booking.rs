@@ -217,56 +217,86 @@ pub fn parse_when(
     Ok((date, time))
 }
 
+/// A booking request, read and checked.
+struct Request {
+    client_name: String,
+    client_phone: String,
+    patient_name: String,
+    species: Option<String>,
+    breed: Option<String>,
+    reason: Option<String>,
+    is_new_client: bool,
+    date: NaiveDate,
+    time: NaiveTime,
+}
+
 pub async fn book(ctx: &Ctx<'_>, clinic: &ToolClinic, call: &ToolCall) -> Result<Value, ToolError> {
     let a = &call.args;
-    let [date_raw, time_raw, client_name, client_phone, patient_name] = match args::required(
-        a,
-        [
-            "date",
-            "time",
-            "client_name",
-            "client_phone",
-            "patient_name",
-        ],
-        BOOK_PROMPT,
-    ) {
-        Ok(v) => v,
-        Err(r) => return Ok(r.to_value()),
-    };
+    let keys = [
+        "date",
+        "time",
+        "client_name",
+        "client_phone",
+        "patient_name",
+    ];
+    let [date_raw, time_raw, client_name, client_phone, patient_name] =
+        match args::required(a, keys, BOOK_PROMPT) {
+            Ok(v) => v,
+            Err(r) => return Ok(r.to_value()),
+        };
     let mut tx = ctx.pool.begin().await?;
     if let Some(prev) = replayed(ctx, &mut tx, call).await? {
         return Ok(prev);
     }
-    let avail = availability_clinic(clinic);
-    let (rules, _) = rules(&mut tx, avail).await?;
+    let (rules, _) = rules(&mut tx, availability_clinic(clinic)).await?;
     let today = local_date(rules.tz, ctx.now);
-    let (date, time) = match parse_when(
-        &date_raw,
-        &time_raw,
-        today,
-        "I can only book appointments for today or future dates.",
-    ) {
+    let past = "I can only book appointments for today or future dates.";
+    let (date, time) = match parse_when(&date_raw, &time_raw, today, past) {
         Ok(v) => v,
         Err(r) => return Ok(r.to_value()),
     };
-    let call_row = ctx.call_row(&mut tx, clinic.id, true).await?;
+    let req = Request {
+        client_name,
+        client_phone,
+        patient_name,
+        species: args::text(a, "species"),
+        breed: args::text(a, "breed"),
+        reason: args::text(a, "reason"),
+        is_new_client: args::flag(a, "is_new_client").unwrap_or(false),
+        date,
+        time,
+    };
+    let value = book_in_tx(ctx, clinic, call, &mut tx, &req, rules.tz)
+        .await?
+        .to_value();
+    remember(ctx, &mut tx, clinic.id, call, &value).await?;
+    tx.commit().await?;
+    Ok(value)
+}
+
+/// Holds the slot and records the outcome on the call row, inside the booking transaction.
+async fn book_in_tx(
+    ctx: &Ctx<'_>,
+    clinic: &ToolClinic,
+    call: &ToolCall,
+    tx: &mut PgConnection,
+    req: &Request,
+    tz: chrono_tz::Tz,
+) -> Result<Reply, sqlx::Error> {
+    let avail = availability_clinic(clinic);
+    let call_row = ctx.call_row(tx, clinic.id, true).await?;
     let pims = clinic
         .pims_type
         .as_deref()
         .is_some_and(|p| !p.is_empty() && p != "none");
-    let (species, breed, reason) = (
-        args::text(a, "species"),
-        args::text(a, "breed"),
-        args::text(a, "reason"),
-    );
     let who = Holder {
-        client_name: &client_name,
-        client_phone: &client_phone,
-        patient_name: &patient_name,
-        species: species.as_deref(),
-        breed: breed.as_deref(),
-        reason: reason.as_deref(),
-        is_new_client: args::flag(a, "is_new_client").unwrap_or(false),
+        client_name: &req.client_name,
+        client_phone: &req.client_phone,
+        patient_name: &req.patient_name,
+        species: req.species.as_deref(),
+        breed: req.breed.as_deref(),
+        reason: req.reason.as_deref(),
+        is_new_client: req.is_new_client,
         inbound_call_id: call_row.filter(|(_, c)| *c == avail).map(|(id, _)| id),
         metadata: json!({
             "source": "vapi_tool",
@@ -281,40 +311,32 @@ pub async fn book(ctx: &Ctx<'_>, clinic: &ToolClinic, call: &ToolCall) -> Result
         original_range: None,
         rescheduled_reason: None,
     };
-    let reply = match hold_slot(&mut tx, ctx.now, avail, date, time, &who).await? {
+    let (id, number, local) = match hold_slot(tx, ctx.now, avail, req.date, req.time, &who).await? {
         Held::Unavailable {
             alternatives,
             local,
-        } => unavailable_reply(local, date, &alternatives, rules.tz, ""),
+        } => {
+            return Ok(unavailable_reply(local, req.date, &alternatives, tz, ""));
+        }
         Held::Booked {
             id,
             confirmation_number,
             local,
             ..
-        } => {
-            let appointment = json!({
-                "date": iso_date(date), "formatted_date": spoken_date(date),
-                "time": time_24(local), "formatted_time": spoken_time(local),
-                "patient_name": patient_name, "client_name": client_name,
-                "client_phone": client_phone, "reason": reason,
-                "booking_id": id, "confirmation_number": confirmation_number,
-            });
-            if let Some((row, _)) = call_row {
-                db::inbound_calls::record_tool_outcome(
-                    &mut tx,
-                    row,
-                    ToolOutcome::Booked.as_str(),
-                    &appointment,
-                )
-                .await?;
-            }
-            booked_reply(clinic, &appointment, &confirmation_number, id, pims)
-        }
+        } => (id, confirmation_number, local),
     };
-    let value = reply.to_value();
-    remember(ctx, &mut tx, clinic.id, call, &value).await?;
-    tx.commit().await?;
-    Ok(value)
+    let appointment = json!({
+        "date": iso_date(req.date), "formatted_date": spoken_date(req.date),
+        "time": time_24(local), "formatted_time": spoken_time(local),
+        "patient_name": req.patient_name, "client_name": req.client_name,
+        "client_phone": req.client_phone, "reason": req.reason,
+        "booking_id": id, "confirmation_number": number,
+    });
+    if let Some((row, _)) = call_row {
+        let outcome = ToolOutcome::Booked.as_str();
+        db::inbound_calls::record_tool_outcome(tx, row, outcome, &appointment).await?;
+    }
+    Ok(booked_reply(clinic, &appointment, &number, id, pims))
 }
 
 fn booked_reply(clinic: &ToolClinic, appt: &Value, number: &str, id: Uuid, pims: bool) -> Reply {
