@@ -30,14 +30,13 @@ ALTER TABLE schedule_appointments
 CREATE TABLE vapi_tool_results (
   vapi_call_id TEXT NOT NULL,
   tool_call_id TEXT NOT NULL,
-  clinic_id UUID REFERENCES clinics(id),
   tool TEXT NOT NULL,
   result JSONB NOT NULL,
   created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   PRIMARY KEY (vapi_call_id, tool_call_id)
 );
-CREATE INDEX idx_vapi_tool_results_clinic_id_fk ON vapi_tool_results (clinic_id);
--- Service-only bookkeeping: no policies, so dashboard roles see nothing.
+-- Service-only bookkeeping (no clinic column: the answers are only ever read back by the
+-- service, by key): no policies, so dashboard roles see nothing.
 ALTER TABLE vapi_tool_results ENABLE ROW LEVEL SECURITY;
 
 -- Holds the sweeper confirms or expires.

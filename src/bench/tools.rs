@@ -110,7 +110,7 @@ async fn one_call(client: &Client, i: usize) -> CallOutcome {
         )
         .await;
     out.range.push(d);
-    let Some(range) = range.filter(|r| r["success"] == true) else {
+    let Some(range) = range.filter(|r| r.pointer("/success") == Some(&Value::Bool(true))) else {
         out.errors += 1;
         return out;
     };
@@ -132,7 +132,7 @@ async fn one_call(client: &Client, i: usize) -> CallOutcome {
             out.errors += 1;
             return out;
         };
-        if r["success"] == true {
+        if r.pointer("/success") == Some(&Value::Bool(true)) {
             out.booked += 1;
             return out;
         }

@@ -4,7 +4,6 @@
 
 use serde_json::Value;
 use sqlx::PgConnection;
-use uuid::Uuid;
 
 /// Takes the tool call's lock for the rest of the transaction, then returns its stored answer
 /// if an earlier delivery already ran it. Two racing copies serialize here; the second one
@@ -34,17 +33,15 @@ pub async fn store(
     conn: &mut PgConnection,
     vapi_call_id: &str,
     tool_call_id: &str,
-    clinic_id: Uuid,
     tool: &str,
     result: &Value,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO vapi_tool_results (vapi_call_id, tool_call_id, clinic_id, tool, result)
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
+        "INSERT INTO vapi_tool_results (vapi_call_id, tool_call_id, tool, result)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(vapi_call_id)
     .bind(tool_call_id)
-    .bind(clinic_id)
     .bind(tool)
     .bind(result)
     .execute(conn)

@@ -192,7 +192,7 @@ pub async fn cancel(
                "appointment": data}),
     )
     .to_value();
-    remember(ctx, &mut tx, clinic.id, call, &reply).await?;
+    remember(ctx, &mut tx, call, &reply).await?;
     tx.commit().await?;
     Ok(reply)
 }
@@ -245,7 +245,7 @@ pub async fn reschedule(
     match move_in_tx(ctx, clinic, call, &mut tx, &mv).await? {
         Ok(reply) => {
             let value = reply.to_value();
-            remember(ctx, &mut tx, clinic.id, call, &value).await?;
+            remember(ctx, &mut tx, call, &value).await?;
             tx.commit().await?;
             Ok(value)
         }

@@ -269,7 +269,7 @@ pub async fn book(ctx: &Ctx<'_>, clinic: &ToolClinic, call: &ToolCall) -> Result
     let value = book_in_tx(ctx, clinic, call, &mut tx, &req, rules.tz)
         .await?
         .to_value();
-    remember(ctx, &mut tx, clinic.id, call, &value).await?;
+    remember(ctx, &mut tx, call, &value).await?;
     tx.commit().await?;
     Ok(value)
 }

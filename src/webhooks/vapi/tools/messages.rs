@@ -33,7 +33,7 @@ async fn store(
         enqueue_in_tx(&mut tx, &SlackAlert { message_id: id }, None).await?;
     }
     let value = reply(id).to_value();
-    remember(ctx, &mut tx, clinic.id, call, &value).await?;
+    remember(ctx, &mut tx, call, &value).await?;
     tx.commit().await?;
     Ok(value)
 }

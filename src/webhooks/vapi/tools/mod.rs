@@ -258,14 +258,12 @@ async fn replayed(
 async fn remember(
     ctx: &Ctx<'_>,
     conn: &mut PgConnection,
-    clinic_id: uuid::Uuid,
     call: &ToolCall,
     reply: &Value,
 ) -> Result<(), sqlx::Error> {
     match ctx.call_id.as_deref() {
         Some(vapi_call) => {
-            crate::db::tool_results::store(conn, vapi_call, &call.id, clinic_id, &call.name, reply)
-                .await
+            crate::db::tool_results::store(conn, vapi_call, &call.id, &call.name, reply).await
         }
         None => Ok(()),
     }

@@ -85,7 +85,7 @@ pub async fn create(
                "last_refill_date": last.map(iso_date)}),
     )
     .to_value();
-    remember(ctx, &mut tx, clinic.id, call, &value).await?;
+    remember(ctx, &mut tx, call, &value).await?;
     tx.commit().await?;
     Ok(value)
 }
