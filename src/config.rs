@@ -93,6 +93,8 @@ pub struct Config {
     pub clerk_webhook_secret: Option<Secret>,
     /// `PUBLIC_BASE_URL`: this service's public origin; QStash tokens' `sub` must match it.
     pub public_base_url: Option<String>,
+    /// `SLACK_API_BASE_URL` (default `https://slack.com/api`): Slack Web API for staff alerts.
+    pub slack_api_base_url: String,
 }
 
 impl Config {
@@ -136,6 +138,7 @@ impl Config {
             qstash_url: env.url("QSTASH_URL", "https://qstash.upstash.io")?,
             clerk_webhook_secret: secret("CLERK_WEBHOOK_SECRET"),
             public_base_url,
+            slack_api_base_url: env.url("SLACK_API_BASE_URL", "https://slack.com/api")?,
         })
     }
 
@@ -143,7 +146,12 @@ impl Config {
     pub fn for_tests(database_url: &str, base_url: &str) -> Self {
         let mut vars = std::collections::HashMap::new();
         vars.insert("DATABASE_URL", database_url.to_string());
-        for k in ["VAPI_BASE_URL", "RESEND_BASE_URL", "QSTASH_URL"] {
+        for k in [
+            "VAPI_BASE_URL",
+            "RESEND_BASE_URL",
+            "QSTASH_URL",
+            "SLACK_API_BASE_URL",
+        ] {
             vars.insert(k, base_url.to_string());
         }
         vars.insert("VAPI_WEBHOOK_SECRET", "test-vapi-secret".into());

@@ -74,6 +74,10 @@ enum BenchCommand {
     /// Unauthenticated load on a real `serve` child process: forged and unauthenticated 8 MiB
     /// bodies, slowloris heads → answers by status and the server's peak RSS.
     Attack(odis_worker::bench::attack::AttackArgs),
+    /// Voice tools: N concurrent calls run check_availability_range (14 days) then book on one
+    /// busy calendar (1,000 appointments), over HTTP → p50/p95/p99 per tool and the
+    /// overbooking check (the command fails when a slot holds more than its capacity).
+    Tools(odis_worker::bench::tools::ToolsArgs),
 }
 
 #[derive(clap::Args)]
@@ -178,6 +182,19 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let report = odis_worker::bench::attack::run(config, args).await?;
             odis_worker::bench::attack::print(&report);
             println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Tools(args)) => {
+            let report = odis_worker::bench::tools::run(config, args).await?;
+            odis_worker::bench::tools::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            if report.overbooked_bookings > 0 || report.errors > 0 {
+                return Err(anyhow::anyhow!(
+                    "{} overbooked bookings, {} errors",
+                    report.overbooked_bookings,
+                    report.errors
+                ));
+            }
             Ok(())
         }
         Command::Replay(args) => {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::config::Config;
 use crate::providers::rate::RateLimiter;
 use crate::providers::resend::ResendClient;
+use crate::providers::slack::SlackClient;
 use crate::providers::vapi::VapiClient;
 
 /// The shared state of one process.
@@ -23,6 +24,7 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub vapi: VapiClient,
     pub resend: ResendClient,
+    pub slack: SlackClient,
     /// At most `VAPI_MAX_CONCURRENT_CALLS` create-call requests in flight from this process.
     pub call_slots: Arc<Semaphore>,
     /// At most `RESEND_MAX_RPS` sends per second from this process.
@@ -58,6 +60,11 @@ impl AppState {
             crate::providers::DEFAULT_TIMEOUT,
         )
         .map_err(|e| StateError(e.to_string()))?;
+        let slack = SlackClient::new(
+            &config.slack_api_base_url,
+            crate::providers::DEFAULT_TIMEOUT,
+        )
+        .map_err(|e| StateError(e.to_string()))?;
         Ok(Self {
             call_slots: Arc::new(Semaphore::new(config.vapi_max_concurrent_calls.max(1))),
             email_rate: RateLimiter::per_second(config.resend_max_rps),
@@ -68,6 +75,7 @@ impl AppState {
             config,
             vapi,
             resend,
+            slack,
         })
     }
 }

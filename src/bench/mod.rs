@@ -10,6 +10,7 @@ pub mod attack;
 pub mod autoschedule;
 pub mod ingest;
 pub mod jobs;
+pub mod tools;
 
 use std::time::Duration;
 

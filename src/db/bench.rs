@@ -287,3 +287,56 @@ pub async fn vacuum_analyze(pool: &PgPool) -> Result<(), sqlx::Error> {
         .await
         .map(|_| ())
 }
+
+// --- bench tools (bench/tools) ---
+
+/// A busy calendar: `n` scheduled appointments of `minutes` over the `days` days after the
+/// clinic-local `first_day`, from 08:00 in `minutes` steps, two per slot until they run out.
+pub async fn seed_busy_calendar(
+    pool: &PgPool,
+    clinic: Uuid,
+    first_day: chrono::NaiveDate,
+    days: i32,
+    minutes: i32,
+    n: i32,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO schedule_appointments (clinic_id, time_range, client_name, patient_name, status, source)
+         SELECT $1, tstzrange(s, s + make_interval(mins => $4)), 'Bench Owner ' || i, 'Pet ' || i, $6, 'pims'
+         FROM generate_series(0, $5 - 1) AS i,
+              LATERAL (SELECT (($2::date + (i % $3)) + make_interval(mins => 480 + $4 * ((i / $3) % (600 / $4))))
+                              AT TIME ZONE c.timezone AS s
+                       FROM clinics c WHERE c.id = $1) t",
+    )
+    .bind(clinic)
+    .bind(first_day)
+    .bind(days)
+    .bind(minutes)
+    .bind(n)
+    .bind(crate::domain::status::AppointmentStatus::Scheduled.as_str())
+    .execute(pool)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// Live bookings whose slot holds more than `capacity` live appointments and bookings: must be
+/// zero.
+pub async fn overbooked(pool: &PgPool, clinic: Uuid, capacity: i64) -> Result<i64, sqlx::Error> {
+    use crate::domain::status::{AppointmentStatus, BookingStatus};
+    sqlx::query_scalar(
+        "SELECT count(*) FROM vapi_bookings b
+         WHERE b.clinic_id = $1 AND b.status IN ($3, $4)
+           AND (SELECT count(*) FROM vapi_bookings o WHERE o.clinic_id = $1 AND o.status IN ($3, $4)
+                  AND o.time_range && b.time_range)
+             + (SELECT count(*) FROM schedule_appointments a WHERE a.clinic_id = $1
+                  AND a.deleted_at IS NULL AND a.status IS DISTINCT FROM $5
+                  AND a.time_range && b.time_range) > $2",
+    )
+    .bind(clinic)
+    .bind(capacity)
+    .bind(BookingStatus::Pending.as_str())
+    .bind(BookingStatus::Confirmed.as_str())
+    .bind(AppointmentStatus::Cancelled.as_str())
+    .fetch_one(pool)
+    .await
+}

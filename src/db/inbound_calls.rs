@@ -184,3 +184,60 @@ pub async fn clinic_of_vapi_call(
     .fetch_optional(exec)
     .await
 }
+
+// --- voice tools (webhooks/vapi/tools) ---
+
+/// The inbound row of a VAPI call (id, clinic), created `queued` for `clinic_id` when a tool
+/// runs before any call event arrived.
+pub async fn ensure_for_tool(
+    conn: &mut PgConnection,
+    clinic_id: Uuid,
+    vapi_call_id: &str,
+    assistant_id: Option<&str>,
+) -> Result<(Uuid, Uuid), sqlx::Error> {
+    let id = upsert_new(&mut *conn, clinic_id, vapi_call_id, assistant_id).await?;
+    let clinic: Uuid = sqlx::query_scalar("SELECT clinic_id FROM inbound_calls WHERE id = $1")
+        .bind(id)
+        .fetch_one(conn)
+        .await?;
+    Ok((id, clinic))
+}
+
+/// The inbound row of a VAPI call, if we have one.
+pub async fn find_by_vapi_call(
+    ex: impl PgExecutor<'_>,
+    vapi_call_id: &str,
+) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+    sqlx::query_as("SELECT id, clinic_id FROM inbound_calls WHERE vapi_call_id = $1")
+        .bind(vapi_call_id)
+        .fetch_optional(ex)
+        .await
+}
+
+/// What an appointment tool did on the call (`docs/behaviour.md#vapi-tools-outcome`): the
+/// outcome, `metadata.tool_outcome` (which a later report keeps) and `metadata.appointment`,
+/// and the caller details from it (a report ranks them first too, so any order of tool call
+/// and report gives the same row).
+pub async fn record_tool_outcome(
+    conn: &mut PgConnection,
+    id: Uuid,
+    outcome: &str,
+    appointment: &Value,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE inbound_calls SET outcome = $2,
+            metadata = coalesce(metadata, '{}'::jsonb)
+                || jsonb_build_object('tool_outcome', $2::text, 'appointment', $3::jsonb),
+            extracted_caller_name = coalesce($3->>'client_name', extracted_caller_name),
+            extracted_caller_phone = coalesce($3->>'client_phone', extracted_caller_phone),
+            extracted_pet_name = coalesce($3->>'patient_name', extracted_pet_name),
+            updated_at = now()
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(outcome)
+    .bind(appointment)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}

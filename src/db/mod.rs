@@ -6,8 +6,10 @@
 
 pub mod auto_scheduling;
 pub mod bench;
+pub mod bookings;
 pub mod call_analysis;
 pub mod cases;
+pub mod clinic_messages;
 pub mod clinics;
 pub mod discharge_batches;
 pub mod embedded;
@@ -17,6 +19,11 @@ pub mod job_ticks;
 pub mod outbound_calls;
 pub mod outbound_emails;
 pub mod queue;
+pub mod refills;
+pub mod schedule;
+pub mod slack;
+pub mod tool_clinic;
+pub mod tool_results;
 pub mod vapi_assistants;
 pub mod webhook_events;
 

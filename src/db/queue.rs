@@ -78,6 +78,17 @@ impl Job for ReprocessWebhook {
     const MAX_ATTEMPTS: usize = 3;
 }
 
+/// Posts the staff alert of one urgent `clinic_messages` row to the clinic's Slack channels.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SlackAlert {
+    pub message_id: Uuid,
+}
+
+impl Job for SlackAlert {
+    const QUEUE: &'static str = "odis.slack_alert";
+    const MAX_ATTEMPTS: usize = 5;
+}
+
 /// The job could not be stored.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot enqueue job: {0}")]

@@ -145,6 +145,53 @@ status_enum! {
     }
 }
 
+status_enum! {
+    /// `vapi_bookings.status`: a hold (`pending`, counted while `hold_expires_at` is ahead),
+    /// then `confirmed` once its call ended, or `expired` / `cancelled`
+    /// (`docs/behaviour.md#vapi-tools-holds`).
+    BookingStatus {
+        Pending = "pending",
+        Confirmed = "confirmed",
+        Cancelled = "cancelled",
+        Expired = "expired",
+    }
+}
+
+status_enum! {
+    /// `schedule_appointments.status` values the tools read or write.
+    AppointmentStatus {
+        Scheduled = "scheduled",
+        Cancelled = "cancelled",
+        NoShow = "no_show",
+    }
+}
+
+status_enum! {
+    /// `clinic_messages.status` (the spec's default `new`) and `refill_requests.status`.
+    InboxItemStatus {
+        New = "new",
+        Pending = "pending",
+    }
+}
+
+status_enum! {
+    /// `clinic_messages.priority`.
+    MessagePriority {
+        Normal = "normal",
+        Urgent = "urgent",
+    }
+}
+
+status_enum! {
+    /// `inbound_calls.outcome` written by the appointment tools (the spec's vocabulary, as
+    /// `domain::inbound_outcome` maps the assistant's action cards).
+    ToolOutcome {
+        Booked = "appointment_booked",
+        Rescheduled = "appointment_rescheduled",
+        Cancelled = "appointment_cancelled",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +224,27 @@ mod tests {
             ScheduledItemStatus::parse,
         );
         round_trips(RunStatus::ALL, RunStatus::as_str, RunStatus::parse);
+        round_trips(
+            BookingStatus::ALL,
+            BookingStatus::as_str,
+            BookingStatus::parse,
+        );
+        round_trips(
+            AppointmentStatus::ALL,
+            AppointmentStatus::as_str,
+            AppointmentStatus::parse,
+        );
+        round_trips(
+            InboxItemStatus::ALL,
+            InboxItemStatus::as_str,
+            InboxItemStatus::parse,
+        );
+        round_trips(
+            MessagePriority::ALL,
+            MessagePriority::as_str,
+            MessagePriority::parse,
+        );
+        round_trips(ToolOutcome::ALL, ToolOutcome::as_str, ToolOutcome::parse);
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub mod inbox_retry;
 pub mod items;
 pub mod process_discharge_batch;
 pub mod reprocess_webhook;
+pub mod slack_alert;
 pub mod sweep;
 
 /// The call handler under its historical path (tests and operators' tooling import it here).
@@ -55,7 +56,7 @@ use tokio_util::sync::CancellationToken;
 pub use crate::db::queue::{
     enqueue, enqueue_auto_schedule_run, enqueue_dispatch_call, enqueue_dispatch_email,
     enqueue_process_discharge_batch, setup, AutoScheduleRun, DispatchCall, DispatchEmail, Job,
-    ProcessDischargeBatch, ReprocessWebhook,
+    ProcessDischargeBatch, ReprocessWebhook, SlackAlert,
 };
 use crate::state::AppState;
 
@@ -222,6 +223,7 @@ pub async fn run_engine(
     monitor = register::<AutoScheduleRun>(monitor, &ctx, &settings, &backoff);
     monitor = register::<ProcessDischargeBatch>(monitor, &ctx, &settings, &backoff);
     monitor = register::<ReprocessWebhook>(monitor, &ctx, &settings, &backoff);
+    monitor = register::<SlackAlert>(monitor, &ctx, &settings, &backoff);
 
     let ticks = tokio::spawn(catalogue::run_ticks(
         ctx.clone(),

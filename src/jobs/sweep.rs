@@ -9,6 +9,9 @@
 //! * Claims left by a crashed worker (older than [`STALE_CLAIM`]): an email, or a call whose
 //!   request was never sent, is released; a call that may have reached VAPI is failed with
 //!   `dispatch_ambiguous` (never placed twice).
+//! * Booking holds (`docs/behaviour.md#vapi-tools-holds`): a pending hold whose call has ended is
+//!   confirmed, one whose call is still live is kept alive, and one past `hold_expires_at` with
+//!   no live call is expired, freeing its slot.
 //! * `job_ticks` rows older than a week are pruned.
 //!
 //! The SQL is in `db::outbound_calls`, `db::outbound_emails`, `db::queue` and `db::job_ticks`
@@ -20,7 +23,8 @@ use sqlx::PgPool;
 use super::dispatch::claim::{STALE_CALL_ERROR, STALE_CALL_REASON};
 use super::items::{self, Channel, Final};
 use super::{AppState, DispatchCall, DispatchEmail, Job, JobError, ProcessDischargeBatch};
-use crate::db::{job_ticks, outbound_calls, outbound_emails, queue};
+use crate::db::{bookings, job_ticks, outbound_calls, outbound_emails, queue};
+use crate::domain::tool_refs::HOLD_MINUTES;
 
 /// Most rows enqueued per table per sweep; the next sweep takes the rest.
 pub const SWEEP_LIMIT: i64 = 500;
@@ -36,6 +40,9 @@ pub struct SweepSummary {
     pub stale_claims_released: u64,
     pub stale_calls_failed: u64,
     pub ticks_pruned: u64,
+    pub holds_confirmed: u64,
+    pub holds_extended: u64,
+    pub holds_expired: u64,
 }
 
 pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
@@ -45,6 +52,10 @@ pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
     recover_stale_claims(pool, &mut summary).await?;
     enqueue_due_rows(pool, &mut summary).await?;
     enqueue_due_batches(pool, &mut summary).await?;
+    let holds = bookings::sweep_holds(pool, i32::try_from(HOLD_MINUTES).unwrap_or(5)).await?;
+    summary.holds_confirmed = holds.confirmed;
+    summary.holds_extended = holds.extended;
+    summary.holds_expired = holds.expired;
     summary.ticks_pruned = job_ticks::prune_older_than_a_week(pool).await?;
     Ok(summary)
 }

@@ -3,10 +3,13 @@
 //! `POST /call` can place a second real phone call; a repeated Resend send with the same
 //! `Idempotency-Key` cannot send a second email).
 //!
+//! Slack carries staff alerts.
+//!
 //! Owns the provider wire protocols; may import `config`, `domain`, `metrics`, `error` (never `db` rows or jobs).
 
 pub mod rate;
 pub mod resend;
+pub mod slack;
 pub mod vapi;
 
 use std::time::Duration;

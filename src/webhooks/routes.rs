@@ -77,13 +77,19 @@ async fn vapi_inner(
         headers: inbox::safe_headers(&headers),
         payload: body,
     };
-    let ingested = inbox::ingest(&state, &delivery).await?;
     // Messages VAPI waits on (tool-calls, assistant-request, transfer-destination-request) get
-    // their answer whatever the inbox said: a redelivered tool call still needs its result.
-    if let Some(answer) = match &parsed {
-        Some(v) => vapi::respond(&state, v).await,
-        None => None,
-    } {
+    // their answer whatever the inbox said: a redelivered tool call still needs its result. The
+    // answer is computed while the delivery is stored (a caller waits on it); the delivery is
+    // still stored before anything is answered, and a failure to store is still the answer.
+    let answer = async {
+        match &parsed {
+            Some(v) => vapi::respond(&state, v).await,
+            None => None,
+        }
+    };
+    let (ingested, answer) = tokio::join!(inbox::ingest(&state, &delivery), answer);
+    let ingested = ingested?;
+    if let Some(answer) = answer {
         if !matches!(
             ingested.result,
             IngestResult::Fresh(Processed::Invalid { .. })

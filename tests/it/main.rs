@@ -31,6 +31,7 @@ mod rls;
 mod scheduling;
 mod schema;
 mod tenant_keys;
+mod vapi_tools;
 mod webhooks_clerk;
 mod webhooks_ingress;
 mod webhooks_qstash;

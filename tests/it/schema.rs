@@ -160,6 +160,7 @@ fn spec_parser_finds_all_44_tables() {
 const DOCUMENTED_EXTRA_COLUMNS: &[(&str, &str)] = &[
     ("vapi_assistant_mappings", "phone_number_id"),
     ("vapi_assistant_mappings", "squad_id"),
+    ("clinic_schedule_config", "slot_capacity"),
 ];
 
 #[sqlx::test(migrations = "./migrations")]
@@ -555,6 +556,13 @@ async fn overlapping_room_appointments_are_excluded(pool: PgPool) {
         outcome(&mut conn, &adjacent).await,
         None,
         "back-to-back slots do not overlap ([) ranges)"
+    );
+    // Per room (docs/schema-deviations.md): another room of the same clinic may overlap.
+    let other_room = appointment(&clinic_a, nine_fifteen(), Some("room-2"), false);
+    assert_eq!(
+        outcome(&mut conn, &other_room).await,
+        None,
+        "two rooms of one clinic may hold appointments at the same time"
     );
 }
 

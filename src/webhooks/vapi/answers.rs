@@ -1,4 +1,4 @@
-//! Answers to the messages VAPI waits on. They must be fast and must always be a 200 with a
+//! Answers to the messages VAPI waits on (`tool-calls` are answered by `tools`). They must be fast and must always be a 200 with a
 //! body VAPI understands: a lookup failure becomes an `error` VAPI can speak or report, never
 //! an HTTP error (which VAPI would treat as a dead server) (`docs/behaviour.md#vapi-answers`).
 //!
@@ -11,65 +11,6 @@ use uuid::Uuid;
 use super::json::str_at;
 use crate::db;
 use crate::db::vapi_assistants::CallKeys;
-
-/// Tools VAPI assistants were configured with in the old system (docs/behaviour.md#vapi-answers); a
-/// prefixed name (`clinic_x_book_appointment`) is normalized to the known one.
-const KNOWN_TOOLS: &[&str] = &[
-    "check_availability_range",
-    "check_availability",
-    "book_appointment",
-    "leave_message",
-    "get_clinic_hours",
-    "log_emergency_triage",
-];
-
-fn normalize_tool_name(name: &str) -> String {
-    KNOWN_TOOLS
-        .iter()
-        .find(|known| name.ends_with(*known) && name != **known)
-        // Only strip a real prefix (`x_check_availability`), not a longer tool name.
-        .filter(|known| {
-            let prefix = &name[..name.len() - known.len()];
-            prefix.ends_with('_') || prefix.ends_with('-') || prefix.ends_with('.')
-        })
-        .map(|k| k.to_string())
-        .unwrap_or_else(|| name.to_string())
-}
-
-/// `{results: [{toolCallId, name, error}]}`, one entry per tool call, in request order.
-/// No tool is implemented yet (docs/behaviour.md#vapi-answers): each call says so in one line.
-pub fn tool_calls(msg: &Value) -> Value {
-    let mut calls: Vec<&Value> = msg
-        .get("toolCallList")
-        .and_then(Value::as_array)
-        .map(|l| l.iter().collect())
-        .unwrap_or_default();
-    if calls.is_empty() {
-        // Some payloads only carry the paired form.
-        calls = msg
-            .get("toolWithToolCallList")
-            .and_then(Value::as_array)
-            .map(|l| l.iter().filter_map(|t| t.get("toolCall")).collect())
-            .unwrap_or_default();
-    }
-    let results: Vec<Value> = calls
-        .iter()
-        .enumerate()
-        .map(|(i, call)| {
-            let id = str_at(call, &["id"])
-                .or_else(|| str_at(call, &["toolCallId"]))
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("unknown-{i}"));
-            let name = str_at(call, &["function", "name"])
-                .or_else(|| str_at(call, &["name"]))
-                .map(normalize_tool_name)
-                .unwrap_or_else(|| "unknown_tool".to_string());
-            let error = format!("{name} is not available yet");
-            json!({"toolCallId": id, "name": name, "error": error})
-        })
-        .collect();
-    json!({ "results": results })
-}
 
 /// The phone number an `assistant-request` is about: `message.phoneNumber.id`, else the call's.
 fn phone_number_id(msg: &Value) -> Option<&str> {
@@ -117,7 +58,10 @@ pub fn handoff_destination() -> Value {
 
 /// The clinic of the call: by assistant, phone number or squad mapping, else the call row we
 /// already have.
-async fn clinic_of_call(pool: &PgPool, msg: &Value) -> Result<Option<Uuid>, sqlx::Error> {
+pub(super) async fn clinic_of_call(
+    pool: &PgPool,
+    msg: &Value,
+) -> Result<Option<Uuid>, sqlx::Error> {
     let call = msg.get("call").unwrap_or(&Value::Null);
     let keys = CallKeys {
         assistant_id: str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"])),
@@ -175,43 +119,6 @@ pub async fn transfer_destination(pool: &PgPool, msg: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tool_calls_shapes() {
-        let msg = json!({"toolCallList": [
-            {"id": "call_1", "type": "function", "function": {"name": "book_appointment", "arguments": "{\"date\":\"tomorrow\"}"}},
-            {"id": "call_2", "name": "clinic_check_availability", "parameters": {}},
-            {"function": {}},
-            "garbage"
-        ]});
-        let r = tool_calls(&msg);
-        let results = r["results"].as_array().unwrap();
-        assert_eq!(results.len(), 4);
-        assert_eq!(results[0]["toolCallId"], "call_1");
-        assert_eq!(results[0]["name"], "book_appointment");
-        assert_eq!(results[0]["error"], "book_appointment is not available yet");
-        assert_eq!(results[1]["name"], "check_availability");
-        assert_eq!(results[2]["toolCallId"], "unknown-2");
-        assert_eq!(tool_calls(&json!({}))["results"], json!([]));
-        let paired = json!({"toolWithToolCallList": [{"type": "function", "toolCall": {"id": "t9", "function": {"name": "leave_message"}}}]});
-        assert_eq!(tool_calls(&paired)["results"][0]["toolCallId"], "t9");
-    }
-
-    #[test]
-    fn normalizes_only_real_prefixes() {
-        assert_eq!(
-            normalize_tool_name("x_check_availability_range"),
-            "check_availability_range"
-        );
-        assert_eq!(
-            normalize_tool_name("check_availability_range"),
-            "check_availability_range"
-        );
-        assert_eq!(
-            normalize_tool_name("recheck_availability"),
-            "recheck_availability"
-        );
-    }
 
     #[test]
     fn e164_numbers() {

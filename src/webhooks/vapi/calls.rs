@@ -78,6 +78,11 @@ pub async fn apply(
         critical = an.attention.as_ref().is_some_and(|a| a.is_critical());
         store_analysis(conn, table, &merged, &an, &facts).await?;
     }
+    if kind == EventKind::Report {
+        // The caller heard the booking through to the end of the call: its holds become
+        // appointments (docs/behaviour.md#vapi-tools-holds).
+        db::bookings::settle_holds_of_call(conn, call_id).await?;
+    }
     match table {
         Table::Inbound => db::inbound_calls::write_merged(conn, &merged).await?,
         Table::Outbound => {

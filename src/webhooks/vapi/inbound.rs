@@ -65,8 +65,8 @@ pub fn apply_report(row: &mut CallRow, mut an: Analysis) -> Analysis {
     } else {
         raw
     };
-    // The appointment a booking tool wrote during the call (no tool exists yet,
-    // docs/behaviour.md#vapi-end-of-call; tools will keep it under metadata.appointment).
+    // The appointment a booking tool wrote during the call (metadata.appointment,
+    // docs/behaviour.md#vapi-tools-outcome).
     let tool_appointment = row
         .metadata
         .as_ref()
@@ -76,12 +76,21 @@ pub fn apply_report(row: &mut CallRow, mut an: Analysis) -> Analysis {
     // Caller details come from the sanitised data: an incomplete call's action cards are not
     // trusted, so neither are the names in them.
     let caller = caller(tool_appointment.as_ref(), stored.as_ref());
-    row.outcome = crate::domain::inbound_outcome::inbound_outcome(
-        card_type.as_deref(),
-        row.outcome.as_deref(),
-        an.call_outcome.as_deref(),
-        incomplete,
-    );
+    // What a tool did on the call outranks the assistant's own summary of it: the same final
+    // row whether the tool call came before or after the report.
+    let tool_outcome = row
+        .metadata
+        .as_ref()
+        .and_then(|m| str_at(m, &["tool_outcome"]))
+        .map(str::to_string);
+    row.outcome = tool_outcome.or_else(|| {
+        crate::domain::inbound_outcome::inbound_outcome(
+            card_type.as_deref(),
+            row.outcome.as_deref(),
+            an.call_outcome.as_deref(),
+            incomplete,
+        )
+    });
     row.extracted_caller_phone = caller.phone.or(row.extracted_caller_phone.take());
     row.extracted_caller_name = caller.name.or(row.extracted_caller_name.take());
     row.extracted_pet_name = caller.pet_name.or(row.extracted_pet_name.take());

@@ -10,7 +10,8 @@
 //! * [`merge`]: the order-independent merge of an event into its row.
 //!
 //! Inside the inbox's transaction: [`calls`] (find/lock, merge, write the rows) and [`retry`]
-//! (the next attempt of an unanswered outbound call). [`answers`]: the synchronous responses.
+//! (the next attempt of an unanswered outbound call). [`answers`]: the synchronous responses;
+//! [`tools`]: the voice assistant's tools, answered live.
 //!
 //! May import: `domain`, `db`, `state`, `webhooks::inbox`.
 
@@ -22,6 +23,7 @@ mod inbound;
 mod json;
 mod merge;
 mod retry;
+mod tools;
 
 use serde_json::Value;
 use sqlx::PgConnection;
@@ -86,7 +88,7 @@ pub async fn process(
         return calls::record_transfer(conn, msg, call, call_id).await;
     }
     Ok(match t {
-        // Answered synchronously by `respond`; nothing to write.
+        // Answered synchronously by `respond` (the tools write their own rows there).
         "tool-calls"
         | "assistant-request"
         | "transfer-destination-request"
@@ -100,7 +102,10 @@ pub async fn process(
 pub async fn respond(state: &AppState, v: &Value) -> Option<Value> {
     let msg = v.get("message")?;
     match message_type(v)? {
-        "tool-calls" => Some(answers::tool_calls(msg)),
+        "tool-calls" => {
+            let ctx = tools::Ctx::load(state, msg).await;
+            Some(tools::answer(&ctx, msg).await)
+        }
         "assistant-request" => Some(answers::assistant_request(&state.pool, msg).await),
         "knowledge-base-request" => Some(answers::knowledge_base()),
         "handoff-destination-request" => Some(answers::handoff_destination()),

@@ -672,6 +672,117 @@ pub async fn vapi_fixture_rows(pool: &PgPool) {
     .expect("fixtures/vapi/seed.sql");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The calendar the voice tools read (schedule config, blocked periods, appointments) and Slack
+// ---------------------------------------------------------------------------------------------
+
+/// `clinic_schedule_config`; `None` fields keep the column defaults (15-minute slots,
+/// capacity 2, no daily hours: 08:00–18:00).
+#[derive(Default)]
+pub struct ScheduleConfigOpts {
+    pub clinic_id: Uuid,
+    pub daily_hours: Option<Value>,
+    pub slot_duration_minutes: Option<i32>,
+    pub slot_capacity: Option<i32>,
+    /// `HH:MM`.
+    pub vapi_start: Option<String>,
+    pub vapi_end: Option<String>,
+}
+
+pub async fn schedule_config(
+    db: impl Acquire<'_, Database = Postgres>,
+    o: ScheduleConfigOpts,
+) -> Uuid {
+    Insert::into("clinic_schedule_config")
+        .bind("clinic_id", o.clinic_id)
+        .bind_opt("daily_hours", o.daily_hours)
+        .bind_opt("slot_duration_minutes", o.slot_duration_minutes)
+        .bind_opt("slot_capacity", o.slot_capacity)
+        .bind_opt_as("vapi_availability_start_time", o.vapi_start, "time")
+        .bind_opt_as("vapi_availability_end_time", o.vapi_end, "time")
+        .returning_id(db)
+        .await
+}
+
+/// An active blocked period, wall-clock `start`–`end` (`HH:MM`) on `days` (0 = Sunday).
+pub async fn blocked_period(
+    db: impl Acquire<'_, Database = Postgres>,
+    clinic_id: Uuid,
+    name: &str,
+    start: &str,
+    end: &str,
+    days: &[i32],
+) -> Uuid {
+    Insert::into("clinic_blocked_periods")
+        .bind("clinic_id", clinic_id)
+        .bind("name", name.to_string())
+        .bind_as("start_time", start.to_string(), "time")
+        .bind_as("end_time", end.to_string(), "time")
+        .bind("days_of_week", days.to_vec())
+        .returning_id(db)
+        .await
+}
+
+/// A `schedule_appointments` row (`scheduled`) over `[start, end)`.
+pub struct AppointmentOpts {
+    pub clinic_id: Uuid,
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    pub client_name: Option<String>,
+    pub patient_name: Option<String>,
+    pub room_id: Option<String>,
+    pub status: Option<String>,
+}
+
+impl Default for AppointmentOpts {
+    fn default() -> Self {
+        Self {
+            clinic_id: Uuid::nil(),
+            start: Utc::now(),
+            end: Utc::now(),
+            client_name: Some("Maria Lopez".into()),
+            patient_name: Some("Luna".into()),
+            room_id: None,
+            status: None,
+        }
+    }
+}
+
+pub async fn appointment(db: impl Acquire<'_, Database = Postgres>, o: AppointmentOpts) -> Uuid {
+    let range = format!("[{},{})", o.start.to_rfc3339(), o.end.to_rfc3339());
+    Insert::into("schedule_appointments")
+        .bind("clinic_id", o.clinic_id)
+        .bind_as("time_range", range, "tstzrange")
+        .bind_opt("client_name", o.client_name)
+        .bind_opt("patient_name", o.patient_name)
+        .bind_opt("room_id", o.room_id)
+        .bind_opt("status", o.status)
+        .returning_id(db)
+        .await
+}
+
+/// A Slack workspace of the clinic with one channel; returns the workspace id.
+pub async fn slack_channel(
+    pool: &PgPool,
+    clinic_id: Uuid,
+    team_id: &str,
+    bot_token: &str,
+    channel_id: &str,
+) -> Uuid {
+    let workspace = Insert::into("slack_workspaces")
+        .bind("clinic_id", clinic_id)
+        .bind("team_id", team_id.to_string())
+        .bind("bot_token", bot_token.to_string())
+        .returning_id(pool)
+        .await;
+    Insert::into("slack_channels")
+        .bind("workspace_id", workspace)
+        .bind("channel_id", channel_id.to_string())
+        .returning_id(pool)
+        .await;
+    workspace
+}
+
 /// What [`discharge_case`] created.
 pub struct DischargeCase {
     pub clinic_id: Uuid,

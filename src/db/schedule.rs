@@ -1,0 +1,119 @@
+//! The calendar a clinic's voice tools read (`docs/behaviour.md#vapi-tools-slots`):
+//! `clinic_schedule_config` with the clinic's zone, `clinic_blocked_periods`, and the intervals
+//! `schedule_appointments` and live `vapi_bookings` occupy. One query per question and per date
+//! range, never one per slot.
+
+use chrono::{DateTime, NaiveTime, Utc};
+use serde_json::Value;
+use sqlx::PgExecutor;
+use uuid::Uuid;
+
+use crate::domain::clinic_policy::zone_of;
+use crate::domain::slots::{BlockedPeriod, ScheduleRules, DEFAULT_CAPACITY, DEFAULT_SLOT_MINUTES};
+use crate::domain::status::{AppointmentStatus, BookingStatus};
+
+#[derive(sqlx::FromRow)]
+struct RulesRow {
+    timezone: Option<String>,
+    daily_hours: Option<Value>,
+    slot_duration_minutes: Option<i32>,
+    vapi_availability_start_time: Option<NaiveTime>,
+    vapi_availability_end_time: Option<NaiveTime>,
+    slot_capacity: Option<i32>,
+    blocked: Value,
+}
+
+fn blocked_from_json(v: &Value) -> Vec<BlockedPeriod> {
+    let time = |p: &Value, k: &str| {
+        p.get(k)
+            .and_then(Value::as_str)
+            .and_then(|s| NaiveTime::parse_from_str(s, "%H:%M:%S%.f").ok())
+    };
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| {
+                    Some(BlockedPeriod {
+                        name: p.get("name")?.as_str()?.to_string(),
+                        start: time(p, "start")?,
+                        end: time(p, "end")?,
+                        days: p
+                            .get("days")
+                            .and_then(Value::as_array)
+                            .map(|d| {
+                                d.iter()
+                                    .filter_map(Value::as_i64)
+                                    .filter_map(|x| i32::try_from(x).ok())
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The clinic's schedule rules (defaults without a config row) and its active blocked
+/// periods; `None` when the clinic does not exist.
+pub async fn rules_of(
+    ex: impl PgExecutor<'_>,
+    clinic_id: Uuid,
+) -> Result<Option<(ScheduleRules, Vec<BlockedPeriod>)>, sqlx::Error> {
+    let row: Option<RulesRow> = sqlx::query_as(
+        "SELECT c.timezone, s.daily_hours, s.slot_duration_minutes,
+                s.vapi_availability_start_time, s.vapi_availability_end_time, s.slot_capacity,
+                coalesce((SELECT json_agg(json_build_object('name', b.name, 'start', b.start_time,
+                                 'end', b.end_time, 'days', b.days_of_week))
+                          FROM clinic_blocked_periods b
+                          WHERE b.clinic_id = c.id AND coalesce(b.is_active, true)), '[]'::json)::jsonb
+                  AS blocked
+         FROM clinics c LEFT JOIN clinic_schedule_config s ON s.clinic_id = c.id
+         WHERE c.id = $1",
+    )
+    .bind(clinic_id)
+    .fetch_optional(ex)
+    .await?;
+    Ok(row.map(|r| {
+        let rules = ScheduleRules {
+            tz: zone_of(clinic_id, r.timezone.as_deref()),
+            daily_hours: r.daily_hours.filter(Value::is_object),
+            slot_minutes: r
+                .slot_duration_minutes
+                .filter(|m| *m > 0)
+                .map_or(DEFAULT_SLOT_MINUTES, i64::from),
+            window: (r.vapi_availability_start_time, r.vapi_availability_end_time),
+            capacity: r.slot_capacity.map_or(DEFAULT_CAPACITY, i64::from),
+        };
+        (rules, blocked_from_json(&r.blocked))
+    }))
+}
+
+/// Intervals overlapping `[from, to)` that take a place in the clinic's calendar: appointments
+/// not deleted, cancelled or no-show, and bookings that are confirmed or hold an unexpired
+/// slot.
+pub async fn busy_intervals(
+    ex: impl PgExecutor<'_>,
+    clinic_id: Uuid,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT lower(time_range), upper(time_range) FROM schedule_appointments
+         WHERE clinic_id = $1 AND time_range && tstzrange($2, $3) AND deleted_at IS NULL
+           AND status IS DISTINCT FROM $4 AND status IS DISTINCT FROM $5
+         UNION ALL
+         SELECT lower(time_range), upper(time_range) FROM vapi_bookings
+         WHERE clinic_id = $1 AND time_range && tstzrange($2, $3)
+           AND (status = $6 OR (status = $7 AND (hold_expires_at IS NULL OR hold_expires_at > now())))",
+    )
+    .bind(clinic_id)
+    .bind(from)
+    .bind(to)
+    .bind(AppointmentStatus::Cancelled.as_str())
+    .bind(AppointmentStatus::NoShow.as_str())
+    .bind(BookingStatus::Confirmed.as_str())
+    .bind(BookingStatus::Pending.as_str())
+    .fetch_all(ex)
+    .await
+}

@@ -1,0 +1,92 @@
+//! What every tool of one `tool-calls` message shares: the pool, the VAPI call and assistant,
+//! the calling clinic (through the assistant's active mapping, `docs/behaviour.md#vapi-tools`)
+//! and the instant the message is answered.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use crate::db;
+use crate::db::tool_clinic::ToolClinic;
+use crate::domain::clinic_policy::zone_of;
+use crate::domain::clock::local_date;
+use crate::state::AppState;
+use crate::webhooks::vapi::json::str_at;
+
+pub struct Ctx<'a> {
+    pub pool: &'a PgPool,
+    pub call_id: Option<String>,
+    pub assistant_id: Option<String>,
+    /// `call.type` is `inboundPhoneCall`: the tools may create the call's inbound row.
+    pub inbound: bool,
+    /// `None`: no assistant mapping and no call row names the clinic.
+    pub clinic: Option<ToolClinic>,
+    pub now: DateTime<Utc>,
+}
+
+impl<'a> Ctx<'a> {
+    /// Resolves the calling clinic once for the whole message. A lookup failure is logged and
+    /// answered like an unknown clinic (VAPI must get its 200 quickly).
+    pub async fn load(state: &'a AppState, msg: &Value) -> Ctx<'a> {
+        let call = msg.get("call").unwrap_or(&Value::Null);
+        let assistant_id = str_at(call, &["assistantId"])
+            .or_else(|| str_at(msg, &["assistant", "id"]))
+            .map(str::to_string);
+        let clinic = match super::super::answers::clinic_of_call(&state.pool, msg).await {
+            Ok(Some(id)) => db::tool_clinic::load(&state.pool, id, assistant_id.as_deref())
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "tool clinic lookup failed");
+                    None
+                }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "tool clinic lookup failed");
+                None
+            }
+        };
+        Ctx {
+            pool: &state.pool,
+            call_id: str_at(call, &["id"]).map(str::to_string),
+            assistant_id,
+            inbound: str_at(call, &["type"]) == Some("inboundPhoneCall"),
+            clinic,
+            now: Utc::now(),
+        }
+    }
+
+    /// The calling clinic's zone (the column's default when it is not an IANA name).
+    pub fn tz(&self, clinic: &ToolClinic) -> Tz {
+        zone_of(clinic.id, clinic.timezone.as_deref())
+    }
+
+    /// Today on the calling clinic's calendar.
+    pub fn today(&self, clinic: &ToolClinic) -> NaiveDate {
+        local_date(self.tz(clinic), self.now)
+    }
+
+    /// The call's inbound row and its clinic, if any. With `create`, an inbound call that has
+    /// no row yet gets one for `clinic_id` (a tool can run before any call event arrived).
+    /// Callers link rows of another clinic only through `metadata` (clinic-consistent rows).
+    pub async fn call_row(
+        &self,
+        conn: &mut PgConnection,
+        clinic_id: Uuid,
+        create: bool,
+    ) -> Result<Option<(Uuid, Uuid)>, sqlx::Error> {
+        let Some(call_id) = self.call_id.as_deref() else {
+            return Ok(None);
+        };
+        // A call without an assistant id (squad, transient assistant, routed by phone number)
+        // still gets its row.
+        if create && self.inbound {
+            let assistant = self.assistant_id.as_deref();
+            let row =
+                db::inbound_calls::ensure_for_tool(conn, clinic_id, call_id, assistant).await?;
+            return Ok(Some(row));
+        }
+        db::inbound_calls::find_by_vapi_call(&mut *conn, call_id).await
+    }
+}
