@@ -163,8 +163,9 @@ async fn assert_fixture_rows(pool: &PgPool) {
     .unwrap();
     assert_eq!(
         counts,
-        (2, 5, 6),
-        "inbound calls, outbound calls (4 seeded + 1 retry), analyses"
+        (3, 5, 6),
+        "inbound calls (2 + the voice tools' call …0105), outbound calls (4 seeded + 1 retry), \
+         analyses"
     );
 
     // Inbound: booked appointment.

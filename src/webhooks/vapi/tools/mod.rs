@@ -118,7 +118,10 @@ pub enum ToolError {
 #[derive(Clone, Debug)]
 pub struct ToolCall {
     pub id: String,
+    /// The canonical tool name (what runs).
     pub name: String,
+    /// The name as the assistant called it (what the answer echoes).
+    pub called_as: String,
     pub args: Value,
 }
 
@@ -147,10 +150,11 @@ pub fn tool_call_list(msg: &Value) -> Vec<ToolCall> {
                 .or_else(|| s(&["toolCallId"]))
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("unknown-{i}"));
-            let name = s(&["function", "name"])
+            let called_as = s(&["function", "name"])
                 .or_else(|| s(&["name"]))
-                .map(canonical_tool_name)
-                .unwrap_or_else(|| "unknown_tool".to_string());
+                .unwrap_or("unknown_tool")
+                .to_string();
+            let name = canonical_tool_name(&called_as);
             let raw = [
                 call.pointer("/function/arguments"),
                 call.get("arguments"),
@@ -165,7 +169,12 @@ pub fn tool_call_list(msg: &Value) -> Vec<ToolCall> {
                 _ => json!({}),
             };
             let args = if args.is_object() { args } else { json!({}) };
-            ToolCall { id, name, args }
+            ToolCall {
+                id,
+                name,
+                called_as,
+                args,
+            }
         })
         .collect()
 }
@@ -177,13 +186,13 @@ pub async fn answer(ctx: &Ctx<'_>, msg: &Value) -> Value {
         let entry = match run(ctx, &call).await {
             Some(reply) => json!({
                 "toolCallId": call.id,
-                "name": call.name,
+                "name": call.called_as,
                 "result": reply.to_string(),
             }),
             None => json!({
                 "toolCallId": call.id,
-                "name": call.name,
-                "error": format!("Unknown tool \"{}\". Available tools: {}.", call.name, KNOWN_TOOLS.join(", ")),
+                "name": call.called_as,
+                "error": format!("Unknown tool \"{}\". Available tools: {}.", call.called_as, KNOWN_TOOLS.join(", ")),
             }),
         };
         results.push(entry);
