@@ -180,7 +180,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             });
             odis_worker::app::replay(config, args.paths, filter).await
         }
-        Command::Jobs { action: None } => odis_worker::app::jobs_list(),
+        Command::Jobs { action: None } => odis_worker::app::jobs_list(&config).await,
         Command::Jobs {
             action: Some(JobsAction::Run { name }),
         } => odis_worker::app::jobs_run(config, &name).await,

@@ -218,6 +218,29 @@ pub async fn depth(pool: &PgPool) -> Result<Option<(Vec<(String, i64)>, f64)>, s
     Ok(Some((depth, oldest.unwrap_or(0.0))))
 }
 
+// --- retention (jobs/prune) ---
+
+/// Deletes at most `batch` finished jobs — `Done`, `Killed`, or `Failed` with no attempt left
+/// (dead) — that finished more than `older_than_secs` ago; returns how many. Jobs still to run
+/// are never touched (`docs/behaviour.md#retention`).
+pub async fn prune_finished_batch(
+    ex: impl sqlx::PgExecutor<'_>,
+    older_than_secs: f64,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM apalis.jobs WHERE id IN (SELECT id FROM apalis.jobs \
+         WHERE (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts)) \
+           AND coalesce(done_at, run_at) < now() - make_interval(secs => $1) \
+         LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(older_than_secs)
+    .bind(batch)
+    .execute(ex)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 // --- engine, sweep and catalogue (jobs/) ---
 
 /// Keys (`$2`, a field of the job's JSON payload) of the jobs of queue `$1` that are still to

@@ -12,6 +12,7 @@ pub mod dispatch_meta;
 pub mod extreme;
 pub mod inbound_outcome;
 pub mod phone;
+pub mod provider_limits;
 pub mod roles;
 pub mod status;
 pub mod vapi_status;

@@ -28,6 +28,7 @@ pub mod dispatch;
 pub mod inbox_retry;
 pub mod items;
 pub mod process_discharge_batch;
+pub mod prune;
 pub mod reprocess_webhook;
 pub mod sweep;
 

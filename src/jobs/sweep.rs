@@ -9,9 +9,11 @@
 //! * Claims left by a crashed worker (older than [`STALE_CLAIM`]): an email, or a call whose
 //!   request was never sent, is released; a call that may have reached VAPI is failed with
 //!   `dispatch_ambiguous` (never placed twice).
-//! * `job_ticks` rows older than a week are pruned.
+//! * Call slots whose lease passed are freed (they would be taken over anyway; freeing them
+//!   makes the slot table say what is live).
+//! * Old `job_ticks` rows are the `prune` entry's (`jobs::prune`).
 //!
-//! The SQL is in `db::outbound_calls`, `db::outbound_emails`, `db::queue` and `db::job_ticks`
+//! The SQL is in `db::outbound_calls`, `db::outbound_emails`, `db::queue` and `db::provider_limits`
 //! (one named query per table, no SQL built here). May import: `db`, `scheduling`, `jobs`.
 
 use serde::Serialize;
@@ -20,7 +22,7 @@ use sqlx::PgPool;
 use super::dispatch::claim::{STALE_CALL_ERROR, STALE_CALL_REASON};
 use super::items::{self, Channel, Final};
 use super::{AppState, DispatchCall, DispatchEmail, Job, JobError, ProcessDischargeBatch};
-use crate::db::{job_ticks, outbound_calls, outbound_emails, queue};
+use crate::db::{outbound_calls, outbound_emails, provider_limits, queue};
 
 /// Most rows enqueued per table per sweep; the next sweep takes the rest.
 pub const SWEEP_LIMIT: i64 = 500;
@@ -35,7 +37,9 @@ pub struct SweepSummary {
     pub batches_enqueued: u64,
     pub stale_claims_released: u64,
     pub stale_calls_failed: u64,
-    pub ticks_pruned: u64,
+    /// Call slots whose lease passed (a process died mid-request, or a call's end was never
+    /// reported), freed (`docs/behaviour.md#provider-limits`).
+    pub call_slots_expired: u64,
 }
 
 pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
@@ -43,9 +47,9 @@ pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
     let mut summary = SweepSummary::default();
     // Stale claims first, so released rows are enqueued by this same sweep.
     recover_stale_claims(pool, &mut summary).await?;
+    summary.call_slots_expired = provider_limits::free_expired_call_slots(pool).await?;
     enqueue_due_rows(pool, &mut summary).await?;
     enqueue_due_batches(pool, &mut summary).await?;
-    summary.ticks_pruned = job_ticks::prune_older_than_a_week(pool).await?;
     Ok(summary)
 }
 

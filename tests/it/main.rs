@@ -24,6 +24,8 @@ mod fuzz_verifiers;
 mod http_basics;
 mod jobs_dispatch;
 mod jobs_engine;
+mod long_uptime;
+mod provider_limits;
 mod queue_in_tx;
 mod rls;
 mod scheduling;
