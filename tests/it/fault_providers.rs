@@ -138,6 +138,9 @@ fn context(pool: &PgPool, base_url: &str) -> AppState {
     let mut config = app::job_config(base_url);
     // Enough sends per second that Resend's own limit is the fake's 429s, not ours.
     config.resend_max_rps = 20;
+    // Placed calls stay live for VAPI's account limit until their end is reported, and this test
+    // never ends them: room for all of them, so the limit is not what is under test.
+    config.vapi_max_concurrent_calls = CALLS;
     // The default provider timeout (15 s): a short one could turn a slow answer on a loaded
     // machine into an ambiguous call, which is not the fault under test.
     AppState::from_parts(pool.clone(), Arc::new(config)).unwrap()

@@ -320,7 +320,10 @@ fn the_shipped_catalogue_is_valid_and_lists_next_runs() {
     assert_eq!(shipped, catalogue::EMBEDDED);
     let c = Catalogue::parse(&shipped, "jobs/catalogue.toml").unwrap();
     let names: Vec<&str> = c.entries.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["auto-schedule", "sweep-due", "inbox-retry"]);
+    assert_eq!(
+        names,
+        ["auto-schedule", "sweep-due", "inbox-retry", "prune"]
+    );
     assert_eq!(c.get("sweep-due").unwrap().job, PeriodicJob::SweepDue);
 
     // 19:00 in Los Angeles across the spring-forward night of 2026-03-08.
