@@ -36,7 +36,8 @@ enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// List the periodic job catalogue (jobs/catalogue.toml) with each entry's next run time,
-    /// in the entry's time zone and in UTC.
+    /// in the entry's time zone and in UTC, and its catch-up window; with DATABASE_URL set, also
+    /// whether each entry's most recent scheduled tick ran or was missed.
     Jobs {
         #[command(subcommand)]
         action: Option<JobsAction>,
