@@ -467,3 +467,67 @@ async fn an_email_due_at_night_waits_for_seven_and_a_daytime_one_goes_now(pool: 
     let (status, _, _) = app::email_row(&pool, email).await;
     assert_eq!(status, "sent");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Pickup on insert
+// ---------------------------------------------------------------------------------------------
+
+/// With polling (and heartbeats) made useless (once an hour), a job inserted into the idle engine still runs:
+/// only the wake-up on insert can have started it. With `Pickup::PollOnly` the same job waits.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_idle_engine_is_woken_by_an_insert(pool: PgPool) {
+    use odis_worker::jobs::{self, EngineSettings, Pickup};
+    use tokio_util::sync::CancellationToken;
+
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/emails"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_woken"})))
+        .mount(&server)
+        .await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
+    let settings = EngineSettings {
+        poll_interval: Duration::from_secs(3600),
+        // A heartbeat also makes a worker fetch: as rare as the polls.
+        heartbeat_interval: Duration::from_secs(3600),
+        shutdown_timeout: Duration::from_secs(5),
+        ..EngineSettings::default()
+    };
+    let sent = |id: Uuid| {
+        let pool = pool.clone();
+        async move {
+            let (status, _, _) = app::email_row(&pool, id).await;
+            status == "sent"
+        }
+    };
+    for (pickup, expect_sent) in [(Pickup::PollOnly, false), (Pickup::WakeOnInsert, true)] {
+        let shutdown = CancellationToken::new();
+        let engine = tokio::spawn(jobs::run_engine_with(
+            app::context(&pool, &server.uri()),
+            Catalogue::parse("", "test").unwrap(),
+            settings.clone(),
+            pickup,
+            shutdown.clone(),
+        ));
+        // Every worker has made its first (empty) fetch and is now idle.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let id = seed::due_email(&pool, &s).await;
+        jobs::enqueue_dispatch_email(&pool, id, None).await.unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        while !sent(id).await && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(sent(id).await, expect_sent, "{pickup:?}");
+        shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(30), engine)
+            .await
+            .expect("engine stops")
+            .unwrap()
+            .unwrap();
+        // The poll-only engine's job stays behind; clear it so the next engine starts idle.
+        sqlx::query("DELETE FROM apalis.jobs")
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
