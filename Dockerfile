@@ -1,10 +1,16 @@
 # Multi-stage build: compile in the full Rust image, run in a slim Debian image as a non-root
 # user with only the binary, the migrations and the job catalogue.
-# (No Docker engine runs on the development machines: this file is kept simple and checked by reading.)
+# No Docker engine runs on the development machines: `.ci/run` (scripts/check-image-context)
+# assembles the build context from this file's COPY lines and builds it offline, so a COPY that
+# misses something the build needs fails CI. `.dockerignore` keeps target/ and .odis/ out.
 
 FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
+# SQLX_OFFLINE for apalis-postgres's compile-time-checked queries.
+COPY .cargo .cargo
+# The patched sqlx-core wired through [patch.crates-io] (vendor/README.md).
+COPY vendor vendor
 COPY src src
 COPY migrations migrations
 COPY jobs jobs

@@ -189,11 +189,35 @@ pub async fn replay(
     Ok(())
 }
 
-/// `odis-worker jobs`: the catalogue with each entry's next run (no database needed).
-pub fn jobs_list() -> anyhow::Result<()> {
+/// `odis-worker jobs`: the catalogue with each entry's next run; with `DATABASE_URL` set, also
+/// which most recent ticks ran and which were missed (no database needed otherwise, and an
+/// unreachable one only leaves that column out).
+pub async fn jobs_list(config: &Config) -> anyhow::Result<()> {
     let catalogue = crate::jobs::catalogue::Catalogue::load_default()?;
-    print!("{}", catalogue.listing(chrono::Utc::now()));
+    let latest = match &config.database_url {
+        Some(url) => latest_ticks(url).await,
+        None => None,
+    };
+    print!("{}", catalogue.listing(chrono::Utc::now(), latest.as_ref()));
     Ok(())
+}
+
+async fn latest_ticks(
+    url: &str,
+) -> Option<std::collections::HashMap<String, chrono::DateTime<chrono::Utc>>> {
+    let read = async {
+        let pool = crate::db::connect(url, 1).await?;
+        let rows = crate::db::job_ticks::latest_per_entry(&pool).await;
+        pool.close().await;
+        rows
+    };
+    match read.await {
+        Ok(rows) => Some(rows.into_iter().collect()),
+        Err(e) => {
+            eprintln!("odis-worker jobs: cannot read job_ticks ({e}); missed ticks not shown");
+            None
+        }
+    }
 }
 
 /// `odis-worker jobs run NAME`: runs one catalogue entry now and prints its result as JSON.
@@ -207,9 +231,10 @@ pub async fn jobs_run(config: Config, name: &str) -> anyhow::Result<()> {
         )
     })?;
     let job = entry.job;
+    let retention = entry.retention.clone();
     let db = Database::open(&config, 4).await?;
     let result = match AppState::new(db.pool.clone(), config) {
-        Ok(ctx) => crate::jobs::catalogue::run_now(&ctx, job)
+        Ok(ctx) => crate::jobs::catalogue::run_now(&ctx, job, Some(&retention))
             .await
             .map_err(anyhow::Error::from),
         Err(e) => Err(e.into()),

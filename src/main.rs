@@ -36,7 +36,8 @@ enum Command {
     #[command(subcommand)]
     Bench(BenchCommand),
     /// List the periodic job catalogue (jobs/catalogue.toml) with each entry's next run time,
-    /// in the entry's time zone and in UTC.
+    /// in the entry's time zone and in UTC, and its catch-up window; with DATABASE_URL set, also
+    /// whether each entry's most recent scheduled tick ran or was missed.
     Jobs {
         #[command(subcommand)]
         action: Option<JobsAction>,
@@ -206,7 +207,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             });
             odis_worker::app::replay(config, args.paths, filter).await
         }
-        Command::Jobs { action: None } => odis_worker::app::jobs_list(),
+        Command::Jobs { action: None } => odis_worker::app::jobs_list(&config).await,
         Command::Jobs {
             action: Some(JobsAction::Run { name }),
         } => odis_worker::app::jobs_run(config, &name).await,

@@ -1,5 +1,6 @@
-//! What request handlers and job handlers share: the pool, the configuration, the provider
-//! clients and the per-process provider limits. Built once at start-up by `app` (or a test),
+//! What request handlers and job handlers share: the pool, the configuration and the provider
+//! clients (provider limits are shared by every process through the database,
+//! `db::provider_limits`). Built once at start-up by `app` (or a test),
 //! cheap to clone. Installing the metrics recorder is the binary's start-up job, not this one's.
 //!
 //! May import: `config`, `providers`.
@@ -11,7 +12,6 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::providers::rate::RateLimiter;
 use crate::providers::resend::ResendClient;
 use crate::providers::slack::SlackClient;
 use crate::providers::vapi::VapiClient;
@@ -25,10 +25,6 @@ pub struct AppState {
     pub vapi: VapiClient,
     pub resend: ResendClient,
     pub slack: SlackClient,
-    /// At most `VAPI_MAX_CONCURRENT_CALLS` create-call requests in flight from this process.
-    pub call_slots: Arc<Semaphore>,
-    /// At most `RESEND_MAX_RPS` sends per second from this process.
-    pub email_rate: RateLimiter,
     /// Names this process in claims (`dispatch_claimed_by`, `job_ticks.claimed_by`).
     pub instance: Arc<str>,
     /// Bytes of request bodies buffered at once (`config::BODY_BUDGET_BYTES`), one permit a byte.
@@ -66,8 +62,6 @@ impl AppState {
         )
         .map_err(|e| StateError(e.to_string()))?;
         Ok(Self {
-            call_slots: Arc::new(Semaphore::new(config.vapi_max_concurrent_calls.max(1))),
-            email_rate: RateLimiter::per_second(config.resend_max_rps),
             instance: instance_name().into(),
             body_budget: Arc::new(Semaphore::new(crate::config::BODY_BUDGET_BYTES)),
             body_read_timeout: crate::config::BODY_READ_TIMEOUT,

@@ -64,6 +64,16 @@ pub struct JobsArgs {
     /// Give up waiting for a phase's jobs after this many seconds.
     #[arg(long, default_value_t = 900)]
     pub timeout_secs: u64,
+    /// Idle pickup: emails enqueued one at a time into an idle engine, each timed from the
+    /// enqueue to the fake Resend receiving it (0 skips the phase).
+    #[arg(long, default_value_t = 50)]
+    pub pickup: usize,
+    /// Seconds the idle engine's database transactions are counted for.
+    #[arg(long, default_value_t = 30)]
+    pub idle_secs: u64,
+    /// Run the engine polling only (no wake-up on insert): the engine before `LISTEN`.
+    #[arg(long)]
+    pub poll_only: bool,
 }
 
 /// The bench-only job kind: does nothing.
@@ -127,6 +137,20 @@ pub struct DispatchReport {
 }
 
 #[derive(Debug, Serialize)]
+pub struct PickupReport {
+    pub pickup: String,
+    pub poll_interval_ms: u128,
+    pub idle_secs: f64,
+    /// Transactions committed or rolled back per second in the scratch database while the
+    /// engine (every queue's worker, heartbeats, polling) sat idle.
+    pub idle_transactions_per_s: f64,
+    pub jobs: usize,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub max_ms: f64,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Reference {
     pub name: &'static str,
     pub jobs_per_s: f64,
@@ -135,6 +159,7 @@ pub struct Reference {
 
 #[derive(Debug, Serialize)]
 pub struct JobsReport {
+    pub pickup: Option<PickupReport>,
     pub noop: Option<NoopReport>,
     pub dispatch: Option<DispatchReport>,
     /// Published figures, NOT measured here.
@@ -167,6 +192,11 @@ async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Resu
     crate::db::queue::setup(&db.pool)
         .await
         .context("create apalis tables")?;
+    let pickup = if args.pickup > 0 {
+        Some(pickup_phase(&db.pool, config.clone(), args).await?)
+    } else {
+        None
+    };
     let noop = if args.noop > 0 {
         let r = noop_phase(&db.pool, args).await?;
         // Leave the dispatch phase an unbloated jobs table.
@@ -181,6 +211,7 @@ async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Resu
         None
     };
     Ok(JobsReport {
+        pickup,
         noop,
         dispatch,
         published_reference: references(),
@@ -388,13 +419,19 @@ fn rate(n: usize, secs: f64) -> f64 {
 struct FakeResend {
     requests: AtomicUsize,
     keys: Mutex<HashSet<String>>,
+    /// When each idempotency key first arrived.
+    arrivals: Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 async fn fake_send(State(fake): State<Arc<FakeResend>>, headers: HeaderMap) -> Json<Value> {
+    let at = Instant::now();
     let n = fake.requests.fetch_add(1, Ordering::Relaxed);
     if let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) {
         if let Ok(mut keys) = fake.keys.lock() {
             keys.insert(key.to_string());
+        }
+        if let Ok(mut arrivals) = fake.arrivals.lock() {
+            arrivals.entry(key.to_string()).or_insert(at);
         }
     }
     Json(json!({ "id": format!("re_bench_{n:08}") }))
@@ -418,6 +455,104 @@ async fn start_fake_resend(
     Ok(server)
 }
 
+/// A zone where it is early afternoon now, so seeded emails fall inside waking hours.
+fn awake_zone() -> String {
+    crate::domain::clock::zone_at_local_hour(chrono::Utc::now(), 13)
+        .name()
+        .to_string()
+}
+
+/// The idle engine: database transactions per second while nothing happens, then `args.pickup`
+/// emails enqueued one at a time (each after a random pause, so the polls' phase is random),
+/// each timed from its enqueue to the fake Resend receiving it.
+async fn pickup_phase(
+    pool: &PgPool,
+    mut config: Config,
+    args: &JobsArgs,
+) -> anyhow::Result<PickupReport> {
+    use rand::Rng;
+    let fake = Arc::new(FakeResend::default());
+    let server = start_fake_resend(fake.clone(), &mut config).await?;
+    let ids = crate::db::bench::seed_dispatch_emails(pool, args.pickup as i64, &awake_zone())
+        .await
+        .context("seed outbound emails")?;
+    let ctx = AppState::new(pool.clone(), config)?;
+    let catalogue = crate::jobs::catalogue::Catalogue {
+        source: "bench (empty)".into(),
+        entries: Vec::new(),
+    };
+    let settings = EngineSettings {
+        shutdown_timeout: Duration::from_secs(5),
+        ..EngineSettings::default()
+    };
+    let poll_interval_ms = settings.poll_interval.as_millis();
+    let pickup = match args.poll_only {
+        true => crate::jobs::Pickup::PollOnly,
+        false => crate::jobs::Pickup::WakeOnInsert,
+    };
+    let shutdown = CancellationToken::new();
+    let engine = tokio::spawn(crate::jobs::run_engine_with(
+        ctx,
+        catalogue,
+        settings,
+        pickup,
+        shutdown.clone(),
+    ));
+    // Let every worker register and settle, then count what the idle engine asks of the database.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    eprintln!(
+        "  pickup: engine idle; counting transactions for {} s",
+        args.idle_secs
+    );
+    let before = crate::db::bench::transactions(pool).await?;
+    let t = Instant::now();
+    tokio::time::sleep(Duration::from_secs(args.idle_secs.max(1))).await;
+    let after = crate::db::bench::transactions(pool).await?;
+    let idle_secs = t.elapsed().as_secs_f64();
+    // One of them is the first reading itself.
+    let idle_transactions_per_s = (after - before - 1).max(0) as f64 / idle_secs;
+
+    let mut latencies = Vec::with_capacity(ids.len());
+    for id in &ids {
+        let pause = rand::thread_rng().gen_range(100..1100);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let key = id.to_string();
+        let t0 = Instant::now();
+        crate::jobs::enqueue_dispatch_email(pool, *id, None).await?;
+        let deadline = t0 + Duration::from_secs(30);
+        let arrived = loop {
+            let seen = fake.arrivals.lock().ok().and_then(|a| a.get(&key).copied());
+            if let Some(at) = seen {
+                break at;
+            }
+            if Instant::now() > deadline {
+                anyhow::bail!("email {key} not sent within 30 s");
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        };
+        latencies.push(arrived.duration_since(t0).as_secs_f64() * 1000.0);
+    }
+    shutdown.cancel();
+    stop_within_15s(engine, "engine").await;
+    server.abort();
+    crate::db::bench::clear_queue(pool, DispatchEmail::QUEUE).await?;
+    latencies.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+        latencies[i]
+    };
+    Ok(PickupReport {
+        pickup: format!("{pickup:?}"),
+        poll_interval_ms,
+        idle_secs,
+        idle_transactions_per_s,
+        jobs: latencies.len(),
+        p50_ms: pct(0.50),
+        p99_ms: pct(0.99),
+        max_ms: latencies.last().copied().unwrap_or(0.0),
+    })
+}
+
 async fn dispatch_phase(
     pool: &PgPool,
     mut config: Config,
@@ -429,7 +564,7 @@ async fn dispatch_phase(
 
     // Seed: one clinic, 100 cases with discharge summaries, N queued emails spread over them.
     let t = Instant::now();
-    let ids: Vec<Uuid> = crate::db::bench::seed_dispatch_emails(pool, n as i64)
+    let ids: Vec<Uuid> = crate::db::bench::seed_dispatch_emails(pool, n as i64, &awake_zone())
         .await
         .context("seed outbound emails")?;
     let seed_secs = t.elapsed().as_secs_f64();
@@ -500,6 +635,16 @@ async fn dispatch_phase(
 
 pub fn print(r: &JobsReport) {
     println!("job engine benchmark");
+    if let Some(p) = &r.pickup {
+        println!(
+            "idle pickup ({}, poll every {} ms), QStash-style enqueue -> fake Resend: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} emails",
+            p.pickup, p.poll_interval_ms, p.p50_ms, p.p99_ms, p.max_ms, p.jobs
+        );
+        println!(
+            "idle engine: {:.2} database transactions/s (over {:.0} s)",
+            p.idle_transactions_per_s, p.idle_secs
+        );
+    }
     println!("{:<66} {:>12} {:>10}", "phase", "jobs/s", "jobs");
     if let Some(n) = &r.noop {
         println!(

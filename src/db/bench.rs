@@ -157,11 +157,16 @@ pub async fn queue_status_counts(
 }
 
 /// Seeds one clinic, 100 cases with discharge summaries and `n` due `queued` emails spread over
-/// them; returns the emails' ids (then `ANALYZE`s, so the dispatch phase gets good plans).
-pub async fn seed_dispatch_emails(pool: &PgPool, n: i64) -> Result<Vec<Uuid>, sqlx::Error> {
+/// them, the clinic in zone `tz`; returns the emails' ids (then `ANALYZE`s, so the dispatch
+/// phase gets good plans).
+pub async fn seed_dispatch_emails(
+    pool: &PgPool,
+    n: i64,
+    tz: &str,
+) -> Result<Vec<Uuid>, sqlx::Error> {
     let ids = sqlx::query_scalar(SEED_DISPATCH_SQL)
         .bind(n)
-        .bind(crate::domain::clinic_policy::DEFAULT_TZ.name())
+        .bind(tz)
         // `cases.status` has no enum in `domain::status`; its "completed" is spelled the same.
         .bind(crate::domain::status::ScheduledItemStatus::Completed.as_str())
         .bind(crate::domain::status::EmailStatus::Queued.as_str())
@@ -169,6 +174,17 @@ pub async fn seed_dispatch_emails(pool: &PgPool, n: i64) -> Result<Vec<Uuid>, sq
         .await?;
     sqlx::query("ANALYZE").execute(pool).await?;
     Ok(ids)
+}
+
+/// Transactions committed or rolled back so far in this database (the statistics collector's
+/// count, as of this statement).
+pub async fn transactions(pool: &PgPool) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (xact_commit + xact_rollback)::int8 FROM pg_stat_database \
+         WHERE datname = current_database()",
+    )
+    .fetch_one(pool)
+    .await
 }
 
 /// Emails actually sent (status and provider id both written).

@@ -195,21 +195,24 @@ pub async fn load_for_call(
     })
 }
 
-/// A clinic's email test mode: whether it is on, and the address that then gets every email.
+/// A clinic's email test mode: whether it is on, and the address that then gets every email;
+/// plus the clinic's `timezone` as stored (waking hours are read in it).
 #[derive(Clone, Debug, Default, sqlx::FromRow)]
 pub struct EmailTestMode {
     pub test_mode: bool,
     pub test_contact_email: Option<String>,
+    pub timezone: Option<String>,
 }
 
-/// The clinic's email test mode (off when it has no settings row).
+/// The clinic's email test mode (off when it has no settings row) and its zone.
 pub async fn email_test_mode(
     ex: impl PgExecutor<'_>,
     clinic_id: Uuid,
 ) -> Result<EmailTestMode, sqlx::Error> {
     let row: Option<EmailTestMode> = sqlx::query_as(
-        "SELECT coalesce(test_mode_enabled, false) AS test_mode, test_contact_email \
-         FROM clinic_settings WHERE clinic_id = $1",
+        "SELECT coalesce(s.test_mode_enabled, false) AS test_mode, s.test_contact_email, \
+           c.timezone \
+         FROM clinics c LEFT JOIN clinic_settings s ON s.clinic_id = c.id WHERE c.id = $1",
     )
     .bind(clinic_id)
     .fetch_optional(ex)

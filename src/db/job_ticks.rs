@@ -25,10 +25,28 @@ pub async fn claim(
     Ok(done.rows_affected() == 1)
 }
 
-/// Deletes ticks older than a week (they only guard ticks that are long past); returns how many.
-pub async fn prune_older_than_a_week(ex: impl PgExecutor<'_>) -> Result<u64, sqlx::Error> {
-    sqlx::query("DELETE FROM job_ticks WHERE tick_at < now() - interval '7 days'")
-        .execute(ex)
+/// Deletes at most `batch` ticks older than `older_than_secs`; returns how many (jobs/prune).
+pub async fn prune_batch(
+    ex: impl PgExecutor<'_>,
+    older_than_secs: f64,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM job_ticks WHERE (name, tick_at) IN (SELECT name, tick_at FROM job_ticks \
+         WHERE tick_at < now() - make_interval(secs => $1) LIMIT $2)",
+    )
+    .bind(older_than_secs)
+    .bind(batch)
+    .execute(ex)
+    .await
+    .map(|r| r.rows_affected())
+}
+
+/// The latest claimed tick of each entry (`odis-worker jobs` compares it with the schedule).
+pub async fn latest_per_entry(
+    ex: impl PgExecutor<'_>,
+) -> Result<Vec<(String, DateTime<Utc>)>, sqlx::Error> {
+    sqlx::query_as("SELECT name, max(tick_at) FROM job_ticks GROUP BY name")
+        .fetch_all(ex)
         .await
-        .map(|r| r.rows_affected())
 }

@@ -18,6 +18,7 @@ pub mod inbound_calls;
 pub mod job_ticks;
 pub mod outbound_calls;
 pub mod outbound_emails;
+pub mod provider_limits;
 pub mod queue;
 pub mod refills;
 pub mod schedule;

@@ -20,6 +20,7 @@ pub struct ClaimedEmail {
     pub subject: Option<String>,
     pub html_content: Option<String>,
     pub text_content: Option<String>,
+    pub scheduled_for: Option<DateTime<Utc>>,
     pub metadata: Value,
 }
 
@@ -38,7 +39,7 @@ pub async fn claim_for_dispatch(
            AND NOT (coalesce(metadata, '{}'::jsonb) ? $3::text) \
            AND (metadata->>$6::text IS NULL OR (metadata->>$6::text)::timestamptz <= now()) \
          RETURNING clinic_id, case_id, recipient_email, recipient_name, subject, html_content, \
-           text_content, coalesce(metadata, '{}'::jsonb) AS metadata",
+           text_content, scheduled_for, coalesce(metadata, '{}'::jsonb) AS metadata",
     )
     .bind(id)
     .bind(claimer)
@@ -144,6 +145,32 @@ pub async fn mark_failed(
     .bind(id)
     .bind(extra)
     .bind(crate::domain::status::EmailStatus::Failed.as_str())
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+/// Moves an email due outside waking hours to the next opening and drops its claim (still
+/// `queued`; `docs/behaviour.md#email-waking-hours`).
+pub async fn postpone_to_waking_hours(
+    ex: impl PgExecutor<'_>,
+    id: Uuid,
+    opening: DateTime<Utc>,
+    scheduled_for: Option<DateTime<Utc>>,
+) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    sqlx::query(
+        "UPDATE outbound_emails SET scheduled_for = $2, metadata = (coalesce(metadata, '{}'::jsonb) \
+         - $4::text - $5::text) \
+         || jsonb_build_object('postponed_from', $3::timestamptz, 'postponed_reason', \
+            'outside waking hours in the clinic''s time zone') \
+         WHERE id = $1",
+    )
+    .bind(id)
+    .bind(opening)
+    .bind(scheduled_for)
+    .bind(meta::CLAIMED_AT)
+    .bind(meta::CLAIMED_BY)
     .execute(ex)
     .await
     .map(|_| ())

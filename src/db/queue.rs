@@ -229,6 +229,48 @@ pub async fn depth(pool: &PgPool) -> Result<Option<(Vec<(String, i64)>, f64)>, s
     Ok(Some((depth, oldest.unwrap_or(0.0))))
 }
 
+// --- wake-ups (jobs/wake) ---
+
+/// The channel apalis-postgres's insert trigger notifies (`apalis.notify_new_jobs`: one
+/// notification per inserted job that is due now, payload `{"job_type", "id", "run_at"}`).
+pub const INSERT_CHANNEL: &str = "apalis::job::insert";
+
+/// A dedicated connection listening for inserted jobs.
+pub async fn listen_for_inserts(pool: &PgPool) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+    let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+    listener.listen(INSERT_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// The queue a notification on [`INSERT_CHANNEL`] names.
+pub fn inserted_queue(payload: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(payload).ok()?;
+    v.get("job_type")?.as_str().map(str::to_string)
+}
+
+// --- retention (jobs/prune) ---
+
+/// Deletes at most `batch` finished jobs — `Done`, `Killed`, or `Failed` with no attempt left
+/// (dead) — that finished more than `older_than_secs` ago; returns how many. Jobs still to run
+/// are never touched (`docs/behaviour.md#retention`).
+pub async fn prune_finished_batch(
+    ex: impl sqlx::PgExecutor<'_>,
+    older_than_secs: f64,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    sqlx::query(
+        "DELETE FROM apalis.jobs WHERE id IN (SELECT id FROM apalis.jobs \
+         WHERE (status IN ('Done', 'Killed') OR (status = 'Failed' AND attempts >= max_attempts)) \
+           AND coalesce(done_at, run_at) < now() - make_interval(secs => $1) \
+         LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(older_than_secs)
+    .bind(batch)
+    .execute(ex)
+    .await
+    .map(|r| r.rows_affected())
+}
+
 // --- engine, sweep and catalogue (jobs/) ---
 
 /// Keys (`$2`, a field of the job's JSON payload) of the jobs of queue `$1` that are still to

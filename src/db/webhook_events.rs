@@ -219,6 +219,7 @@ pub async fn replay_candidates(
            AND ($1::uuid IS NOT NULL OR status = ANY($2))
            AND ($3::text IS NULL OR source = $3)
            AND ($4::timestamptz IS NULL OR received_at >= $4)
+           AND payload_pruned_at IS NULL
          ORDER BY received_at, id",
     )
     .bind(sel.id)
@@ -227,6 +228,36 @@ pub async fn replay_candidates(
     .bind(sel.since)
     .fetch_all(exec)
     .await
+}
+
+// --- retention (jobs/prune) ---
+
+/// Drops the raw payload (keeping the row, its status and headers) of at most `batch`
+/// `processed`/`skipped` events received more than `older_than_secs` ago; returns how many.
+/// Events that may still need their payload (`failed`, `unmatched`, `invalid`, `pending`) are
+/// never touched (`docs/behaviour.md#retention`).
+pub async fn prune_payloads_batch(
+    ex: impl sqlx::PgExecutor<'_>,
+    older_than_secs: f64,
+    batch: i64,
+) -> Result<u64, sqlx::Error> {
+    let done = [
+        EventStatus::Processed.as_str(),
+        EventStatus::Skipped.as_str(),
+    ];
+    sqlx::query(
+        "UPDATE webhook_events SET payload = ''::bytea, payload_pruned_at = now() \
+         WHERE id IN (SELECT id FROM webhook_events \
+           WHERE status = ANY($1) AND received_at < now() - make_interval(secs => $2) \
+             AND payload_pruned_at IS NULL \
+           LIMIT $3 FOR UPDATE SKIP LOCKED)",
+    )
+    .bind(&done[..])
+    .bind(older_than_secs)
+    .bind(batch)
+    .execute(ex)
+    .await
+    .map(|r| r.rows_affected())
 }
 
 // --- inbox retry claim (jobs/inbox_retry) ---

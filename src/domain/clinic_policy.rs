@@ -2,7 +2,7 @@
 //! times an unanswered owner is called again and how long after. Every place that needs one of
 //! these asks here, so they cannot disagree (`docs/behaviour.md#clinic-policy`).
 
-use chrono::{Duration, NaiveTime};
+use chrono::{DateTime, Duration, NaiveTime, Utc};
 use chrono_tz::Tz;
 use uuid::Uuid;
 
@@ -26,6 +26,21 @@ pub const REDIAL_DELAY: Duration = Duration::minutes(10);
 /// Built-in preferred send time of follow-up emails and calls when no cadence level sets one.
 pub const DEFAULT_EMAIL_TIME: NaiveTime = hm(10, 0);
 pub const DEFAULT_CALL_TIME: NaiveTime = hm(16, 0);
+
+/// Emails go out only within waking hours in the clinic's zone (`docs/behaviour.md#email-waking-hours`):
+/// one due outside them (e.g. overdue after an outage) waits for the next opening. This is a
+/// gate, unlike `clinic_settings.preferred_email_start_time`/`_end_time`, which only choose
+/// times when scheduling.
+pub const EMAIL_WAKING_START: NaiveTime = hm(7, 0);
+pub const EMAIL_WAKING_END: NaiveTime = hm(21, 0);
+
+/// When an email due at `now` may go out: `None` when now (inside waking hours), else the next
+/// waking-hours opening in the clinic's zone — the same "next opening" rule as calls.
+pub fn email_postpone_until(tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let opening =
+        crate::domain::clock::next_in_window(tz, EMAIL_WAKING_START, EMAIL_WAKING_END, now);
+    (opening > now).then_some(opening)
+}
 
 /// Built-in delays after discharge when no cadence level sets one.
 pub const DEFAULT_EMAIL_DELAY_DAYS: i32 = 1;
@@ -98,6 +113,31 @@ impl CallPolicy {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn emails_wait_for_waking_hours() {
+        use chrono::TimeZone;
+        let la = chrono_tz::America::Los_Angeles;
+        let local = |d: u32, h: u32, m: u32| {
+            la.with_ymd_and_hms(2026, 11, d, h, m, 0)
+                .single()
+                .map(|t| t.with_timezone(&Utc))
+                .unwrap_or_default()
+        };
+        let cases = [
+            // (now, expected opening or None = send now)
+            (local(30, 3, 0), Some(local(30, 7, 0))),
+            (local(30, 6, 59), Some(local(30, 7, 0))),
+            (local(30, 7, 0), None),
+            (local(30, 15, 0), None),
+            (local(30, 20, 59), None),
+            (local(30, 21, 0), Some(local(30, 7, 0) + Duration::days(1))),
+            (local(30, 23, 30), Some(local(30, 7, 0) + Duration::days(1))),
+        ];
+        for (now, want) in cases {
+            assert_eq!(super::email_postpone_until(la, now), want, "{now}");
+        }
+    }
+
     use super::*;
     use chrono_tz::{America, Asia, Australia};
 

@@ -133,8 +133,43 @@ pub fn stagger(base: DateTime<Utc>, index: usize, step: Duration) -> DateTime<Ut
     base + step * i
 }
 
+/// A fixed-offset zone (`Etc/GMT±N`) whose wall clock reads `hour`:xx at `now`: benchmarks seed
+/// their clinic in it so that emails fall inside waking hours whenever they run.
+pub fn zone_at_local_hour(now: DateTime<Utc>, hour: u32) -> Tz {
+    use chrono::Timelike;
+    let mut offset = (hour as i32 - now.hour() as i32).rem_euclid(24);
+    if offset > 12 {
+        offset -= 24;
+    }
+    // `Etc/GMT+N` is N hours behind UTC.
+    let name = match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    };
+    name.parse().unwrap_or(Tz::UTC)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_zone_for_any_local_hour() {
+        use chrono::{TimeZone, Timelike};
+        for utc_hour in 0..24 {
+            let now = chrono::Utc
+                .with_ymd_and_hms(2026, 11, 30, utc_hour, 30, 0)
+                .unwrap();
+            for hour in [3, 13, 15] {
+                let tz = super::zone_at_local_hour(now, hour);
+                assert_eq!(
+                    now.with_timezone(&tz).hour(),
+                    hour,
+                    "{utc_hour} {hour} {tz}"
+                );
+            }
+        }
+    }
+
     use super::*;
     use chrono_tz::{America, Asia, Australia};
 

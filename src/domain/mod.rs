@@ -14,6 +14,7 @@ pub mod extreme;
 pub mod inbound_outcome;
 pub mod nl_date;
 pub mod phone;
+pub mod provider_limits;
 pub mod roles;
 pub mod slots;
 pub mod spoken_time;

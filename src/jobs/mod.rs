@@ -12,6 +12,9 @@
 //! * Orphans: workers heartbeat into `apalis.workers`; a job locked by a worker that missed its
 //!   heartbeats for [`EngineSettings::orphan_after`] is put back to `Pending` (attempt + 1) by
 //!   any live worker of the same queue.
+//! * Pickup: an idle worker fetches as soon as a job of its queue is inserted ([`wake`]: one
+//!   `LISTEN` connection per process), and polls every [`EngineSettings::poll_interval`] as the
+//!   fallback (delayed jobs, lost notifications).
 //! * Shutdown: cancelling the token stops every worker from fetching, lets running jobs finish
 //!   for at most [`EngineSettings::shutdown_timeout`], and stops the catalogue's tick loops.
 //!
@@ -28,9 +31,11 @@ pub mod dispatch;
 pub mod inbox_retry;
 pub mod items;
 pub mod process_discharge_batch;
+pub mod prune;
 pub mod reprocess_webhook;
 pub mod slack_alert;
 pub mod sweep;
+pub mod wake;
 
 /// The call handler under its historical path (tests and operators' tooling import it here).
 pub mod dispatch_call {
@@ -108,6 +113,15 @@ pub struct EngineSettings {
     pub retry_max: Duration,
 }
 
+/// How idle workers learn about new jobs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pickup {
+    /// Woken on insert (`LISTEN`), polling as the fallback: the production engine.
+    WakeOnInsert,
+    /// Polling only (`bench jobs --poll-only` measures the difference).
+    PollOnly,
+}
+
 impl Default for EngineSettings {
     fn default() -> Self {
         Self {
@@ -159,19 +173,37 @@ async fn handle<K: JobKind>(job: K, ctx: Data<AppState>) -> Result<Value, BoxDyn
     }
 }
 
+/// When an idle worker fetches: at once when a job of its queue is inserted (if enabled), else
+/// at its next poll.
+/// `wakeups` = `None` polls only.
+pub fn poll_strategy(
+    queue: &str,
+    settings: &EngineSettings,
+    wakeups: Option<&wake::Wakeups>,
+) -> Strategy {
+    let strategy = Strategy::new();
+    let strategy = match wakeups {
+        Some(w) => strategy.stream(w.stream(queue)),
+        None => strategy,
+    };
+    strategy.interval(settings.poll_interval)
+}
+
 fn register<K: JobKind>(
     monitor: Monitor,
     ctx: &AppState,
     settings: &EngineSettings,
     backoff: &ExponentialBackoffMaker<HasherRng>,
+    wakeups: Option<&wake::Wakeups>,
 ) -> Monitor {
     let ctx = ctx.clone();
     let settings = settings.clone();
     let backoff = backoff.clone();
+    let wakeups = wakeups.cloned();
     monitor.register(move |restarts| {
         let storage = PostgresStorage::<K>::new(&ctx.pool)
             .with_config(storage_config::<K>(&settings))
-            .poll_with_strategy(Strategy::new().interval(settings.poll_interval));
+            .poll_with_strategy(poll_strategy(K::QUEUE, &settings, wakeups.as_ref()));
         // The restart count keeps the name unique: the previous incarnation's row may still
         // be held (apalis guards worker rows with an advisory lock).
         let name = format!("{}@{}#{restarts}", K::QUEUE, ctx.instance);
@@ -202,6 +234,17 @@ pub async fn run_engine(
     settings: EngineSettings,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    run_engine_with(ctx, catalogue, settings, Pickup::WakeOnInsert, shutdown).await
+}
+
+/// [`run_engine`] with the pickup mode chosen (benchmarks compare both).
+pub async fn run_engine_with(
+    ctx: AppState,
+    catalogue: catalogue::Catalogue,
+    settings: EngineSettings,
+    pickup: Pickup,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
     let backoff = ExponentialBackoffMaker::new(
         settings.retry_min,
         settings.retry_max,
@@ -218,12 +261,23 @@ pub async fn run_engine(
             tracing::warn!(error = %e, "job worker stopped with an error; restarting");
             true
         });
-    monitor = register::<DispatchCall>(monitor, &ctx, &settings, &backoff);
-    monitor = register::<DispatchEmail>(monitor, &ctx, &settings, &backoff);
-    monitor = register::<AutoScheduleRun>(monitor, &ctx, &settings, &backoff);
-    monitor = register::<ProcessDischargeBatch>(monitor, &ctx, &settings, &backoff);
-    monitor = register::<ReprocessWebhook>(monitor, &ctx, &settings, &backoff);
-    monitor = register::<SlackAlert>(monitor, &ctx, &settings, &backoff);
+    let wakeups = wake::Wakeups::new(&[
+        DispatchCall::QUEUE,
+        DispatchEmail::QUEUE,
+        AutoScheduleRun::QUEUE,
+        ProcessDischargeBatch::QUEUE,
+        ReprocessWebhook::QUEUE,
+        SlackAlert::QUEUE,
+    ]);
+    let w = (pickup == Pickup::WakeOnInsert).then_some(&wakeups);
+    monitor = register::<DispatchCall>(monitor, &ctx, &settings, &backoff, w);
+    monitor = register::<DispatchEmail>(monitor, &ctx, &settings, &backoff, w);
+    monitor = register::<AutoScheduleRun>(monitor, &ctx, &settings, &backoff, w);
+    monitor = register::<ProcessDischargeBatch>(monitor, &ctx, &settings, &backoff, w);
+    monitor = register::<ReprocessWebhook>(monitor, &ctx, &settings, &backoff, w);
+    monitor = register::<SlackAlert>(monitor, &ctx, &settings, &backoff, w);
+    let listener = (pickup == Pickup::WakeOnInsert)
+        .then(|| tokio::spawn(wakeups.clone().run(ctx.pool.clone(), shutdown.clone())));
 
     let ticks = tokio::spawn(catalogue::run_ticks(
         ctx.clone(),
@@ -240,6 +294,12 @@ pub async fn run_engine(
     shutdown.cancel();
     if let Err(e) = ticks.await {
         tracing::error!(error = %e, "catalogue tick loop panicked");
+    }
+    if let Some(Err(e)) = match listener {
+        Some(l) => Some(l.await),
+        None => None,
+    } {
+        tracing::error!(error = %e, "job wake-up listener panicked");
     }
     result.map_err(|e| anyhow::anyhow!("job workers failed: {e}"))
 }

@@ -12,9 +12,11 @@
 //! * Booking holds (`docs/behaviour.md#vapi-tools-holds`): a pending hold whose call has ended is
 //!   confirmed, one whose call is still live is kept alive, and one past `hold_expires_at` with
 //!   no live call is expired, freeing its slot.
-//! * `job_ticks` rows older than a week are pruned.
+//! * Call slots whose lease passed are freed (they would be taken over anyway; freeing them
+//!   makes the slot table say what is live).
+//! * Old `job_ticks` rows are the `prune` entry's (`jobs::prune`).
 //!
-//! The SQL is in `db::outbound_calls`, `db::outbound_emails`, `db::queue` and `db::job_ticks`
+//! The SQL is in `db::outbound_calls`, `db::outbound_emails`, `db::queue` and `db::provider_limits`
 //! (one named query per table, no SQL built here). May import: `db`, `scheduling`, `jobs`.
 
 use serde::Serialize;
@@ -23,7 +25,7 @@ use sqlx::PgPool;
 use super::dispatch::claim::{STALE_CALL_ERROR, STALE_CALL_REASON};
 use super::items::{self, Channel, Final};
 use super::{AppState, DispatchCall, DispatchEmail, Job, JobError, ProcessDischargeBatch};
-use crate::db::{bookings, job_ticks, outbound_calls, outbound_emails, queue};
+use crate::db::{bookings, outbound_calls, outbound_emails, provider_limits, queue};
 use crate::domain::tool_refs::HOLD_MINUTES;
 
 /// Most rows enqueued per table per sweep; the next sweep takes the rest.
@@ -39,10 +41,12 @@ pub struct SweepSummary {
     pub batches_enqueued: u64,
     pub stale_claims_released: u64,
     pub stale_calls_failed: u64,
-    pub ticks_pruned: u64,
     pub holds_confirmed: u64,
     pub holds_extended: u64,
     pub holds_expired: u64,
+    /// Call slots whose lease passed (a process died mid-request, or a call's end was never
+    /// reported), freed (`docs/behaviour.md#provider-limits`).
+    pub call_slots_expired: u64,
 }
 
 pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
@@ -50,13 +54,13 @@ pub async fn run(ctx: &AppState) -> Result<SweepSummary, JobError> {
     let mut summary = SweepSummary::default();
     // Stale claims first, so released rows are enqueued by this same sweep.
     recover_stale_claims(pool, &mut summary).await?;
+    summary.call_slots_expired = provider_limits::free_expired_call_slots(pool).await?;
     enqueue_due_rows(pool, &mut summary).await?;
     enqueue_due_batches(pool, &mut summary).await?;
     let holds = bookings::sweep_holds(pool, i32::try_from(HOLD_MINUTES).unwrap_or(5)).await?;
     summary.holds_confirmed = holds.confirmed;
     summary.holds_extended = holds.extended;
     summary.holds_expired = holds.expired;
-    summary.ticks_pruned = job_ticks::prune_older_than_a_week(pool).await?;
     Ok(summary)
 }
 

@@ -7,7 +7,6 @@
 //!
 //! Owns the provider wire protocols; may import `config`, `domain`, `metrics`, `error` (never `db` rows or jobs).
 
-pub mod rate;
 pub mod resend;
 pub mod slack;
 pub mod vapi;

@@ -268,6 +268,9 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
     tokio::time::sleep(Duration::from_millis(300)).await;
     first.kill();
     fake.holding.store(false, Ordering::SeqCst);
+    // The server may still be executing statements the dead process sent just before the kill
+    // (e.g. its last `dispatch_sending_at` write): let them land before reading what it left.
+    tokio::time::sleep(Duration::from_secs(1)).await;
     let before_kill = requests_per_call(&server).await;
     let sent_before: usize = before_kill.values().sum();
     assert!(

@@ -213,7 +213,7 @@ async fn timeout_after_sending_marks_the_call_ambiguous_and_never_retries(pool: 
 #[sqlx::test(migrations = "./migrations")]
 async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     let expected_body = json!({
         "from": "Test Clinic <care@example.com>",
@@ -285,7 +285,7 @@ async fn resend_500_then_success_reuses_the_idempotency_key(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn test_mode_redirects_calls_and_emails_to_the_test_contact(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     sqlx::query(
         "UPDATE clinic_settings SET test_mode_enabled = true, test_contact_phone = '650-555-0142', \
          test_contact_email = 'qa@example.com' WHERE clinic_id = $1",
@@ -440,7 +440,7 @@ async fn rows_that_cannot_be_sent_fail_or_are_cancelled_without_a_request(pool: 
         let s = seed::discharge_case_with(
             &pool,
             DischargeCaseOpts {
-                clinic: ClinicOpts::named(&format!("Clinic {i}"), "America/Los_Angeles"),
+                clinic: ClinicOpts::named(&format!("Clinic {i}"), &seed::awake_zone()),
                 assistant_id: format!("asst-outbound-{i}"),
             },
         )

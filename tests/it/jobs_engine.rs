@@ -63,7 +63,7 @@ async fn stop(shutdown: CancellationToken, engine: tokio::task::JoinHandle<anyho
 #[sqlx::test(migrations = "./migrations")]
 async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
@@ -106,7 +106,7 @@ async fn an_enqueued_email_is_sent_by_the_worker(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
@@ -151,7 +151,7 @@ async fn a_permanent_failure_kills_the_job_and_keeps_the_error(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200))
@@ -205,7 +205,7 @@ async fn a_job_that_keeps_failing_ends_dead_after_its_attempt_limit(pool: PgPool
 #[sqlx::test(migrations = "./migrations")]
 async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))
@@ -250,7 +250,7 @@ async fn jobs_of_a_dead_worker_are_picked_up_again(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn the_sweeper_enqueues_due_work_once_and_recovers_stale_claims(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let call = seed::due_call(&pool, &s, "+14085550199").await;
     let email = seed::due_email(&pool, &s).await;
     let later = seed::due_email(&pool, &s).await;
@@ -320,7 +320,10 @@ fn the_shipped_catalogue_is_valid_and_lists_next_runs() {
     assert_eq!(shipped, catalogue::EMBEDDED);
     let c = Catalogue::parse(&shipped, "jobs/catalogue.toml").unwrap();
     let names: Vec<&str> = c.entries.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["auto-schedule", "sweep-due", "inbox-retry"]);
+    assert_eq!(
+        names,
+        ["auto-schedule", "sweep-due", "inbox-retry", "prune"]
+    );
     assert_eq!(c.get("sweep-due").unwrap().job, PeriodicJob::SweepDue);
 
     // 19:00 in Los Angeles across the spring-forward night of 2026-03-08.
@@ -338,7 +341,7 @@ fn the_shipped_catalogue_is_valid_and_lists_next_runs() {
         t0 + chrono::Duration::seconds(30)
     );
 
-    let listing = c.listing(t0);
+    let listing = c.listing(t0, None);
     assert!(listing.contains("auto-schedule"));
     assert!(listing.contains("2026-03-07 19:00:00 PST"), "{listing}");
     assert!(listing.contains("2026-03-08T03:00:00Z"), "{listing}");
@@ -439,7 +442,7 @@ async fn a_tick_is_claimed_by_exactly_one_of_several_workers(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn ticks_fire_through_the_engine(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     let call = seed::due_call(&pool, &s, "+14085550199").await;
     Mock::given(method("POST"))
@@ -534,7 +537,7 @@ async fn ticks_fire_through_the_engine(pool: PgPool) {
 async fn measure_email_throughput(pool: PgPool) {
     const N: usize = 200;
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     Mock::given(method("POST"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "re_x"})))
         .mount(&server)
@@ -601,7 +604,7 @@ async fn apalis_and_service_migrations_are_kept_apart(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn shutdown_lets_a_running_job_finish(pool: PgPool) {
     let server = MockServer::start().await;
-    let s = seed::discharge_case(&pool, "America/Los_Angeles").await;
+    let s = seed::discharge_case(&pool, &seed::awake_zone()).await;
     let id = seed::due_email(&pool, &s).await;
     Mock::given(method("POST"))
         .and(path("/emails"))

@@ -26,6 +26,8 @@ mod http_basics;
 mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;
+mod long_uptime;
+mod provider_limits;
 mod queue_in_tx;
 mod rls;
 mod scheduling;

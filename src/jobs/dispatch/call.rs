@@ -21,9 +21,10 @@ use super::claim;
 use super::variables::{self, non_blank, CaseInfo};
 use crate::db::clinics::ClinicForCall;
 pub use crate::db::queue::DispatchCall;
-use crate::db::{cases, clinics, outbound_calls, vapi_assistants};
+use crate::db::{cases, clinics, outbound_calls, provider_limits, vapi_assistants};
 use crate::domain::blocked::blocked_reason;
 use crate::domain::clinic_policy::CallPolicy;
+use crate::domain::provider_limits::{self as limits, SlotAfterCreate};
 use crate::domain::status::CallStatus;
 use crate::domain::{clock, dispatch_meta};
 use crate::jobs::items::{self, Channel, Final};
@@ -71,6 +72,10 @@ pub enum CallOutcome {
     Failed {
         error: String,
         ambiguous: bool,
+    },
+    /// Every call slot of the account stayed taken: given back, tried again after `after_secs`.
+    WaitingForSlot {
+        after_secs: u64,
     },
 }
 
@@ -308,6 +313,9 @@ async fn dispatch_claimed(
     };
     let body = request_body(id, &row, &clinic, &case, &target, chrono::Utc::now());
     let mut extra = target.extra;
+    if !take_slot(ctx, id).await? {
+        return wait_for_slot(ctx, id).await;
+    }
     let result = send(ctx, id, &body).await?;
     extra.insert(
         "voicemail_detection_enabled".into(),
@@ -319,27 +327,69 @@ async fn dispatch_claimed(
     );
     match result {
         Ok(created) => placed(ctx, id, created, extra).await,
-        Err(e) => failed(ctx, id, e, retries, extra).await,
+        Err(e) => {
+            free_slot(ctx, id).await;
+            failed(ctx, id, e, retries, extra).await
+        }
     }
 }
 
-/// Marks the row in flight and sends, bounding the calls in flight from this process (VAPI's
-/// account concurrency).
+/// Takes one of the account's call slots (shared by every process,
+/// `docs/behaviour.md#provider-limits`), waiting up to `SLOT_WAIT` for one to come free.
+async fn take_slot(ctx: &AppState, id: Uuid) -> Result<bool, JobError> {
+    let limit = ctx.config.vapi_max_concurrent_calls.max(1);
+    let deadline = tokio::time::Instant::now() + limits::SLOT_WAIT;
+    loop {
+        let slot = provider_limits::acquire_call_slot(
+            &ctx.pool,
+            id,
+            &ctx.instance,
+            limit,
+            limits::REQUEST_LEASE,
+        )
+        .await?;
+        if slot.is_some() {
+            return Ok(true);
+        }
+        if tokio::time::Instant::now() + limits::SLOT_POLL > deadline {
+            return Ok(false);
+        }
+        tokio::time::sleep(limits::SLOT_POLL).await;
+    }
+}
+
+/// Every slot stayed taken: the row is given back (nothing was sent) and tried again shortly.
+async fn wait_for_slot(ctx: &AppState, id: Uuid) -> Result<CallOutcome, JobError> {
+    outbound_calls::release_claim(&ctx.pool, id).await?;
+    let after = limits::SLOT_RETRY_AFTER;
+    crate::jobs::enqueue_dispatch_call(&ctx.pool, id, Some(after)).await?;
+    Ok(CallOutcome::WaitingForSlot {
+        after_secs: after.as_secs(),
+    })
+}
+
+/// Marks the row in flight and sends; the caller holds a call slot.
 async fn send(
     ctx: &AppState,
     id: Uuid,
     body: &Value,
 ) -> Result<Result<CreatedCall, VapiError>, JobError> {
-    let _permit = ctx
-        .call_slots
-        .acquire()
-        .await
-        .map_err(|e| JobError::Transient(format!("call slots closed: {e}")))?;
-    outbound_calls::mark_sending(&ctx.pool, id).await?;
+    if let Err(e) = outbound_calls::mark_sending(&ctx.pool, id).await {
+        free_slot(ctx, id).await;
+        return Err(e.into());
+    }
     metrics::gauge!("odis_calls_in_flight").increment(1.0);
     let result = ctx.vapi.create_call(body).await;
     metrics::gauge!("odis_calls_in_flight").decrement(1.0);
     Ok(result)
+}
+
+/// Gives the call's slot back (its request failed or never went out). A failure to do so is
+/// only logged: the slot's lease frees it anyway.
+async fn free_slot(ctx: &AppState, id: Uuid) {
+    if let Err(e) = provider_limits::release_call_slot(&ctx.pool, id).await {
+        tracing::warn!(outbound_call_id = %id, error = %e, "cannot free call slot");
+    }
 }
 
 async fn placed(
@@ -361,6 +411,13 @@ async fn placed(
         extra: Value::Object(extra),
     };
     outbound_calls::record_placed(&ctx.pool, id, record).await?;
+    let webhooks = ctx.config.vapi_webhook_secret.is_some();
+    match limits::slot_after_create(webhooks, status) {
+        SlotAfterCreate::Release => free_slot(ctx, id).await,
+        SlotAfterCreate::HoldFor(timeout) => {
+            provider_limits::hold_call_slot(&ctx.pool, id, timeout).await?;
+        }
+    }
     items::follow(&ctx.pool, Channel::Call, id, &Final::Completed).await?;
     Ok(CallOutcome::Placed {
         vapi_call_id: created.id,

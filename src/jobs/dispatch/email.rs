@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
@@ -17,9 +18,12 @@ use uuid::Uuid;
 use super::claim;
 use crate::db::clinics::{self, EmailTestMode};
 use crate::db::outbound_emails::{self, ClaimedEmail};
+use crate::db::provider_limits;
 pub use crate::db::queue::DispatchEmail;
 use crate::domain::blocked::blocked_reason;
+use crate::domain::clinic_policy::{email_postpone_until, zone_of};
 use crate::domain::dispatch_meta;
+use crate::domain::provider_limits::{send_interval, RESEND_BUCKET};
 use crate::jobs::items::{self, Channel, Final};
 use crate::jobs::{AppState, JobError, JobKind};
 use crate::providers::resend::{ResendError, SendEmail};
@@ -41,11 +45,26 @@ pub const MAX_SEND_ATTEMPTS: i64 = crate::domain::backoff::MAX_EMAIL_SEND_ATTEMP
 #[derive(Debug, Serialize, PartialEq)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum EmailOutcome {
-    Sent { resend_email_id: String },
-    Skipped { reason: String },
-    RetryScheduled { after_secs: u64, error: String },
-    Cancelled { reason: String },
-    Failed { error: String },
+    Sent {
+        resend_email_id: String,
+    },
+    Skipped {
+        reason: String,
+    },
+    /// Due outside waking hours in the clinic's zone: moved to the next opening, re-enqueued.
+    Postponed {
+        until: DateTime<Utc>,
+    },
+    RetryScheduled {
+        after_secs: u64,
+        error: String,
+    },
+    Cancelled {
+        reason: String,
+    },
+    Failed {
+        error: String,
+    },
 }
 
 /// An email that must not be sent: the row is failed with `error`, `extra` in its metadata.
@@ -159,6 +178,15 @@ async fn dispatch_claimed(
         outbound_emails::release_claim(pool, id).await?;
         return Err(JobError::NotConfigured("EMAIL_FROM"));
     };
+    // Never at night in the clinic's zone (`docs/behaviour.md#email-waking-hours`).
+    let now = Utc::now();
+    let tz = zone_of(row.clinic_id, test.timezone.as_deref());
+    if let Some(until) = email_postpone_until(tz, now) {
+        outbound_emails::postpone_to_waking_hours(pool, id, until, row.scheduled_for).await?;
+        let delay = (until - now).to_std().unwrap_or_default();
+        crate::jobs::enqueue_dispatch_email(pool, id, Some(delay)).await?;
+        return Ok(EmailOutcome::Postponed { until });
+    }
     let email = SendEmail {
         from,
         to: vec![to],
@@ -166,7 +194,13 @@ async fn dispatch_claimed(
         html: row.html_content.clone(),
         text: row.text_content.clone(),
     };
-    ctx.email_rate.acquire().await;
+    // Resend's rate is per team: the booking is shared by every process
+    // (`docs/behaviour.md#provider-limits`).
+    let interval = send_interval(ctx.config.resend_max_rps);
+    let wait = provider_limits::book_send(pool, RESEND_BUCKET, interval).await?;
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
     let result = ctx.resend.send(&email, &id.to_string()).await;
     let attempts = claim::count_in(&row.metadata, dispatch_meta::ATTEMPTS) + 1;
     settle(ctx, id, result, attempts, extra).await
@@ -239,6 +273,7 @@ mod tests {
             subject: subject.map(str::to_string),
             html_content: None,
             text_content: None,
+            scheduled_for: None,
             metadata: json!({}),
         }
     }
@@ -247,6 +282,7 @@ mod tests {
         EmailTestMode {
             test_mode: true,
             test_contact_email: email.map(str::to_string),
+            timezone: None,
         }
     }
 

@@ -21,6 +21,7 @@ use crate::db;
 use crate::db::call_analysis::AnalysisWrite;
 use crate::db::inbound_calls::CallRow;
 use crate::db::vapi_assistants::CallKeys;
+use crate::domain::provider_limits::call_is_over;
 use crate::domain::status::CallStatus;
 use crate::domain::vapi_status::{classify, is_retry_worthy};
 use crate::webhooks::inbox::{Outcome, ProcessError};
@@ -87,6 +88,11 @@ pub async fn apply(
         Table::Inbound => db::inbound_calls::write_merged(conn, &merged).await?,
         Table::Outbound => {
             db::outbound_calls::write_merged(conn, &merged).await?;
+            // VAPI counts live calls: the end frees the call's slot for the next one
+            // (`docs/behaviour.md#provider-limits`).
+            if kind == EventKind::Report || call_is_over(merged.status.as_deref()) {
+                db::provider_limits::release_call_slot(&mut *conn, merged.id).await?;
+            }
             outbound_follow_ups(conn, &merged, critical).await?;
         }
     }

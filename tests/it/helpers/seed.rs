@@ -1044,3 +1044,26 @@ impl Insert {
             .unwrap_or_else(|e| panic!("seed: {e}\n  {sql}"));
     }
 }
+
+/// A fixed-offset IANA zone (`Etc/GMT±N`) in which the wall clock reads `hour`:xx right now, so a
+/// test about clinic hours does not depend on when it runs. (`Etc/GMT+N` is N hours *behind* UTC.)
+pub fn zone_at_local_hour(hour: u32) -> String {
+    use chrono::Timelike;
+    let utc_hour = chrono::Utc::now().hour() as i32;
+    // An offset in -11..=12, all of which exist as Etc zones.
+    let mut offset = (hour as i32 - utc_hour).rem_euclid(24);
+    if offset > 12 {
+        offset -= 24;
+    }
+    match offset {
+        0 => "Etc/GMT".to_string(),
+        o if o > 0 => format!("Etc/GMT-{o}"),
+        o => format!("Etc/GMT+{}", -o),
+    }
+}
+
+/// A zone where it is early afternoon now: inside the email waking hours
+/// (`docs/behaviour.md#email-waking-hours`) for as long as any test runs.
+pub fn awake_zone() -> String {
+    zone_at_local_hour(13)
+}
