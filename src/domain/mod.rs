@@ -11,6 +11,7 @@ pub mod clock;
 pub mod dispatch_meta;
 pub mod extreme;
 pub mod inbound_outcome;
+pub mod mask;
 pub mod phone;
 pub mod roles;
 pub mod status;

@@ -273,6 +273,26 @@ pub async fn run_now(ctx: &AppState, job: PeriodicJob) -> Result<Value, JobError
     }
 }
 
+/// Fires a claimed tick and records its result on the tick's row (the console's periodic-jobs
+/// page shows it); returns the result.
+pub async fn fire_and_record(
+    ctx: &AppState,
+    name: &str,
+    job: PeriodicJob,
+    tick: DateTime<Utc>,
+) -> Result<Value, String> {
+    let outcome = fire(ctx, job).await.map_err(|e| e.to_string());
+    match &outcome {
+        Ok(result) => tracing::info!(entry = %name, %tick, %result, "tick done"),
+        Err(e) => tracing::error!(entry = %name, %tick, error = %e, "tick failed"),
+    }
+    let recorded = outcome.as_ref().map_err(String::as_str);
+    if let Err(e) = crate::db::job_ticks::record_result(&ctx.pool, name, tick, recorded).await {
+        tracing::warn!(entry = %name, %tick, error = %e, "cannot record the tick's result");
+    }
+    outcome
+}
+
 /// One loop per enabled entry until `shutdown`.
 pub async fn run_ticks(ctx: AppState, catalogue: Catalogue, shutdown: CancellationToken) {
     let mut loops = tokio::task::JoinSet::new();
@@ -295,10 +315,9 @@ async fn tick_loop(ctx: AppState, entry: Entry, shutdown: CancellationToken) {
             _ = tokio::time::sleep(wait) => {}
         }
         match claim_tick(&ctx.pool, &entry.name, tick, &ctx.instance).await {
-            Ok(true) => match fire(&ctx, entry.job).await {
-                Ok(result) => tracing::info!(entry = %entry.name, %tick, %result, "tick done"),
-                Err(e) => tracing::error!(entry = %entry.name, %tick, error = %e, "tick failed"),
-            },
+            Ok(true) => {
+                let _ = fire_and_record(&ctx, &entry.name, entry.job, tick).await;
+            }
             Ok(false) => {
                 tracing::debug!(entry = %entry.name, %tick, "tick claimed by another process")
             }

@@ -34,6 +34,8 @@ pub enum Source {
 }
 
 impl Source {
+    pub const ALL: [Source; 3] = [Self::Vapi, Self::Clerk, Self::Qstash];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Vapi => "vapi",

@@ -25,6 +25,8 @@ mod http_basics;
 mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;
+mod ops_browser;
+mod ops_console;
 mod queue_in_tx;
 mod rls;
 mod scheduling;
