@@ -74,6 +74,9 @@ enum BenchCommand {
     /// Unauthenticated load on a real `serve` child process: forged and unauthenticated 8 MiB
     /// bodies, slowloris heads → answers by status and the server's peak RSS.
     Attack(odis_worker::bench::attack::AttackArgs),
+    /// The operator console's inbox page on N seeded events: first, deep (keyset), filtered,
+    /// searched pages and the replay-all count → p50/p95 ms; a deep OFFSET page for comparison.
+    Inbox(odis_worker::bench::inbox::InboxArgs),
 }
 
 #[derive(clap::Args)]
@@ -171,6 +174,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Autoschedule(args)) => {
             let report = odis_worker::bench::autoschedule::run(config, args).await?;
             odis_worker::bench::autoschedule::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Inbox(args)) => {
+            let report = odis_worker::bench::inbox::run(config, args).await?;
+            odis_worker::bench::inbox::print(&report);
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }

@@ -40,6 +40,7 @@ pub struct NewEvent<'a> {
     pub source: &'a str,
     pub delivery_id: &'a str,
     pub event_type: Option<&'a str>,
+    pub vapi_call_id: Option<&'a str>,
     pub headers: &'a serde_json::Value,
     pub payload: &'a [u8],
 }
@@ -51,8 +52,8 @@ pub async fn insert_new(
     e: &NewEvent<'_>,
 ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (source, delivery_id) DO NOTHING
          RETURNING id",
     )
@@ -61,6 +62,7 @@ pub async fn insert_new(
     .bind(e.event_type)
     .bind(e.headers)
     .bind(e.payload)
+    .bind(e.vapi_call_id)
     .fetch_optional(exec)
     .await
 }
@@ -269,7 +271,7 @@ pub struct InboxQuery {
     pub clinic_id: Option<uuid::Uuid>,
     pub since: Option<chrono::DateTime<chrono::Utc>>,
     pub until: Option<chrono::DateTime<chrono::Utc>>,
-    /// A delivery id, an event id or a VAPI call id (found in the VAPI payload's text).
+    /// A delivery id, an event id or a VAPI call id.
     pub search: Option<String>,
 }
 
@@ -293,8 +295,8 @@ const INBOX_WHERE: &str = "($1::text IS NULL OR source = $1)
    AND ($4::uuid IS NULL OR clinic_id = $4)
    AND ($5::timestamptz IS NULL OR received_at >= $5)
    AND ($6::timestamptz IS NULL OR received_at < $6)
-   AND ($7::text IS NULL OR delivery_id = $7 OR id = $8::uuid
-        OR (source = 'vapi' AND position(convert_to($7, 'UTF8') IN payload) > 0))";
+   AND ($7::text IS NULL OR id = $8::uuid OR vapi_call_id = $7
+        OR (source, delivery_id) IN (('vapi', $7), ('clerk', $7), ('qstash', $7)))";
 
 fn bind_query<'q, O>(
     q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
