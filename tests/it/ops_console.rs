@@ -31,6 +31,14 @@ impl Console {
             cookie,
             csrf: String::new(),
         };
+        let req = Request::get("/ops/inbox")
+            .header(header::COOKIE, &c.cookie)
+            .body(Body::empty())
+            .unwrap();
+        let (_, headers, _) = send_text(&c.app, req).await;
+        let csp = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"));
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
         let (status, page) = c.get("/ops/inbox").await;
         assert_eq!(status, StatusCode::OK, "{page}");
         c.csrf = csrf_of(&page);

@@ -72,8 +72,9 @@ impl Runtime {
             f.pop_front();
         }
         (f.len() >= MAX_FAILURES).then(|| {
-            f.front()
-                .map_or(FAILURE_WINDOW, |t| FAILURE_WINDOW - now.duration_since(*t))
+            f.front().map_or(FAILURE_WINDOW, |t| {
+                FAILURE_WINDOW.saturating_sub(now.duration_since(*t))
+            })
         })
     }
 
