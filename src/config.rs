@@ -48,6 +48,11 @@ pub enum LogFormat {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret set in code (the benchmark's own server, tests).
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+
     /// A secret the benchmark sets for its own in-process server.
     pub fn for_bench(s: &str) -> Self {
         Self(s.to_string())
@@ -95,7 +100,14 @@ pub struct Config {
     pub public_base_url: Option<String>,
     /// `SLACK_API_BASE_URL` (default `https://slack.com/api`): Slack Web API for staff alerts.
     pub slack_api_base_url: String,
+    /// `OPS_TOKEN`: the operator console's credential (at least [`OPS_TOKEN_MIN_LEN`]
+    /// characters); unset → `/ops` answers 503.
+    pub ops_token: Option<Secret>,
 }
+
+/// The shortest `OPS_TOKEN` accepted: it is both a password and the key material of the
+/// console's session cookie, so it must carry at least 256 bits if random hex/base64.
+pub const OPS_TOKEN_MIN_LEN: usize = 32;
 
 impl Config {
     /// Reads the process environment.
@@ -139,6 +151,7 @@ impl Config {
             clerk_webhook_secret: secret("CLERK_WEBHOOK_SECRET"),
             public_base_url,
             slack_api_base_url: env.url("SLACK_API_BASE_URL", "https://slack.com/api")?,
+            ops_token: env.ops_token()?,
         })
     }
 
@@ -240,6 +253,18 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         }
     }
 
+    fn ops_token(&self) -> Result<Option<Secret>, ConfigError> {
+        match self.get("OPS_TOKEN") {
+            Some(t) if t.chars().count() < OPS_TOKEN_MIN_LEN => Err(ConfigError::new(
+                "OPS_TOKEN",
+                format!(
+                    "expected at least {OPS_TOKEN_MIN_LEN} characters (e.g. `openssl rand -hex 32`)"
+                ),
+            )),
+            t => Ok(t.map(Secret)),
+        }
+    }
+
     fn email_from(&self) -> Result<Option<String>, ConfigError> {
         let from = self.get("EMAIL_FROM");
         if from.as_deref().is_some_and(|f| !f.contains('@')) {
@@ -275,6 +300,7 @@ mod tests {
         assert_eq!(c.vapi_max_concurrent_calls, 10);
         assert_eq!(c.resend_max_rps, 2);
         assert!(c.vapi_webhook_secret.is_none());
+        assert!(c.ops_token.is_none());
     }
 
     #[test]
@@ -293,6 +319,7 @@ mod tests {
             ),
             ("RESEND_MAX_RPS", "0", "RESEND_MAX_RPS"),
             ("EMAIL_FROM", "nobody", "EMAIL_FROM"),
+            ("OPS_TOKEN", "short-token", "OPS_TOKEN"),
         ];
         for (k, v, expected) in cases {
             let err = cfg(&[(k, v)]).expect_err(k);

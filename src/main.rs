@@ -79,6 +79,9 @@ enum BenchCommand {
     /// busy calendar (1,000 appointments), over HTTP → p50/p95/p99 per tool and the
     /// overbooking check (the command fails when a slot holds more than its capacity).
     Tools(odis_worker::bench::tools::ToolsArgs),
+    /// The operator console's inbox page on N seeded events: first, deep (keyset), filtered,
+    /// searched pages and the replay-all count → p50/p95 ms; a deep OFFSET page for comparison.
+    Inbox(odis_worker::bench::inbox::InboxArgs),
 }
 
 #[derive(clap::Args)]
@@ -176,6 +179,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Autoschedule(args)) => {
             let report = odis_worker::bench::autoschedule::run(config, args).await?;
             odis_worker::bench::autoschedule::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Inbox(args)) => {
+            let report = odis_worker::bench::inbox::run(config, args).await?;
+            odis_worker::bench::inbox::print(&report);
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }

@@ -273,3 +273,33 @@ pub async fn close_items_of(
         .await
         .map(|_| ())
 }
+
+// --- reads for operators (http/ops) ---
+
+/// One auto-scheduling run as the console lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RunRow {
+    pub id: Uuid,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub status: Option<String>,
+    /// One object per clinic (counts, skips by reason, errors).
+    pub results: Option<Value>,
+    pub total_cases_processed: Option<i32>,
+    pub total_emails_scheduled: Option<i32>,
+    pub total_calls_scheduled: Option<i32>,
+    pub total_errors: Option<i32>,
+    pub error_message: Option<String>,
+}
+
+/// The most recent runs, newest first.
+pub async fn recent_runs(ex: impl PgExecutor<'_>, limit: i64) -> Result<Vec<RunRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, started_at, completed_at, status, results, total_cases_processed, \
+                total_emails_scheduled, total_calls_scheduled, total_errors, error_message \
+         FROM auto_scheduling_runs ORDER BY started_at DESC NULLS LAST, id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(ex)
+    .await
+}

@@ -356,3 +356,59 @@ pub async fn overbooked(pool: &PgPool, clinic: Uuid, capacity: i64) -> Result<i6
     .fetch_one(pool)
     .await
 }
+
+// --- bench inbox (bench/inbox) ---
+
+/// Seeds `n` inbox events, one second apart going back from now (newest first), over the three
+/// sources in turn, every tenth `unmatched` and the rest `processed`, with small JSON payloads
+/// naming a call id (`call-<i>`, kept in `vapi_call_id` for the VAPI ones, `i` a multiple of 3),
+/// in one set-based statement. Then `ANALYZE`.
+pub async fn seed_inbox_events(pool: &PgPool, n: i64) -> Result<(), sqlx::Error> {
+    use crate::domain::status::EventStatus;
+    sqlx::query(
+        "INSERT INTO webhook_events (source, delivery_id, event_type, payload, status, attempts, \
+                                     received_at, vapi_call_id) \
+         SELECT (ARRAY['vapi', 'clerk', 'qstash'])[1 + i % 3], 'bench-' || i, 'status-update', \
+                convert_to('{\"message\":{\"call\":{\"id\":\"call-' || i || '\"}}}', 'UTF8'), \
+                CASE WHEN i % 10 = 0 THEN $2 ELSE $3 END, 1, \
+                now() - make_interval(secs => i), CASE WHEN i % 3 = 0 THEN 'call-' || i END \
+         FROM generate_series(1, $1) AS i",
+    )
+    .bind(n)
+    .bind(EventStatus::Unmatched.as_str())
+    .bind(EventStatus::Processed.as_str())
+    .execute(pool)
+    .await?;
+    sqlx::query("ANALYZE webhook_events").execute(pool).await?;
+    Ok(())
+}
+
+/// The keyset cursor `(received_at, id)` of the `offset`-th newest event (the deep page).
+pub async fn inbox_cursor_at(
+    pool: &PgPool,
+    offset: i64,
+) -> Result<(DateTime<Utc>, Uuid), sqlx::Error> {
+    sqlx::query_as(
+        "SELECT received_at, id FROM webhook_events ORDER BY received_at DESC, id DESC \
+         OFFSET $1 LIMIT 1",
+    )
+    .bind(offset)
+    .fetch_one(pool)
+    .await
+}
+
+/// The same deep page by OFFSET (what keyset pagination avoids), for comparison.
+pub async fn inbox_offset_page(
+    pool: &PgPool,
+    offset: i64,
+    limit: i64,
+) -> Result<usize, sqlx::Error> {
+    let rows: Vec<(Uuid,)> = sqlx::query_as(
+        "SELECT id FROM webhook_events ORDER BY received_at DESC, id DESC OFFSET $1 LIMIT $2",
+    )
+    .bind(offset)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.len())
+}

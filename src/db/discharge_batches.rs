@@ -299,3 +299,42 @@ pub async fn fail_items_of(
         .await
         .map(|_| ())
 }
+
+// --- reads for operators (http/ops) ---
+
+/// One batch as the console lists it, with its items counted by status.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct BatchRow {
+    pub id: Uuid,
+    pub clinic_id: Uuid,
+    pub clinic_name: Option<String>,
+    pub status: Option<String>,
+    pub total_cases: Option<i32>,
+    pub processed_cases: Option<i32>,
+    pub successful_cases: Option<i32>,
+    pub failed_cases: Option<i32>,
+    pub items_total: i64,
+    pub items_done: i64,
+    pub created_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub completed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub cancelled_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The most recent batches, newest first; an item is done once it is no longer `pending`.
+pub async fn recent(ex: impl PgExecutor<'_>, limit: i64) -> Result<Vec<BatchRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT b.id, b.clinic_id, c.name AS clinic_name, b.status, b.total_cases, \
+                b.processed_cases, b.successful_cases, b.failed_cases, \
+                (SELECT count(*) FROM discharge_batch_items i WHERE i.batch_id = b.id) AS items_total, \
+                (SELECT count(*) FROM discharge_batch_items i \
+                  WHERE i.batch_id = b.id AND i.status IS DISTINCT FROM $2) AS items_done, \
+                b.created_at, b.started_at, b.completed_at, b.cancelled_at \
+         FROM discharge_batches b JOIN clinics c ON c.id = b.clinic_id \
+         ORDER BY b.created_at DESC NULLS LAST, b.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .bind(crate::domain::status::BatchItemStatus::Pending.as_str())
+    .fetch_all(ex)
+    .await
+}

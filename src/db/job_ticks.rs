@@ -50,3 +50,53 @@ pub async fn latest_per_entry(
         .fetch_all(ex)
         .await
 }
+
+/// Records what tick `tick_at` of `name` did: its JSON result, or its error.
+pub async fn record_result(
+    ex: impl PgExecutor<'_>,
+    name: &str,
+    tick_at: DateTime<Utc>,
+    outcome: Result<&serde_json::Value, &str>,
+) -> Result<(), sqlx::Error> {
+    let (result, error) = match outcome {
+        Ok(v) => (Some(v), None),
+        Err(e) => (None, Some(crate::domain::text::storable(e))),
+    };
+    sqlx::query(
+        "UPDATE job_ticks SET finished_at = now(), result = $3, error = $4 \
+         WHERE name = $1 AND tick_at = $2",
+    )
+    .bind(name)
+    .bind(tick_at)
+    .bind(result)
+    .bind(error)
+    .execute(ex)
+    .await
+    .map(|_| ())
+}
+
+// --- reads for operators (http/ops) ---
+
+/// One tick as the console lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TickRow {
+    pub name: String,
+    pub tick_at: DateTime<Utc>,
+    pub claimed_by: String,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub result: Option<serde_json::Value>,
+    pub error: Option<String>,
+}
+
+/// The last `per_entry` ticks of every entry, newest first within each.
+pub async fn recent(ex: impl PgExecutor<'_>, per_entry: i64) -> Result<Vec<TickRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT name, tick_at, claimed_by, finished_at, result, error FROM ( \
+           SELECT *, row_number() OVER (PARTITION BY name ORDER BY tick_at DESC) AS n \
+           FROM job_ticks) t \
+         WHERE n <= $1 ORDER BY name, tick_at DESC",
+    )
+    .bind(per_entry)
+    .fetch_all(ex)
+    .await
+}

@@ -492,3 +492,43 @@ pub async fn cancel_queued_of_batch(
     .fetch_all(ex)
     .await
 }
+
+// --- reads for operators (http/ops) ---
+
+/// An outbound call as the console's outbound page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecentCall {
+    pub id: Uuid,
+    pub clinic_id: Uuid,
+    pub status: Option<String>,
+    pub customer_phone: Option<String>,
+    pub scheduled_for: Option<DateTime<Utc>>,
+    pub updated_at: Option<DateTime<Utc>>,
+    pub vapi_call_id: Option<String>,
+    pub ended_reason: Option<String>,
+    /// The provider's (or the dispatcher's) last error.
+    pub error: Option<String>,
+    /// Claimed by a dispatcher and not yet answered by VAPI.
+    pub in_flight: bool,
+}
+
+/// Calls with one of `statuses` touched in the last 24 hours, most recent first.
+pub async fn recent_for_ops(
+    ex: impl PgExecutor<'_>,
+    statuses: &[&str],
+    limit: i64,
+) -> Result<Vec<RecentCall>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, clinic_id, status, customer_phone, scheduled_for, updated_at, vapi_call_id, \
+                ended_reason, metadata->>'error' AS error, \
+                coalesce(metadata, '{}'::jsonb) ? $3::text AS in_flight \
+         FROM outbound_calls \
+         WHERE status = ANY($1) AND coalesce(updated_at, created_at) > now() - interval '24 hours' \
+         ORDER BY coalesce(updated_at, created_at) DESC LIMIT $2",
+    )
+    .bind(statuses)
+    .bind(limit)
+    .bind(crate::domain::dispatch_meta::CLAIMED_AT)
+    .fetch_all(ex)
+    .await
+}

@@ -305,3 +305,42 @@ pub async fn trigger_target(
         .fetch_optional(conn)
         .await
 }
+
+// --- reads for operators (http/ops) ---
+
+/// An outbound email as the console's outbound page lists it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct RecentEmail {
+    pub id: Uuid,
+    pub clinic_id: Uuid,
+    pub status: Option<String>,
+    pub recipient_email: String,
+    pub scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    pub updated_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub resend_email_id: Option<String>,
+    /// The provider's (or the dispatcher's) last error.
+    pub error: Option<String>,
+    /// Claimed by a dispatcher and not yet accepted by Resend.
+    pub in_flight: bool,
+}
+
+/// Emails with one of `statuses` touched in the last 24 hours, most recent first.
+pub async fn recent_for_ops(
+    ex: impl PgExecutor<'_>,
+    statuses: &[&str],
+    limit: i64,
+) -> Result<Vec<RecentEmail>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, clinic_id, status, recipient_email, scheduled_for, updated_at, \
+                resend_email_id, metadata->>'error' AS error, \
+                coalesce(metadata, '{}'::jsonb) ? $3::text AS in_flight \
+         FROM outbound_emails \
+         WHERE status = ANY($1) AND coalesce(updated_at, created_at) > now() - interval '24 hours' \
+         ORDER BY coalesce(updated_at, created_at) DESC LIMIT $2",
+    )
+    .bind(statuses)
+    .bind(limit)
+    .bind(crate::domain::dispatch_meta::CLAIMED_AT)
+    .fetch_all(ex)
+    .await
+}

@@ -271,6 +271,102 @@ pub async fn prune_finished_batch(
     .map(|r| r.rows_affected())
 }
 
+// --- the operator console's queue page (http/ops) ---
+
+/// One queue's counts by state.
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+pub struct KindCounts {
+    pub queue: String,
+    pub pending: i64,
+    pub running: i64,
+    /// Tried and failed, with attempts left (waiting for its next try).
+    pub retrying: i64,
+    /// Out of attempts (`Failed` at the limit) or `Killed`: only an operator moves it again.
+    pub dead: i64,
+    pub done_last_hour: i64,
+    pub oldest_due_seconds: Option<f64>,
+}
+
+/// [`KindCounts`] of every queue that has jobs (empty when apalis's tables do not exist yet).
+pub async fn counts_by_kind(pool: &PgPool) -> Result<Vec<KindCounts>, sqlx::Error> {
+    if !tables_exist(pool).await? {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as(
+        "SELECT job_type AS queue,
+                count(*) FILTER (WHERE status IN ('Pending', 'Queued') AND attempts = 0) AS pending,
+                count(*) FILTER (WHERE status = 'Running') AS running,
+                count(*) FILTER (WHERE (status IN ('Pending', 'Queued') AND attempts > 0)
+                                 OR (status = 'Failed' AND attempts < max_attempts)) AS retrying,
+                count(*) FILTER (WHERE status = 'Killed'
+                                 OR (status = 'Failed' AND attempts >= max_attempts)) AS dead,
+                count(*) FILTER (WHERE status = 'Done' AND done_at > now() - interval '1 hour')
+                  AS done_last_hour,
+                extract(epoch FROM now() - min(run_at) FILTER (
+                  WHERE status IN ('Pending', 'Queued') AND run_at <= now()))::float8
+                  AS oldest_due_seconds
+         FROM apalis.jobs GROUP BY job_type ORDER BY job_type",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A dead job: its id, queue, payload, attempts and last error.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct DeadJob {
+    pub id: String,
+    pub queue: String,
+    pub payload: Option<String>,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_result: Option<serde_json::Value>,
+    pub done_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The condition of a dead job (see [`KindCounts::dead`]).
+const DEAD: &str = "(status = 'Killed' OR (status = 'Failed' AND attempts >= max_attempts))";
+
+/// The most recent dead jobs, at most `limit`.
+pub async fn dead_jobs(pool: &PgPool, limit: i64) -> Result<Vec<DeadJob>, sqlx::Error> {
+    if !tables_exist(pool).await? {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT id, job_type AS queue, convert_from(job, 'UTF8') AS payload, attempts,
+                max_attempts, last_result, done_at
+         FROM apalis.jobs WHERE {DEAD} ORDER BY done_at DESC NULLS LAST, id DESC LIMIT $1"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// Puts a dead job back to `Pending` with fresh attempts, due now; false when `id` is not a
+/// dead job (already retried, discarded, or never dead), so a repeated click does nothing.
+pub async fn retry_dead(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    let sql = format!(
+        "UPDATE apalis.jobs SET status = 'Pending', attempts = 0, run_at = now(),
+                lock_by = NULL, lock_at = NULL, done_at = NULL
+         WHERE id = $1 AND {DEAD}"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes a dead job; false when `id` is not a dead job.
+pub async fn discard_dead(pool: &PgPool, id: &str) -> Result<bool, sqlx::Error> {
+    let sql = format!("DELETE FROM apalis.jobs WHERE id = $1 AND {DEAD}");
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 // --- engine, sweep and catalogue (jobs/) ---
 
 /// Keys (`$2`, a field of the job's JSON payload) of the jobs of queue `$1` that are still to

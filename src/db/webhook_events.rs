@@ -40,6 +40,7 @@ pub struct NewEvent<'a> {
     pub source: &'a str,
     pub delivery_id: &'a str,
     pub event_type: Option<&'a str>,
+    pub vapi_call_id: Option<&'a str>,
     pub headers: &'a serde_json::Value,
     pub payload: &'a [u8],
 }
@@ -51,8 +52,8 @@ pub async fn insert_new(
     e: &NewEvent<'_>,
 ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload)
-         VALUES ($1, $2, $3, $4, $5)
+        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id)
+         VALUES ($1, $2, $3, $4, $5, $6)
          ON CONFLICT (source, delivery_id) DO NOTHING
          RETURNING id",
     )
@@ -61,6 +62,7 @@ pub async fn insert_new(
     .bind(e.event_type)
     .bind(e.headers)
     .bind(e.payload)
+    .bind(e.vapi_call_id)
     .fetch_optional(exec)
     .await
 }
@@ -286,5 +288,156 @@ pub async fn claim_due_for_retry(
     .bind(EventStatus::Failed.as_str())
     .bind(EventStatus::Pending.as_str())
     .fetch_all(ex)
+    .await
+}
+
+// --- the operator console's inbox (http/ops) ---
+
+/// The console's inbox filters; `None`/empty = any.
+#[derive(Debug, Clone, Default)]
+pub struct InboxQuery {
+    pub source: Option<String>,
+    pub status: Option<EventStatus>,
+    pub event_type: Option<String>,
+    pub clinic_id: Option<uuid::Uuid>,
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// A delivery id, an event id or a VAPI call id.
+    pub search: Option<String>,
+}
+
+/// One line of the inbox list.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct InboxRow {
+    pub id: uuid::Uuid,
+    pub source: String,
+    pub delivery_id: String,
+    pub event_type: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub clinic_id: Option<uuid::Uuid>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The WHERE clause of [`InboxQuery`] on parameters `$1`…`$8` (bound by [`bind_query`]).
+const INBOX_WHERE: &str = "($1::text IS NULL OR source = $1)
+   AND ($2::text IS NULL OR status = $2)
+   AND ($3::text IS NULL OR event_type = $3)
+   AND ($4::uuid IS NULL OR clinic_id = $4)
+   AND ($5::timestamptz IS NULL OR received_at >= $5)
+   AND ($6::timestamptz IS NULL OR received_at < $6)
+   AND ($7::text IS NULL OR id = $8::uuid OR vapi_call_id = $7
+        OR (source, delivery_id) IN (('vapi', $7), ('clerk', $7), ('qstash', $7)))";
+
+fn bind_query<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    f: &'q InboxQuery,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    let search = f.search.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    q.bind(f.source.as_deref())
+        .bind(f.status.map(EventStatus::as_str))
+        .bind(f.event_type.as_deref())
+        .bind(f.clinic_id)
+        .bind(f.since)
+        .bind(f.until)
+        .bind(search)
+        .bind(search.and_then(|s| uuid::Uuid::parse_str(s).ok()))
+}
+
+/// A page of the inbox, newest first, strictly older than `before` (the last row of the
+/// previous page: `(received_at, id)`), at most `limit` rows. Keyset, not OFFSET: every page
+/// costs the same however deep, and rows inserted meanwhile (newer) never shift later pages.
+pub async fn inbox_page(
+    pool: &PgPool,
+    f: &InboxQuery,
+    before: Option<(chrono::DateTime<chrono::Utc>, uuid::Uuid)>,
+    limit: i64,
+) -> Result<Vec<InboxRow>, sqlx::Error> {
+    let sql = format!(
+        "SELECT id, source, delivery_id, event_type, status, attempts, clinic_id, received_at
+         FROM webhook_events
+         WHERE {INBOX_WHERE}
+           AND ($9::timestamptz IS NULL OR (received_at, id) < ($9, $10::uuid))
+         ORDER BY received_at DESC, id DESC LIMIT $11"
+    );
+    bind_query(sqlx::query_as(sqlx::AssertSqlSafe(sql)), f)
+        .bind(before.map(|b| b.0))
+        .bind(before.map(|b| b.1))
+        .bind(limit)
+        .fetch_all(pool)
+        .await
+}
+
+/// Ids of the events matching `f`, oldest first, at most `limit` (replay-all).
+pub async fn matching_ids(
+    pool: &PgPool,
+    f: &InboxQuery,
+    limit: i64,
+) -> Result<Vec<uuid::Uuid>, sqlx::Error> {
+    let sql = format!(
+        "SELECT id FROM webhook_events WHERE {INBOX_WHERE} ORDER BY received_at, id LIMIT $9"
+    );
+    let rows: Vec<(uuid::Uuid,)> = bind_query(sqlx::query_as(sqlx::AssertSqlSafe(sql)), f)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+/// How many events match `f`.
+pub async fn count_matching(pool: &PgPool, f: &InboxQuery) -> Result<i64, sqlx::Error> {
+    let sql = format!("SELECT count(*) FROM webhook_events WHERE {INBOX_WHERE}");
+    let (n,): (i64,) = bind_query(sqlx::query_as(sqlx::AssertSqlSafe(sql)), f)
+        .fetch_one(pool)
+        .await?;
+    Ok(n)
+}
+
+/// One stored event with everything the console's event page shows.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct EventDetail {
+    pub id: uuid::Uuid,
+    pub source: String,
+    pub delivery_id: String,
+    pub event_type: Option<String>,
+    pub headers: serde_json::Value,
+    pub payload: Vec<u8>,
+    pub status: String,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub received_at: chrono::DateTime<chrono::Utc>,
+    pub processed_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub next_attempt_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub clinic_id: Option<uuid::Uuid>,
+}
+
+pub async fn detail(pool: &PgPool, id: uuid::Uuid) -> Result<Option<EventDetail>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, source, delivery_id, event_type, headers, payload, status, attempts,
+                last_error, received_at, processed_at, next_attempt_at, clinic_id
+         FROM webhook_events WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A row an event produced, for the event page's links: (kind, id, status).
+pub async fn produced_by_vapi_call(
+    pool: &PgPool,
+    vapi_call_id: &str,
+) -> Result<Vec<(String, uuid::Uuid, Option<String>)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT 'outbound_call', id, status FROM outbound_calls WHERE vapi_call_id = $1
+         UNION ALL
+         SELECT 'inbound_call', id, status FROM inbound_calls WHERE vapi_call_id = $1
+         UNION ALL
+         SELECT 'call_analysis', a.id, NULL FROM call_analysis a
+           LEFT JOIN outbound_calls o ON o.id = a.outbound_call_id
+           LEFT JOIN inbound_calls i ON i.id = a.inbound_call_id
+           WHERE o.vapi_call_id = $1 OR i.vapi_call_id = $1",
+    )
+    .bind(vapi_call_id)
+    .fetch_all(pool)
     .await
 }

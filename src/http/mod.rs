@@ -5,6 +5,7 @@
 
 pub mod health;
 pub mod metrics;
+pub mod ops;
 pub mod server;
 
 use std::time::Duration;
@@ -30,6 +31,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(health::router())
+        .merge(ops::router(&state))
         .merge(crate::webhooks::router())
         .route("/metrics", axum::routing::get(metrics::render))
         // Router::layer runs after routing, so the middleware sees the MatchedPath.

@@ -511,6 +511,27 @@ pub async fn run_now(
     }
 }
 
+/// Fires a claimed tick and records its result on the tick's row (the console's periodic-jobs
+/// page shows it); returns the result.
+pub async fn fire_and_record(
+    ctx: &AppState,
+    entry: &Entry,
+    tick: DateTime<Utc>,
+    why: &str,
+) -> Result<Value, String> {
+    let name = entry.name.as_str();
+    let outcome = fire(ctx, entry).await.map_err(|e| e.to_string());
+    match &outcome {
+        Ok(result) => tracing::info!(entry = %name, %tick, %result, why, "tick done"),
+        Err(e) => tracing::error!(entry = %name, %tick, error = %e, why, "tick failed"),
+    }
+    let recorded = outcome.as_ref().map_err(String::as_str);
+    if let Err(e) = crate::db::job_ticks::record_result(&ctx.pool, name, tick, recorded).await {
+        tracing::warn!(entry = %name, %tick, error = %e, "cannot record the tick's result");
+    }
+    outcome
+}
+
 /// One loop per enabled entry until `shutdown`.
 pub async fn run_ticks(ctx: AppState, catalogue: Catalogue, shutdown: CancellationToken) {
     let mut loops = tokio::task::JoinSet::new();
@@ -560,12 +581,7 @@ async fn tick_loop(ctx: AppState, entry: Entry, shutdown: CancellationToken) {
 async fn run_tick(ctx: &AppState, entry: &Entry, tick: DateTime<Utc>, why: &str) -> bool {
     match claim_tick(&ctx.pool, &entry.name, tick, &ctx.instance).await {
         Ok(true) => {
-            match fire(ctx, entry).await {
-                Ok(result) => tracing::info!(entry = %entry.name, %tick, %result, why, "tick done"),
-                Err(e) => {
-                    tracing::error!(entry = %entry.name, %tick, error = %e, why, "tick failed")
-                }
-            }
+            let _ = fire_and_record(ctx, entry, tick, why).await;
             true
         }
         Ok(false) => {

@@ -165,10 +165,15 @@ impl Fixture {
                 )
             }
         };
+        let vapi_call_id = match source {
+            Source::Vapi => parsed.as_ref().and_then(vapi::call_id).map(str::to_string),
+            _ => None,
+        };
         Ok(Delivery {
             source,
             delivery_id,
             event_type,
+            vapi_call_id,
             headers: Value::Object(self.headers.clone()),
             payload,
         })

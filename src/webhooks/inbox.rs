@@ -34,6 +34,8 @@ pub enum Source {
 }
 
 impl Source {
+    pub const ALL: [Source; 3] = [Self::Vapi, Self::Clerk, Self::Qstash];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Vapi => "vapi",
@@ -64,6 +66,8 @@ pub struct Delivery {
     pub source: Source,
     pub delivery_id: String,
     pub event_type: Option<String>,
+    /// VAPI: the call the message is about (`message.call.id`), for operators' search.
+    pub vapi_call_id: Option<String>,
     /// Request headers with credentials removed (see [`safe_headers`]).
     pub headers: serde_json::Value,
     pub payload: Bytes,
@@ -202,6 +206,7 @@ pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
         source: d.source.as_str(),
         delivery_id: &d.delivery_id,
         event_type: event_type.as_deref(),
+        vapi_call_id: d.vapi_call_id.as_deref(),
         headers: &d.headers,
         payload: d.payload.as_ref(),
     };

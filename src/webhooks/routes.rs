@@ -60,12 +60,9 @@ async fn vapi_inner(
     let body = read.bytes.clone();
     verify::verify_vapi(&headers, &body, secret.expose(), now_unix()).map_err(refused)?;
     let parsed: Option<Value> = serde_json::from_slice(&body).ok();
-    if let Some(call_id) = parsed
-        .as_ref()
-        .and_then(|v| v.pointer("/message/call/id"))
-        .and_then(Value::as_str)
-    {
-        tracing::Span::current().record("vapi_call_id", call_id);
+    let vapi_call_id = parsed.as_ref().and_then(vapi::call_id).map(str::to_string);
+    if let Some(call_id) = &vapi_call_id {
+        tracing::Span::current().record("vapi_call_id", call_id.as_str());
     }
     let delivery = Delivery {
         source: Source::Vapi,
@@ -74,6 +71,7 @@ async fn vapi_inner(
             .as_ref()
             .and_then(vapi::message_type)
             .map(str::to_string),
+        vapi_call_id,
         headers: inbox::safe_headers(&headers),
         payload: body,
     };
@@ -139,6 +137,7 @@ async fn clerk_inner(
             .and_then(|v| v.get("type"))
             .and_then(Value::as_str)
             .map(str::to_string),
+        vapi_call_id: None,
         headers: inbox::safe_headers(&headers),
         payload: body,
     };
@@ -199,6 +198,7 @@ async fn qstash_inner(
         source: Source::Qstash,
         delivery_id,
         event_type: Some(route.name().to_string()),
+        vapi_call_id: None,
         headers: inbox::safe_headers(&headers),
         payload: body,
     };

@@ -27,6 +27,8 @@ mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;
 mod long_uptime;
+mod ops_browser;
+mod ops_console;
 mod provider_limits;
 mod queue_in_tx;
 mod rls;

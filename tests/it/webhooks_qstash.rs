@@ -136,6 +136,7 @@ async fn failed_inbox_events_are_retried_once_per_tick_until_processed(pool: PgP
             attempts: 1,
             last_error: Some("enqueue failed".into()),
             next_attempt_at: Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+            ..Default::default()
         },
     )
     .await;

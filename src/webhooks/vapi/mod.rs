@@ -34,6 +34,14 @@ use crate::state::AppState;
 /// `message.type` of a VAPI envelope. A type containing U+0000 is treated as absent: the
 /// inbox stores it in a text column, which cannot hold that character (the delivery would be
 /// refused with a 503 forever instead of being kept as `invalid`).
+/// The VAPI call a message is about (`message.call.id`), kept on the inbox row so operators
+/// find a call's deliveries by an index (`docs/behaviour.md#ops-console`).
+pub fn call_id(v: &Value) -> Option<&str> {
+    v.pointer("/message/call/id")?
+        .as_str()
+        .filter(|t| !t.contains('\0'))
+}
+
 pub fn message_type(v: &Value) -> Option<&str> {
     v.get("message")?
         .get("type")?

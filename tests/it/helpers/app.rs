@@ -149,3 +149,36 @@ pub fn metric(series: &str) -> f64 {
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
         .unwrap_or(0.0)
 }
+
+/// The operator console's token in tests.
+pub const OPS_TOKEN: &str = "test-ops-token-0123456789abcdef-0123456789";
+
+/// [`state`] with the operator console enabled (`OPS_TOKEN` = [`OPS_TOKEN`]).
+pub fn ops_state(pool: &PgPool) -> AppState {
+    let mut c = config(NO_PROVIDERS);
+    c.ops_token = Some(odis_worker::config::Secret::new(OPS_TOKEN));
+    state_with(pool, c)
+}
+
+/// Sends one request through `app` (a router kept across requests); returns status, headers
+/// and the body as text.
+pub async fn send_text(
+    app: &axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let resp = app
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("router is infallible");
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .expect("body");
+    (
+        status,
+        headers,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    )
+}

@@ -625,6 +625,7 @@ pub struct WebhookEventOpts {
     pub attempts: i32,
     pub last_error: Option<String>,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    pub vapi_call_id: Option<String>,
 }
 
 impl Default for WebhookEventOpts {
@@ -638,6 +639,7 @@ impl Default for WebhookEventOpts {
             attempts: 0,
             last_error: None,
             next_attempt_at: None,
+            vapi_call_id: None,
         }
     }
 }
@@ -652,6 +654,7 @@ pub async fn webhook_event(db: impl Acquire<'_, Database = Postgres>, o: Webhook
         .bind("attempts", o.attempts)
         .bind_opt("last_error", o.last_error)
         .bind_opt("next_attempt_at", o.next_attempt_at)
+        .bind_opt("vapi_call_id", o.vapi_call_id)
         .returning_id(db)
         .await
 }
