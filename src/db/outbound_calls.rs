@@ -165,22 +165,16 @@ pub async fn postpone_to_window(
     opening: DateTime<Utc>,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    use crate::domain::dispatch_meta as meta;
-    sqlx::query(
-        "UPDATE outbound_calls SET scheduled_for = $2, metadata = (coalesce(metadata, '{}'::jsonb) \
-         - $4::text - $5::text) \
-         || jsonb_build_object('postponed_from', $3::timestamptz, 'postponed_reason', \
-            'outside the clinic''s preferred call window') \
-         WHERE id = $1",
+    let reason = "outside the clinic's preferred call window";
+    super::queue::postpone_row(
+        ex,
+        super::queue::DueTable::OutboundCalls,
+        id,
+        opening,
+        scheduled_for,
+        reason,
     )
-    .bind(id)
-    .bind(opening)
-    .bind(scheduled_for)
-    .bind(meta::CLAIMED_AT)
-    .bind(meta::CLAIMED_BY)
-    .execute(ex)
     .await
-    .map(|_| ())
 }
 
 /// Marks the request as about to go out: from here on its outcome may be unknown.

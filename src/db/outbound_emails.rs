@@ -158,22 +158,16 @@ pub async fn postpone_to_waking_hours(
     opening: DateTime<Utc>,
     scheduled_for: Option<DateTime<Utc>>,
 ) -> Result<(), sqlx::Error> {
-    use crate::domain::dispatch_meta as meta;
-    sqlx::query(
-        "UPDATE outbound_emails SET scheduled_for = $2, metadata = (coalesce(metadata, '{}'::jsonb) \
-         - $4::text - $5::text) \
-         || jsonb_build_object('postponed_from', $3::timestamptz, 'postponed_reason', \
-            'outside waking hours in the clinic''s time zone') \
-         WHERE id = $1",
+    let reason = "outside waking hours in the clinic's time zone";
+    super::queue::postpone_row(
+        ex,
+        super::queue::DueTable::OutboundEmails,
+        id,
+        opening,
+        scheduled_for,
+        reason,
     )
-    .bind(id)
-    .bind(opening)
-    .bind(scheduled_for)
-    .bind(meta::CLAIMED_AT)
-    .bind(meta::CLAIMED_BY)
-    .execute(ex)
     .await
-    .map(|_| ())
 }
 
 /// Drops the claim (always safe for emails: a repeated send carries the same idempotency key).

@@ -405,6 +405,38 @@ impl DueTable {
     }
 }
 
+/// Moves a row of `table` to `opening` and drops its dispatch claim, keeping it `queued` and
+/// recording where it was due and why it moved (`postponed_from`, `postponed_reason`): one
+/// statement for calls outside their window and emails outside waking hours
+/// (`docs/behaviour.md#clinic-policy`). Only constant names are spliced into the text.
+pub async fn postpone_row(
+    ex: impl sqlx::PgExecutor<'_>,
+    table: DueTable,
+    id: Uuid,
+    opening: chrono::DateTime<chrono::Utc>,
+    scheduled_for: Option<chrono::DateTime<chrono::Utc>>,
+    reason: &str,
+) -> Result<(), sqlx::Error> {
+    use crate::domain::dispatch_meta as meta;
+    let (name, _, _, _) = table.names();
+    let sql = format!(
+        "UPDATE {name} SET scheduled_for = $2, metadata = (coalesce(metadata, '{{}}'::jsonb) \
+         - $4::text - $5::text) \
+         || jsonb_build_object('postponed_from', $3::timestamptz, 'postponed_reason', $6::text) \
+         WHERE id = $1"
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(opening)
+        .bind(scheduled_for)
+        .bind(meta::CLAIMED_AT)
+        .bind(meta::CLAIMED_BY)
+        .bind(reason)
+        .execute(ex)
+        .await
+        .map(|_| ())
+}
+
 /// `queued` rows of `table` that were never sent, are due, unclaimed and past any provider
 /// back-off, and have no live job on `queue`, oldest first, at most `limit`: one query for both
 /// outbound tables, so the sweeper's notion of "due" cannot drift between calls and emails
