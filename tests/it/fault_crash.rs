@@ -37,9 +37,7 @@
 //! moved), not waited for.
 
 use std::collections::{HashMap, HashSet};
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -52,6 +50,7 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::helpers::seed::{CaseOpts, DischargeBatchItemOpts, DischargeBatchOpts, Owner};
+use crate::helpers::worker::{tail, Worker};
 use crate::helpers::{app, seed};
 
 const ITEMS: usize = 50;
@@ -64,66 +63,19 @@ const STALL_FROM: usize = 10;
 /// "Held": longer than the test waits for the kill; the kill closes those connections.
 const HELD: Duration = Duration::from_secs(120);
 
-/// A worker child process; killed (SIGKILL) and reaped when dropped, so a failing assertion
-/// never leaves it running.
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn spawn(dir: &Path, name: &str, database_url: &str, vapi_url: &str) -> Self {
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log).expect("worker log file");
-        let err = out.try_clone().expect("worker log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_odis-worker"))
-            .arg("worker")
-            .current_dir(dir)
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("VAPI_BASE_URL", vapi_url)
-            .env("VAPI_API_KEY", "test-vapi-key")
-            .env("VAPI_OUTBOUND_PHONE_NUMBER_ID", "test-phone-number-id")
-            .env("VAPI_MAX_CONCURRENT_CALLS", CONCURRENT_CALLS.to_string())
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("start odis-worker");
-        Self { child, log }
-    }
-
-    /// `kill -9` (std's `Child::kill` sends SIGKILL on unix) and reap.
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            panic!(
-                "worker exited early with {status}; log:\n{}",
-                tail(&self.log)
-            );
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-fn tail(log: &Path) -> String {
-    let text = std::fs::read_to_string(log).unwrap_or_default();
-    let start = text.len().saturating_sub(4000);
-    let start = (start..text.len())
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(text.len());
-    text[start..].to_string()
+/// A worker against the test database and the fake VAPI.
+fn spawn_worker(dir: &Path, name: &str, database_url: &str, vapi_url: &str) -> Worker {
+    let env = [
+        ("DATABASE_URL", database_url.to_string()),
+        ("VAPI_BASE_URL", vapi_url.to_string()),
+        ("VAPI_API_KEY", "test-vapi-key".to_string()),
+        (
+            "VAPI_OUTBOUND_PHONE_NUMBER_ID",
+            "test-phone-number-id".to_string(),
+        ),
+        ("VAPI_MAX_CONCURRENT_CALLS", CONCURRENT_CALLS.to_string()),
+    ];
+    Worker::spawn(dir, name, &env)
 }
 
 /// The fake VAPI: answers every `POST /call` with 201 after [`VAPI_LATENCY`], with a VAPI id
@@ -250,7 +202,7 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
 
     // First process: runs until some, but not all, calls have reached the fake VAPI and at
     // least one request is held unanswered; a moment more lets its other slots fill.
-    let mut first = Worker::spawn(&dir, "first", &url, &server.uri());
+    let mut first = spawn_worker(&dir, "first", &url, &server.uri());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
     loop {
         first.assert_running();
@@ -317,7 +269,7 @@ async fn kill_minus_nine_mid_batch_dispatches_every_item_at_most_once(pool: PgPo
     .unwrap();
 
     // Second process: must finish the batch and every call without repeating any request.
-    let mut second = Worker::spawn(&dir, "second", &url, &server.uri());
+    let mut second = spawn_worker(&dir, "second", &url, &server.uri());
     let deadline = tokio::time::Instant::now() + Duration::from_secs(150);
     loop {
         second.assert_running();

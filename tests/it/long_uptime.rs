@@ -2,9 +2,8 @@
 //! across processes (`docs/behaviour.md#catch-up`), retention (`docs/behaviour.md#retention`) and
 //! emails only within waking hours (`docs/behaviour.md#email-waking-hours`).
 
-use std::fs::File;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, Timelike, Utc};
@@ -19,6 +18,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::helpers::app;
 use crate::helpers::seed::{self, WebhookEventOpts};
+use crate::helpers::worker::Worker;
 
 // ---------------------------------------------------------------------------------------------
 // Catch-up
@@ -76,46 +76,6 @@ fn the_missed_instant_is_the_latest_within_the_window() {
     ];
     for (now, want) in cases {
         assert_eq!(e.catch_up_instant(at(now)), want.map(at), "{now}");
-    }
-}
-
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn spawn(dir: &Path, name: &str, database_url: &str) -> Self {
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log).expect("worker log file");
-        let err = out.try_clone().expect("worker log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_odis-worker"))
-            .arg("worker")
-            .current_dir(dir)
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("start odis-worker");
-        Self { child, log }
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            panic!("worker exited early with {status}; log:\n{log}");
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -181,8 +141,8 @@ async fn a_tick_missed_while_no_process_ran_is_caught_up_once(pool: PgPool) {
     );
 
     // Two processes start together: both see the missed tick, one runs it.
-    let mut a = Worker::spawn(&dir, "a", &url);
-    let mut b = Worker::spawn(&dir, "b", &url);
+    let mut a = Worker::spawn(&dir, "a", &[("DATABASE_URL", url.clone())]);
+    let mut b = Worker::spawn(&dir, "b", &[("DATABASE_URL", url.clone())]);
     let runs = "SELECT count(*) FROM apalis.jobs WHERE job_type = $1 AND status = 'Done'";
     let queue = <odis_worker::jobs::AutoScheduleRun as odis_worker::jobs::Job>::QUEUE;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
@@ -196,7 +156,7 @@ async fn a_tick_missed_while_no_process_ran_is_caught_up_once(pool: PgPool) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // A third process starting later finds it done.
-    let mut c = Worker::spawn(&dir, "c", &url);
+    let mut c = Worker::spawn(&dir, "c", &[("DATABASE_URL", url.clone())]);
     tokio::time::sleep(Duration::from_secs(3)).await;
     a.assert_running();
     b.assert_running();

@@ -9,9 +9,7 @@
 //! * Two in-process states sharing the database: their Resend sends together keep one rate.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,64 +24,27 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::helpers::sign::{vapi_request, VAPI_SECRET};
+use crate::helpers::worker::Worker;
 use crate::helpers::{app, seed};
 
 const LIMIT: usize = 3;
 const CALLS: usize = 30;
 
-/// A worker child process, killed (SIGKILL) and reaped when dropped.
-struct Worker {
-    child: Child,
-    log: PathBuf,
-}
-
-impl Worker {
-    fn spawn(dir: &Path, name: &str, database_url: &str, vapi_url: &str) -> Self {
-        let log = dir.join(format!("{name}.log"));
-        let out = File::create(&log).expect("worker log file");
-        let err = out.try_clone().expect("worker log file");
-        let child = Command::new(env!("CARGO_BIN_EXE_odis-worker"))
-            .arg("worker")
-            .current_dir(dir)
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("VAPI_BASE_URL", vapi_url)
-            .env("VAPI_API_KEY", "test-vapi-key")
-            // Webhooks are received: a placed call keeps its slot until its end is reported.
-            .env("VAPI_WEBHOOK_SECRET", VAPI_SECRET)
-            .env("VAPI_OUTBOUND_PHONE_NUMBER_ID", "test-phone-number-id")
-            .env("VAPI_MAX_CONCURRENT_CALLS", LIMIT.to_string())
-            .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(err))
-            .spawn()
-            .expect("start odis-worker");
-        Self { child, log }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn assert_running(&mut self) {
-        if let Ok(Some(status)) = self.child.try_wait() {
-            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
-            panic!("worker exited early with {status}; log:\n{log}");
-        }
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        self.kill();
-    }
+/// A worker against the test database and the fake VAPI, receiving webhooks: a placed call keeps
+/// its slot until its end is reported.
+fn spawn_worker(dir: &Path, name: &str, database_url: &str, vapi_url: &str) -> Worker {
+    let env = [
+        ("DATABASE_URL", database_url.to_string()),
+        ("VAPI_BASE_URL", vapi_url.to_string()),
+        ("VAPI_API_KEY", "test-vapi-key".to_string()),
+        ("VAPI_WEBHOOK_SECRET", VAPI_SECRET.to_string()),
+        (
+            "VAPI_OUTBOUND_PHONE_NUMBER_ID",
+            "test-phone-number-id".to_string(),
+        ),
+        ("VAPI_MAX_CONCURRENT_CALLS", LIMIT.to_string()),
+    ];
+    Worker::spawn(dir, name, &env)
 }
 
 /// A working directory with a catalogue that only sweeps (every second).
@@ -187,8 +148,8 @@ async fn two_processes_never_exceed_the_account_call_limit(pool: PgPool) {
     let (server, fake) = fake_vapi(false).await;
     let dir = work_dir("call-limit");
     let url = app::database_url(&pool);
-    let mut a = Worker::spawn(&dir, "a", &url, &server.uri());
-    let mut b = Worker::spawn(&dir, "b", &url, &server.uri());
+    let mut a = spawn_worker(&dir, "a", &url, &server.uri());
+    let mut b = spawn_worker(&dir, "b", &url, &server.uri());
     for id in &ids {
         jobs::enqueue_dispatch_call(&pool, *id, None).await.unwrap();
     }
@@ -261,7 +222,7 @@ async fn slots_of_a_killed_process_come_back_after_their_lease(pool: PgPool) {
     let url = app::database_url(&pool);
 
     // The first process takes every slot; VAPI never answers its requests.
-    let mut first = Worker::spawn(&dir, "first", &url, &server.uri());
+    let mut first = spawn_worker(&dir, "first", &url, &server.uri());
     for id in &ids[..LIMIT] {
         jobs::enqueue_dispatch_call(&pool, *id, None).await.unwrap();
     }
@@ -290,7 +251,7 @@ async fn slots_of_a_killed_process_come_back_after_their_lease(pool: PgPool) {
 
     // A second process, VAPI answering again, and one more call to place.
     fake.hang.store(false, Ordering::SeqCst);
-    let mut second = Worker::spawn(&dir, "second", &url, &server.uri());
+    let mut second = spawn_worker(&dir, "second", &url, &server.uri());
     let last = ids[LIMIT].to_string();
     jobs::enqueue_dispatch_call(&pool, ids[LIMIT], None)
         .await

@@ -5,6 +5,7 @@
 //! * [`sign`]: requests signed as each sender signs them (VAPI secret, Svix, QStash JWT);
 //! * [`seed`]: the seeding factory: rows with sensible defaults, one function per kind of row;
 //! * [`cluster`]: private PostgreSQL clusters for the tests that stop or crash their server;
+//! * [`worker`]: a real `odis-worker worker` child process for the multi-process tests;
 //! * [`catalog`]: the catalog-driven table loader and generic row filler of the schema and RLS
 //!   tests.
 //!
@@ -18,3 +19,4 @@ pub mod catalog;
 pub mod cluster;
 pub mod seed;
 pub mod sign;
+pub mod worker;
