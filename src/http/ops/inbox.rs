@@ -91,27 +91,16 @@ impl Filters {
 
     /// The filters as a query string (without `before`/`notice`), for links and forms.
     fn query_string(&self, before: Option<&str>) -> String {
-        let mut url = reqwest::Url::parse("http://ops.invalid/").expect("constant URL");
-        {
-            let mut q = url.query_pairs_mut();
-            for (k, v) in [
-                ("source", &self.source),
-                ("status", &self.status),
-                ("type", &self.event_type),
-                ("clinic", &self.clinic),
-                ("since", &self.since),
-                ("until", &self.until),
-                ("q", &self.q),
-            ] {
-                if !v.trim().is_empty() {
-                    q.append_pair(k, v.trim());
-                }
-            }
-            if let Some(b) = before {
-                q.append_pair("before", b);
-            }
-        }
-        url.query().unwrap_or("").to_string()
+        super::query_string(&[
+            ("source", &self.source),
+            ("status", &self.status),
+            ("type", &self.event_type),
+            ("clinic", &self.clinic),
+            ("since", &self.since),
+            ("until", &self.until),
+            ("q", &self.q),
+            ("before", before.unwrap_or("")),
+        ])
     }
 }
 
@@ -324,9 +313,7 @@ pub async fn replay_one(
     if matches!(principal, Principal::Bearer) {
         return Ok(Json(json!({"event_id": id, "result": result})).into_response());
     }
-    let mut url = reqwest::Url::parse("http://ops.invalid/").expect("constant URL");
-    url.query_pairs_mut().append_pair("replayed", &result);
-    let qs = url.query().unwrap_or("");
+    let qs = super::query_string(&[("replayed", &result)]);
     Ok(Redirect::to(&format!("/ops/inbox/{id}?{qs}")).into_response())
 }
 
@@ -415,12 +402,11 @@ pub async fn replay_all(
     let mut f = form.filters.clone();
     f.notice = format!("{} events queued for replay.", ids.len());
     let mut qs = f.query_string(None);
-    let mut url = reqwest::Url::parse("http://ops.invalid/").expect("constant URL");
-    url.query_pairs_mut().append_pair("notice", &f.notice);
-    if !qs.is_empty() {
+    let notice = super::query_string(&[("notice", &f.notice)]);
+    if !qs.is_empty() && !notice.is_empty() {
         qs.push('&');
     }
-    qs.push_str(url.query().unwrap_or(""));
+    qs.push_str(&notice);
     Ok(Redirect::to(&format!("/ops/inbox?{qs}")).into_response())
 }
 

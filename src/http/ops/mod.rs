@@ -24,6 +24,21 @@ use axum::{Extension, Router};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// A URL-encoded query string of `pairs` (empty values skipped), for the console's links and
+/// redirects: one place that encodes, built on the URL parser's form encoder.
+pub(crate) fn query_string(pairs: &[(&str, &str)]) -> String {
+    let Ok(mut url) = reqwest::Url::parse("http://ops.invalid/") else {
+        return String::new();
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        for (k, v) in pairs.iter().filter(|(_, v)| !v.trim().is_empty()) {
+            q.append_pair(k, v.trim());
+        }
+    }
+    url.query().unwrap_or("").to_string()
+}
+
 /// The version of the vendored `static/htmx.min.js` (see `static/README.md`).
 pub const HTMX_VERSION: &str = "2.0.11";
 const HTMX_JS: &[u8] = include_bytes!("static/htmx.min.js");

@@ -38,9 +38,8 @@ fn done(principal: &Principal, to: &str, notice: &str, ok: bool) -> Response {
     if matches!(principal, Principal::Bearer) {
         return Json(json!({"ok": ok, "notice": notice})).into_response();
     }
-    let mut url = reqwest::Url::parse("http://ops.invalid/").expect("constant URL");
-    url.query_pairs_mut().append_pair("notice", notice);
-    Redirect::to(&format!("{to}?{}", url.query().unwrap_or(""))).into_response()
+    let qs = super::query_string(&[("notice", notice)]);
+    Redirect::to(&format!("{to}?{qs}")).into_response()
 }
 
 pub async fn queue(
