@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use run::run;
+pub use run::{run, run_with, CLINICS_AT_ONCE};
 
 /// Cases per read/write round; a page is one SELECT and one write transaction.
 pub const PAGE_SIZE: i64 = 1000;
