@@ -25,6 +25,9 @@ pub struct AutoscheduleArgs {
     /// Clinics the cases are spread over (all with auto-scheduling enabled).
     #[arg(long, default_value_t = 100)]
     pub clinics: i64,
+    /// Clinics scheduled at once (the run's default unless given).
+    #[arg(long, default_value_t = auto_schedule::CLINICS_AT_ONCE)]
+    pub clinics_at_once: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -64,7 +67,7 @@ pub async fn run(config: Config, args: AutoscheduleArgs) -> anyhow::Result<Autos
     for &n in &args.cases {
         let n = n.max(1);
         let db = ScratchDb::create(&config, 8).await?;
-        let result = one_size(&db, n, clinics).await;
+        let result = one_size(&db, n, clinics, args.clinics_at_once).await;
         db.drop_db().await;
         let r = result?;
         eprintln!(
@@ -112,7 +115,12 @@ const SEED_ZONES: [Tz; 4] = [
     Tz::America__New_York,
 ];
 
-async fn one_size(db: &ScratchDb, n: i64, clinics: i64) -> anyhow::Result<SizeReport> {
+async fn one_size(
+    db: &ScratchDb,
+    n: i64,
+    clinics: i64,
+    clinics_at_once: usize,
+) -> anyhow::Result<SizeReport> {
     let now = Utc::now();
     let t = Instant::now();
     let zones: Vec<&str> = SEED_ZONES.iter().map(|z| z.name()).collect();
@@ -128,13 +136,14 @@ async fn one_size(db: &ScratchDb, n: i64, clinics: i64) -> anyhow::Result<SizeRe
     let seed_secs = t.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let summary = auto_schedule::run(
+    let summary = auto_schedule::run_with(
         &db.pool,
         &RunOptions {
             clinic_ids: None,
             dry_run: false,
             now,
         },
+        clinics_at_once,
     )
     .await
     .context("auto-scheduling run")?;

@@ -100,20 +100,21 @@ pub async fn load_for_dispatch(
 
 /// Columns and joins of "everything needed to schedule a follow-up for a case"; callers append
 /// `WHERE ...` with their own parameters, so the statuses of the "already has" probes are
-/// spelled from `domain::status` into the text instead of being bound. The latest discharge
-/// summary comes from a LATERAL join and the "already has a live email/call" flags from EXISTS
-/// probes on indexed columns, so a page of cases is one statement. Displays as the SQL text.
+/// spelled from `domain::status` into the text instead of being bound. The patient, client and
+/// latest discharge summary come from LATERAL joins with `LIMIT 1` and the "already has a live
+/// email/call" flags from EXISTS probes on indexed columns, so a page of cases is one statement
+/// whose cost is a few index probes per row: a plain join lets the planner hash the whole
+/// `patients` and `clients` tables for every page (docs/benchmarks.md, auto-scheduling).
+/// Displays as the SQL text.
 pub struct CaseSelect;
 
 /// The shared SELECT prefix (see [`CaseSelect`]).
 pub const CASE_SELECT: CaseSelect = CaseSelect;
 
-impl CaseSelect {
-    pub fn sql(&self) -> &'static str {
-        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        SQL.get_or_init(|| {
-            format!(
-                r#"
+/// [`CASE_SELECT`]'s columns and joins over `from`, which must name the case row `ca`.
+fn case_select_from(from: &str) -> String {
+    format!(
+        r#"
 SELECT ca.id, ca.clinic_id, ca.status, COALESCE(ca.type, ca.detected_case_type) AS case_type,
        ca.type AS own_case_type, ca.detected_case_type,
        ca.created_at, ca.cadence_source, ca.call_enabled, ca.email_enabled,
@@ -131,9 +132,15 @@ SELECT ca.id, ca.clinic_id, ca.status, COALESCE(ca.type, ca.detected_case_type) 
                WHERE e.case_id = ca.id AND e.status NOT IN ('{email_failed}', '{email_cancelled}')) AS has_live_email,
        EXISTS (SELECT 1 FROM outbound_calls c
                WHERE c.case_id = ca.id AND c.status NOT IN ('{call_failed}', '{call_cancelled}')) AS has_live_call
-FROM cases ca
-LEFT JOIN patients p ON p.id = ca.patient_id
-LEFT JOIN clients cl ON cl.id = COALESCE(ca.client_id, p.client_id)
+FROM {from}
+LEFT JOIN LATERAL (
+    SELECT p.name, p.species, p.is_deceased, p.client_id FROM patients p
+    WHERE p.id = ca.patient_id LIMIT 1
+) p ON true
+LEFT JOIN LATERAL (
+    SELECT cl.display_name, cl.phone, cl.email, cl.communication_opt_out FROM clients cl
+    WHERE cl.id = COALESCE(ca.client_id, p.client_id) LIMIT 1
+) cl ON true
 LEFT JOIN LATERAL (
     SELECT d.id, d.content, d.structured_content FROM discharge_summaries d
     WHERE d.case_id = ca.id ORDER BY d.created_at DESC NULLS LAST, d.id DESC LIMIT 1
@@ -143,13 +150,18 @@ LEFT JOIN LATERAL (
     WHERE s.case_id = ca.id ORDER BY s.created_at DESC NULLS LAST, s.id DESC LIMIT 1
 ) sn ON true
 "#,
-                scheduled = crate::domain::status::ScheduledItemStatus::Scheduled.as_str(),
-                email_failed = crate::domain::status::EmailStatus::Failed.as_str(),
-                email_cancelled = crate::domain::status::EmailStatus::Cancelled.as_str(),
-                call_failed = crate::domain::status::CallStatus::Failed.as_str(),
-                call_cancelled = crate::domain::status::CallStatus::Cancelled.as_str(),
-            )
-        })
+        scheduled = crate::domain::status::ScheduledItemStatus::Scheduled.as_str(),
+        email_failed = crate::domain::status::EmailStatus::Failed.as_str(),
+        email_cancelled = crate::domain::status::EmailStatus::Cancelled.as_str(),
+        call_failed = crate::domain::status::CallStatus::Failed.as_str(),
+        call_cancelled = crate::domain::status::CallStatus::Cancelled.as_str(),
+    )
+}
+
+impl CaseSelect {
+    pub fn sql(&self) -> &'static str {
+        static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        SQL.get_or_init(|| case_select_from("cases ca"))
     }
 }
 
@@ -213,18 +225,26 @@ pub struct CandidatePage<'a> {
 }
 
 /// Cases of the clinic never scheduled (neither auto nor by hand), in the given statuses and
-/// not older than `created_since`.
+/// not older than `created_since`. The page's ids come first, from an index-only scan of
+/// `idx_cases_auto_schedule_candidates` in keyset order (no sort of the clinic's remaining
+/// candidates per page); only those rows are joined.
 pub async fn auto_schedule_candidates(
     ex: impl PgExecutor<'_>,
     page: &CandidatePage<'_>,
 ) -> Result<Vec<CaseRow>, sqlx::Error> {
-    let sql = format!(
-        "{CASE_SELECT} WHERE ca.clinic_id = $1 AND ca.auto_scheduled_at IS NULL \
-         AND ca.scheduling_source IS NULL AND ca.status = ANY($2) AND ca.created_at >= $3 \
-         AND ($4::timestamptz IS NULL OR (ca.created_at, ca.id) < ($4, $5)) \
-         ORDER BY ca.created_at DESC, ca.id DESC LIMIT $6"
-    );
-    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = SQL.get_or_init(|| {
+        format!(
+            "WITH page AS MATERIALIZED ( \
+               SELECT k.id FROM cases k WHERE k.clinic_id = $1 AND k.auto_scheduled_at IS NULL \
+               AND k.scheduling_source IS NULL AND k.status = ANY($2) AND k.created_at >= $3 \
+               AND ($4::timestamptz IS NULL OR (k.created_at, k.id) < ($4, $5)) \
+               ORDER BY k.created_at DESC, k.id DESC LIMIT $6) \
+             {} ORDER BY ca.created_at DESC, ca.id DESC",
+            case_select_from("page JOIN cases ca ON ca.id = page.id")
+        )
+    });
+    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
         .bind(page.clinic_id)
         .bind(page.statuses)
         .bind(page.created_since)

@@ -10,7 +10,9 @@
 //! of [`PAGE_SIZE`] by one keyset query (newest first) that also brings the latest discharge
 //! summary, contacts and "already has a live call/email" flags; times and content are computed
 //! in Rust; each page is written in one transaction with a handful of bulk
-//! `INSERT ... SELECT FROM UNNEST(...)` statements. Memory is bounded by the page size.
+//! `INSERT ... SELECT FROM UNNEST(...)` statements. Up to [`CLINICS_AT_ONCE`] clinics are in
+//! flight at once (PostgreSQL's per-row work dominates a run, docs/benchmarks.md), so memory is
+//! bounded by that many pages.
 //!
 //! Idempotency: a page's transaction first *claims* its cases (`auto_scheduled_at`,
 //! `scheduling_source='auto'` where both are still NULL); only claimed cases get rows, so a
@@ -26,7 +28,7 @@ use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-pub use run::run;
+pub use run::{run, run_with, CLINICS_AT_ONCE};
 
 /// Cases per read/write round; a page is one SELECT and one write transaction.
 pub const PAGE_SIZE: i64 = 1000;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use chrono::Duration;
+use futures::stream::{FuturesOrdered, StreamExt};
 use serde_json::{json, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -20,6 +21,9 @@ use crate::domain::status::RunStatus;
 use crate::scheduling::case_data::ClinicInfo;
 use crate::scheduling::SchedulingError;
 
+/// Clinics whose pages are in flight at once by default (one pool connection each).
+pub const CLINICS_AT_ONCE: usize = 3;
+
 /// Per-clinic cap on the skip list kept in `auto_scheduling_runs.results` (counts are complete).
 const MAX_SKIPS_LISTED: usize = 500;
 
@@ -27,11 +31,20 @@ const MAX_SKIPS_LISTED: usize = 500;
 /// (or `failed` if nothing was scheduled) and are recorded; an error is returned only when the
 /// run could not even be started or its bookkeeping written.
 pub async fn run(pool: &PgPool, opts: &RunOptions) -> Result<RunSummary, SchedulingError> {
+    run_with(pool, opts, CLINICS_AT_ONCE).await
+}
+
+/// [`run`] with `clinics_at_once` clinics in flight (at least one); the benchmark compares them.
+pub async fn run_with(
+    pool: &PgPool,
+    opts: &RunOptions,
+    clinics_at_once: usize,
+) -> Result<RunSummary, SchedulingError> {
     let run_id = match opts.dry_run {
         true => None,
         false => Some(db_runs::insert_run(pool, opts.now).await?),
     };
-    let summary = match run_clinics(pool, opts, run_id).await {
+    let summary = match run_clinics(pool, opts, run_id, clinics_at_once.max(1)).await {
         Ok(s) => s,
         Err(e) => {
             if let Some(id) = run_id {
@@ -99,6 +112,7 @@ async fn run_clinics(
     pool: &PgPool,
     opts: &RunOptions,
     run_id: Option<Uuid>,
+    clinics_at_once: usize,
 ) -> Result<RunSummary, SchedulingError> {
     let clinics = db_runs::enabled_clinics(pool, opts.clinic_ids.as_deref()).await?;
     let types = load_type_cadences(pool, &clinics).await?;
@@ -113,12 +127,28 @@ async fn run_clinics(
         errors: 0,
         per_clinic: Vec::with_capacity(clinics.len()),
     };
-    for clinic in &clinics {
-        let mut tally = ClinicTally::default();
-        if let Err(e) = run_clinic(pool, opts, run_id, clinic, &types, &mut tally).await {
-            tracing::error!(clinic_id = %clinic.id, error = %e, "auto-scheduling failed for clinic");
-            tally.error(None, &e.to_string(), opts);
+    // Several clinics at once: a page's time is mostly PostgreSQL's work on its statements, so
+    // while one clinic's page is written another's is read and planned, on another backend
+    // (docs/benchmarks.md, auto-scheduling). Each clinic's own pages stay in order, and the
+    // results stay in clinic order.
+    let mut in_flight = FuturesOrdered::new();
+    let mut waiting = clinics.iter();
+    let mut tallies = Vec::with_capacity(clinics.len());
+    loop {
+        while in_flight.len() < clinics_at_once {
+            match waiting.next() {
+                Some(clinic) => {
+                    in_flight.push_back(clinic_tally(pool, opts, run_id, clinic, &types))
+                }
+                None => break,
+            }
         }
+        match in_flight.next().await {
+            Some(tally) => tallies.push(tally),
+            None => break,
+        }
+    }
+    for (clinic, tally) in clinics.iter().zip(tallies) {
         summary.cases_processed += tally.processed;
         summary.emails_scheduled += tally.emails;
         summary.calls_scheduled += tally.calls;
@@ -130,6 +160,22 @@ async fn run_clinics(
         .as_str()
         .into();
     Ok(summary)
+}
+
+/// One clinic's run; a failure is recorded in its tally, not returned.
+async fn clinic_tally(
+    pool: &PgPool,
+    opts: &RunOptions,
+    run_id: Option<Uuid>,
+    clinic: &EnabledClinic,
+    types: &TypeCadences,
+) -> ClinicTally {
+    let mut tally = ClinicTally::default();
+    if let Err(e) = run_clinic(pool, opts, run_id, clinic, types, &mut tally).await {
+        tracing::error!(clinic_id = %clinic.id, error = %e, "auto-scheduling failed for clinic");
+        tally.error(None, &e.to_string(), opts);
+    }
+    tally
 }
 
 /// The clinic's inputs to [`plan::plan_case`], owned for the length of its pages.
