@@ -357,6 +357,14 @@ async fn stop_within_15s<E: std::fmt::Display>(
     }
 }
 
+/// The fetch of every engine this benchmark runs: `--fixed-batch` or the production free slots.
+fn fetch_mode(args: &JobsArgs) -> Fetch {
+    match args.fixed_batch {
+        Some(b) => Fetch::Fixed(b.max(1)),
+        None => Fetch::FreeSlots,
+    }
+}
+
 async fn noop_phase(pool: &PgPool, config: Config, args: &JobsArgs) -> anyhow::Result<NoopReport> {
     let n = args.noop;
     let single = args.single.min(n);
@@ -377,10 +385,7 @@ async fn noop_phase(pool: &PgPool, config: Config, args: &JobsArgs) -> anyhow::R
     let concurrency = Noop::concurrency(&ctx);
     let settings = EngineSettings {
         shutdown_timeout: Duration::from_secs(5),
-        fetch: match args.fixed_batch {
-            Some(b) => Fetch::Fixed(b.max(1)),
-            None => Fetch::FreeSlots,
-        },
+        fetch: fetch_mode(args),
         ..EngineSettings::default()
     };
     let fetch = match settings.fetch {
@@ -514,6 +519,7 @@ async fn pickup_phase(
     };
     let settings = EngineSettings {
         shutdown_timeout: Duration::from_secs(5),
+        fetch: fetch_mode(args),
         ..EngineSettings::default()
     };
     let poll_interval_ms = settings.poll_interval.as_millis();
@@ -620,6 +626,7 @@ async fn dispatch_phase(
     };
     let settings = EngineSettings {
         shutdown_timeout: Duration::from_secs(5),
+        fetch: fetch_mode(args),
         ..EngineSettings::default()
     };
     let shutdown = CancellationToken::new();

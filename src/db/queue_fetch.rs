@@ -170,7 +170,8 @@ impl Persistence for Store {
         };
         let tasks = queries::fetch_next(&mut *tx, &config, worker).await?;
         tx.commit().await?;
-        self.stats.record_fetch(self.config.queue.as_ref(), tasks.len());
+        self.stats
+            .record_fetch(self.config.queue.as_ref(), tasks.len());
         Ok(tasks)
     }
 
@@ -199,14 +200,24 @@ impl Persistence for Store {
         if results.is_empty() && locks.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
-        if !results.is_empty() {
-            queries::handle_results(&mut *tx, &results, worker.name()).await?;
+        // One statement is atomic on its own: only results and locks together need a
+        // transaction (`BEGIN` and `COMMIT` are two more round trips per acknowledgement).
+        match (results.is_empty(), locks.is_empty()) {
+            (false, true) => {
+                let mut conn = self.pool.acquire().await?;
+                queries::handle_results(&mut *conn, &results, worker.name()).await?;
+            }
+            (true, false) => {
+                let mut conn = self.pool.acquire().await?;
+                queries::lock_tasks(&mut *conn, &locks, worker.name()).await?;
+            }
+            _ => {
+                let mut tx = self.pool.begin().await?;
+                queries::handle_results(&mut *tx, &results, worker.name()).await?;
+                queries::lock_tasks(&mut *tx, &locks, worker.name()).await?;
+                tx.commit().await?;
+            }
         }
-        if !locks.is_empty() {
-            queries::lock_tasks(&mut *tx, &locks, worker.name()).await?;
-        }
-        tx.commit().await?;
         self.stats.record_ack(results.len());
         Ok(())
     }

@@ -64,12 +64,12 @@ use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-pub use crate::db::queue_fetch::FetchStats;
 pub use crate::db::queue::{
     enqueue, enqueue_auto_schedule_run, enqueue_dispatch_call, enqueue_dispatch_email,
     enqueue_process_discharge_batch, setup, AutoScheduleRun, DispatchCall, DispatchEmail, Job,
     ProcessDischargeBatch, ReprocessWebhook, SlackAlert,
 };
+pub use crate::db::queue_fetch::FetchStats;
 use crate::state::AppState;
 
 /// Errors of the job boundary (handlers, enqueueing, start-up).
@@ -100,7 +100,7 @@ impl JobError {
 /// process. A worker fetches up to its free slots, so this is also its largest fetch, and what
 /// bounds such a kind's throughput is one fetch and about one acknowledgement transaction (each a
 /// WAL flush) per this many jobs (`docs/benchmarks.md`, "Job engine").
-pub const CHEAP_JOB_CONCURRENCY: usize = 200;
+pub const CHEAP_JOB_CONCURRENCY: usize = 500;
 
 /// How a kind of job (its payload and queue: [`crate::db::queue::Job`]) is run.
 pub trait JobKind: Job {

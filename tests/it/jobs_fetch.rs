@@ -46,7 +46,9 @@ impl Gate {
         self.most_at_once.fetch_max(now, Ordering::SeqCst);
         let permit = self.gate.acquire().await;
         self.running.fetch_sub(1, Ordering::SeqCst);
-        permit.map(|p| p.forget()).map_err(|e| JobError::Transient(e.to_string()))?;
+        permit
+            .map(|p| p.forget())
+            .map_err(|e| JobError::Transient(e.to_string()))?;
         Ok(Value::Null)
     }
 
@@ -181,7 +183,12 @@ async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
     }
 }
 
-fn start(workers: Workers) -> (CancellationToken, tokio::task::JoinHandle<anyhow::Result<()>>) {
+fn start(
+    workers: Workers,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
     let shutdown = CancellationToken::new();
     (shutdown.clone(), tokio::spawn(workers.run(shutdown)))
 }
@@ -207,8 +214,12 @@ async fn fetch_takes_only_free_slots_so_two_processes_share_a_backlog(pool: PgPo
     a.instance = "fetch-a".into();
     let mut b = a.clone();
     b.instance = "fetch-b".into();
-    let wa = Workers::new(&a, &fast(), None).unwrap().serve::<SharedBacklog>();
-    let wb = Workers::new(&b, &fast(), None).unwrap().serve::<SharedBacklog>();
+    let wa = Workers::new(&a, &fast(), None)
+        .unwrap()
+        .serve::<SharedBacklog>();
+    let wb = Workers::new(&b, &fast(), None)
+        .unwrap()
+        .serve::<SharedBacklog>();
     let (stats_a, stats_b) = (
         wa.fetch_stats(SharedBacklog::QUEUE),
         wb.fetch_stats(SharedBacklog::QUEUE),
@@ -231,7 +242,11 @@ async fn fetch_takes_only_free_slots_so_two_processes_share_a_backlog(pool: PgPo
     .await
     .unwrap();
     let counts: Vec<i64> = held.iter().map(|(_, n)| *n).collect();
-    assert_eq!(counts, vec![3, 3], "each process holds what it runs: {held:?}");
+    assert_eq!(
+        counts,
+        vec![3, 3],
+        "each process holds what it runs: {held:?}"
+    );
     assert_eq!(count(&pool, SharedBacklog::QUEUE, "Pending").await, 4);
     assert_eq!(SHARED.running(), 6);
 
@@ -288,9 +303,7 @@ async fn a_burst_is_drained_in_fetches_of_up_to_the_free_slots(pool: PgPool) {
     jobs::setup(&pool).await.unwrap();
     push(&pool, 2_000, |n| Burst { n }).await;
     let ctx = app::context(&pool, "http://127.0.0.1:9");
-    let workers = Workers::new(&ctx, &fast(), None)
-        .unwrap()
-        .serve::<Burst>();
+    let workers = Workers::new(&ctx, &fast(), None).unwrap().serve::<Burst>();
     let stats = workers.fetch_stats(Burst::QUEUE);
     let (shutdown, task) = start(workers);
     until("the burst is done", async || {
@@ -305,5 +318,8 @@ async fn a_burst_is_drained_in_fetches_of_up_to_the_free_slots(pool: PgPool) {
     assert!(BURST_MOST.load(Ordering::SeqCst) <= 50);
     // Empty fetches (the last one, polls after the end) are counted too.
     assert!(FetchStats::get(&stats.fetches) < 2_000 / 10, "{stats:?}");
-    assert!(FetchStats::get(&stats.ack_transactions) < 2_000 / 10, "{stats:?}");
+    assert!(
+        FetchStats::get(&stats.ack_transactions) < 2_000 / 10,
+        "{stats:?}"
+    );
 }
