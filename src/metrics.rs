@@ -11,6 +11,8 @@
 //! - `odis_inbox_events{status}` (gauge, from `webhook_events`)
 //! - `odis_jobs_total{kind,result}` (enqueued, succeeded, retried, dead), `odis_queue_depth{kind}`,
 //!   `odis_queue_oldest_due_seconds` (gauges, from the queue tables)
+//! - `odis_job_fetches_total{kind}` (fetch transactions, empty ones included) and
+//!   `odis_jobs_fetched_total{kind}` (jobs they returned): their ratio is the mean fetch size
 //! - `odis_provider_requests_total{provider,status}`, `odis_calls_in_flight` (gauge)
 //! - `odis_http_db_errors_total{kind}`: database errors that made a request answer 503, by kind
 //!   (`connection`: an outage; `query`: the database refused a statement, i.e. a bug)
@@ -104,4 +106,10 @@ pub fn provider_request(provider: &'static str, status: &str) {
 /// One job outcome (`result`: enqueued, succeeded, retried, dead).
 pub fn job(kind: &'static str, result: &'static str) {
     metrics::counter!("odis_jobs_total", "kind" => kind, "result" => result).increment(1);
+}
+
+/// One fetch of `kind`'s worker that returned `jobs` jobs.
+pub fn job_fetch(kind: &str, jobs: usize) {
+    metrics::counter!("odis_job_fetches_total", "kind" => kind.to_string()).increment(1);
+    metrics::counter!("odis_jobs_fetched_total", "kind" => kind.to_string()).increment(jobs as u64);
 }

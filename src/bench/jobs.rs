@@ -1,11 +1,15 @@
 //! Job engine benchmark.
 //!
 //! * **No-op**: N jobs of a bench-only `Noop` kind (queue `odis.bench_noop`, never registered by
-//!   the production engine) are enqueued, then worked by apalis workers this benchmark starts
-//!   itself. Enqueueing is measured two ways: a prefix pushed one job per round trip through the
-//!   production [`crate::jobs::enqueue`] path (from several concurrent tasks), and the rest with
-//!   apalis-postgres's batch push (`TaskSink::push_all`, one `INSERT … SELECT unnest(…)` per
-//!   chunk). Work is timed from starting the workers until every job is `Done` in `apalis.jobs`.
+//!   the production engine) are enqueued, then worked by the production engine's worker code
+//!   ([`crate::jobs::Workers`], default [`EngineSettings`]) serving that kind at the cheap-kind
+//!   concurrency ([`crate::jobs::CHEAP_JOB_CONCURRENCY`]). Enqueueing is measured two ways: a
+//!   prefix pushed one job per round trip through the production [`crate::jobs::enqueue`] path
+//!   (from several concurrent tasks), and the rest with apalis-postgres's batch push
+//!   (`TaskSink::push_all`, one `INSERT … SELECT unnest(…)` per chunk). Work is timed from
+//!   starting the worker until every job is `Done` in `apalis.jobs`; the database transactions,
+//!   the worker's fetch and acknowledgement transactions and this process's CPU time are counted
+//!   per job (figures load does not distort).
 //! * **Dispatch**: N queued `outbound_emails` rows (set-based seeding), one `DispatchEmail` job
 //!   each, worked by the real engine ([`crate::jobs::run_engine`], empty catalogue) with the real
 //!   handler against an in-process fake Resend on loopback that counts requests and
@@ -34,7 +38,7 @@ use uuid::Uuid;
 use super::ScratchDb;
 use crate::config::{Config, Secret};
 use crate::db::queue::{DispatchEmail, Job};
-use crate::jobs::{EngineSettings, JobError, JobKind};
+use crate::jobs::{EngineSettings, Fetch, FetchStats, JobError, JobKind};
 use crate::state::AppState;
 
 #[derive(Debug, Clone, clap::Args)]
@@ -45,15 +49,13 @@ pub struct JobsArgs {
     /// DispatchEmail jobs worked by the real engine against a fake Resend (0 skips the phase).
     #[arg(long, default_value_t = 10_000)]
     pub dispatch: usize,
-    /// apalis workers (separate polling loops) serving the no-op queue.
-    #[arg(long, default_value_t = 2)]
-    pub workers: usize,
-    /// Jobs each no-op worker runs at once.
-    #[arg(long, default_value_t = 10)]
-    pub concurrency: usize,
-    /// Jobs each no-op worker fetches per poll (the production engine uses 10).
-    #[arg(long, default_value_t = 10)]
-    pub batch_size: usize,
+    /// No-op jobs run at once (default: the engine's cheap-kind concurrency).
+    #[arg(long)]
+    pub concurrency: Option<usize>,
+    /// Fetch this many no-op jobs per fetch whatever is free (apalis-postgres's own fixed batch,
+    /// the engine before adaptive fetching) instead of the free slots.
+    #[arg(long)]
+    pub fixed_batch: Option<usize>,
     /// Of the no-op jobs, how many are pushed one per round trip (the production `enqueue`
     /// path) before the rest are batch-pushed.
     #[arg(long, default_value_t = 5_000)]
@@ -87,7 +89,16 @@ impl Job for Noop {
     const MAX_ATTEMPTS: usize = 1;
 }
 
+/// `--concurrency` (0: the cheap-kind default).
+static NOOP_CONCURRENCY: AtomicUsize = AtomicUsize::new(0);
+
 impl JobKind for Noop {
+    fn concurrency(_ctx: &AppState) -> usize {
+        match NOOP_CONCURRENCY.load(Ordering::Relaxed) {
+            0 => crate::jobs::CHEAP_JOB_CONCURRENCY,
+            n => n,
+        }
+    }
     async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
         Ok(Value::Null)
     }
@@ -104,9 +115,9 @@ pub struct QueueCounts {
 #[derive(Debug, Serialize)]
 pub struct NoopReport {
     pub jobs: usize,
-    pub workers: usize,
     pub concurrency: usize,
-    pub batch_size: usize,
+    /// `free slots` or `fixed N`.
+    pub fetch: String,
     pub single_jobs: usize,
     pub single_connections: usize,
     pub single_enqueue_per_s: f64,
@@ -118,6 +129,18 @@ pub struct NoopReport {
     pub work_per_s: f64,
     pub counts: QueueCounts,
     pub completed: bool,
+    /// Fetch transactions of the worker (empty ones included) and the jobs per non-empty one.
+    pub fetches: u64,
+    pub jobs_per_fetch: f64,
+    /// Acknowledgement transactions (results and locks) and results per one.
+    pub ack_transactions: u64,
+    pub jobs_per_ack: f64,
+    pub largest_fetch: u64,
+    /// Every transaction in the scratch database while the worker ran (the worker's, and the
+    /// benchmark's own status polls every 100 ms), per job.
+    pub transactions_per_job: f64,
+    /// CPU time of this process (worker and benchmark; not PostgreSQL's) per job.
+    pub process_cpu_us_per_job: f64,
 }
 
 #[derive(Debug, Serialize)]
@@ -198,7 +221,7 @@ async fn run_on(db: &ScratchDb, config: Config, args: &JobsArgs) -> anyhow::Resu
         None
     };
     let noop = if args.noop > 0 {
-        let r = noop_phase(&db.pool, args).await?;
+        let r = noop_phase(&db.pool, config.clone(), args).await?;
         // Leave the dispatch phase an unbloated jobs table.
         crate::db::bench::clear_queue(&db.pool, Noop::QUEUE).await?;
         Some(r)
@@ -277,10 +300,6 @@ async fn wait_done(
     }
 }
 
-async fn noop_handler(_job: Noop) -> Result<Value, BoxDynError> {
-    Ok(Value::Null)
-}
-
 /// Enqueues jobs `0..single` one per round trip through the production path
 /// (`jobs::enqueue`), from `conns` concurrent tasks; returns the seconds it took.
 async fn enqueue_one_by_one(pool: &PgPool, single: usize, conns: usize) -> anyhow::Result<f64> {
@@ -306,36 +325,23 @@ async fn enqueue_one_by_one(pool: &PgPool, single: usize, conns: usize) -> anyho
     Ok(t.elapsed().as_secs_f64())
 }
 
-/// `args.workers` no-op workers on the bench queue, not started yet.
-fn noop_monitor(pool: &PgPool, args: &JobsArgs) -> Monitor {
-    let settings = EngineSettings::default();
-    let mut monitor = Monitor::new().shutdown_timeout(Duration::from_secs(5));
-    let run_id = Uuid::new_v4().simple().to_string();
-    for w in 0..args.workers.max(1) {
-        let pool = pool.clone();
-        let settings = settings.clone();
-        let concurrency = args.concurrency.max(1);
-        let batch_size = args.batch_size.max(1);
-        let run_id = run_id.clone();
-        monitor = monitor.register(move |restarts| {
-            let storage = PostgresStorage::<Noop>::new(&pool)
-                .with_config(
-                    apalis_postgres::Config::default()
-                        .queue(Noop::QUEUE)
-                        .batch_size(batch_size)
-                        .heartbeat_interval(settings.heartbeat_interval)
-                        .missed_heartbeats(settings.missed_heartbeats),
-                )
-                .poll_with_strategy(Strategy::new().interval(settings.poll_interval));
-            let name = format!("{}@bench-{}-{w}#{restarts}", Noop::QUEUE, &run_id[..8]);
-            WorkerBuilder::new(name.as_str())
-                .backend(storage)
-                .catch_panic()
-                .concurrency(concurrency)
-                .build(noop_handler)
-        });
-    }
-    monitor
+/// CPU time (user + system) this process has used so far, from `/proc/self/stat` (Linux; zero
+/// elsewhere).
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th there.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // USER_HZ is 100 on every Linux this runs on.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// Waits at most 15 s for a stopping engine/monitor task, logging how it ended.
@@ -351,10 +357,19 @@ async fn stop_within_15s<E: std::fmt::Display>(
     }
 }
 
-async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport> {
+/// The fetch of every engine this benchmark runs: `--fixed-batch` or the production free slots.
+fn fetch_mode(args: &JobsArgs) -> Fetch {
+    match args.fixed_batch {
+        Some(b) => Fetch::Fixed(b.max(1)),
+        None => Fetch::FreeSlots,
+    }
+}
+
+async fn noop_phase(pool: &PgPool, config: Config, args: &JobsArgs) -> anyhow::Result<NoopReport> {
     let n = args.noop;
     let single = args.single.min(n);
     let conns = 8usize;
+    NOOP_CONCURRENCY.store(args.concurrency.unwrap_or(0), Ordering::Relaxed);
 
     let single_secs = enqueue_one_by_one(pool, single, conns).await?;
 
@@ -364,31 +379,45 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
     let t = Instant::now();
     push_batched(pool, batch, args.chunk).await?;
     let batch_secs = t.elapsed().as_secs_f64();
-    eprintln!(
-        "  no-op: {n} jobs enqueued; starting {} workers",
-        args.workers
-    );
 
-    // Workers, started now: the clock runs until every job is Done.
+    // The production worker code and settings, serving only the no-op kind.
+    let ctx = AppState::new(pool.clone(), config)?;
+    let concurrency = Noop::concurrency(&ctx);
+    let settings = EngineSettings {
+        shutdown_timeout: Duration::from_secs(5),
+        fetch: fetch_mode(args),
+        ..EngineSettings::default()
+    };
+    let fetch = match settings.fetch {
+        Fetch::FreeSlots => "free slots".to_string(),
+        Fetch::Fixed(b) => format!("fixed {b}"),
+    };
+    eprintln!("  no-op: {n} jobs enqueued; starting the worker (concurrency {concurrency}, fetch {fetch})");
+    let workers = crate::jobs::Workers::new(&ctx, &settings, None)?.serve::<Noop>();
+    let stats = workers.fetch_stats(Noop::QUEUE);
     let shutdown = CancellationToken::new();
-    let monitor = noop_monitor(pool, args);
-    let signal = shutdown.clone();
+    let xacts_before = crate::db::bench::transactions(pool).await?;
+    let cpu_before = process_cpu_secs();
     let t = Instant::now();
-    let workers = tokio::spawn(monitor.run_with_signal(async move {
-        signal.cancelled().await;
-        Ok(())
-    }));
+    let running = tokio::spawn(workers.run(shutdown.clone()));
     let waited = wait_done(pool, Noop::QUEUE, n, Duration::from_secs(args.timeout_secs)).await;
     let work_secs = t.elapsed().as_secs_f64();
+    let cpu_secs = process_cpu_secs() - cpu_before;
     shutdown.cancel();
-    stop_within_15s(workers, "no-op workers").await;
+    stop_within_15s(running, "no-op worker").await;
+    // PostgreSQL's statistics reach pg_stat_database within a second of each transaction.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let xacts = crate::db::bench::transactions(pool).await? - xacts_before - 1;
     let (_, counts, completed) = waited?;
+    let done = counts.done.max(1) as f64;
+    let fetches = FetchStats::get(&stats.fetches);
+    let fetched = FetchStats::get(&stats.fetched) as f64;
+    let acks = FetchStats::get(&stats.ack_transactions);
 
     Ok(NoopReport {
         jobs: n,
-        workers: args.workers.max(1),
-        concurrency: args.concurrency.max(1),
-        batch_size: args.batch_size.max(1),
+        concurrency,
+        fetch,
         single_jobs: single,
         single_connections: conns,
         single_enqueue_per_s: rate(single, single_secs),
@@ -404,6 +433,13 @@ async fn noop_phase(pool: &PgPool, args: &JobsArgs) -> anyhow::Result<NoopReport
         work_per_s: rate(counts.done.max(0) as usize, work_secs),
         counts,
         completed,
+        fetches,
+        jobs_per_fetch: fetched / fetches.max(1) as f64,
+        ack_transactions: acks,
+        jobs_per_ack: FetchStats::get(&stats.acked) as f64 / acks.max(1) as f64,
+        largest_fetch: FetchStats::get(&stats.largest_fetch),
+        transactions_per_job: xacts.max(0) as f64 / done,
+        process_cpu_us_per_job: cpu_secs * 1e6 / done,
     })
 }
 
@@ -483,6 +519,7 @@ async fn pickup_phase(
     };
     let settings = EngineSettings {
         shutdown_timeout: Duration::from_secs(5),
+        fetch: fetch_mode(args),
         ..EngineSettings::default()
     };
     let poll_interval_ms = settings.poll_interval.as_millis();
@@ -589,6 +626,7 @@ async fn dispatch_phase(
     };
     let settings = EngineSettings {
         shutdown_timeout: Duration::from_secs(5),
+        fetch: fetch_mode(args),
         ..EngineSettings::default()
     };
     let shutdown = CancellationToken::new();
@@ -665,10 +703,9 @@ pub fn print(r: &JobsReport) {
         println!(
             "{:<66} {:>12.0} {:>10}",
             format!(
-                "no-op work ({} workers x {} conc, batch {}){}",
-                n.workers,
+                "no-op work, engine defaults (conc {}, fetch {}){}",
                 n.concurrency,
-                n.batch_size,
+                n.fetch,
                 if n.completed { "" } else { " INCOMPLETE" }
             ),
             n.work_per_s,
@@ -703,6 +740,17 @@ pub fn print(r: &JobsReport) {
         println!(
             "no-op: {:.1} s to work {} jobs; status counts {:?}",
             n.work_secs, n.jobs, n.counts
+        );
+        println!(
+            "no-op: {} fetches ({:.1} jobs each, largest {}), {} ack transactions ({:.1} results each); \
+             {:.3} database transactions per job (with the benchmark's polls); {:.1} us process CPU per job",
+            n.fetches,
+            n.jobs_per_fetch,
+            n.largest_fetch,
+            n.ack_transactions,
+            n.jobs_per_ack,
+            n.transactions_per_job,
+            n.process_cpu_us_per_job
         );
     }
     if let Some(d) = &r.dispatch {

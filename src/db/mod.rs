@@ -20,6 +20,7 @@ pub mod outbound_calls;
 pub mod outbound_emails;
 pub mod provider_limits;
 pub mod queue;
+pub mod queue_fetch;
 pub mod refills;
 pub mod schedule;
 pub mod slack;

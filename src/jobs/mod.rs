@@ -15,6 +15,10 @@
 //! * Pickup: an idle worker fetches as soon as a job of its queue is inserted ([`wake`]: one
 //!   `LISTEN` connection per process), and polls every [`EngineSettings::poll_interval`] as the
 //!   fallback (delayed jobs, lost notifications).
+//! * Fetching: a busy worker fetches again as soon as a slot frees, asking for as many jobs as it
+//!   has free slots ([`Fetch::FreeSlots`], `db::queue_fetch`): it never holds jobs it cannot
+//!   start, and a burst costs one fetch per up-to-`concurrency` jobs. Each kind has its own worker
+//!   and its own slots, so a flood of one kind never takes another kind's slots.
 //! * Shutdown: cancelling the token stops every worker from fetching, lets running jobs finish
 //!   for at most [`EngineSettings::shutdown_timeout`], and stops the catalogue's tick loops.
 //!
@@ -47,15 +51,17 @@ pub mod dispatch_email {
     pub use super::dispatch::email::*;
 }
 
+use std::collections::HashMap;
 use std::fmt::Debug;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use apalis::layers::retry::backoff::{ExponentialBackoffMaker, MakeBackoff};
 use apalis::layers::retry::HasherRng;
 use apalis::prelude::*;
-use apalis_postgres::PostgresStorage;
 use serde_json::Value;
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 pub use crate::db::queue::{
@@ -63,6 +69,7 @@ pub use crate::db::queue::{
     enqueue_process_discharge_batch, setup, AutoScheduleRun, DispatchCall, DispatchEmail, Job,
     ProcessDischargeBatch, ReprocessWebhook, SlackAlert,
 };
+pub use crate::db::queue_fetch::FetchStats;
 use crate::state::AppState;
 
 /// Errors of the job boundary (handlers, enqueueing, start-up).
@@ -88,9 +95,18 @@ impl JobError {
     }
 }
 
+/// Jobs of a kind whose handler is bounded by nothing but the engine — no provider limit, no
+/// pool-sized database work, e.g. bookkeeping that writes a row or two — run this many at once per
+/// process. A worker fetches up to its free slots, so this is also its largest fetch, and what
+/// bounds such a kind's throughput is one fetch and about one acknowledgement transaction (each a
+/// WAL flush) per this many jobs (`docs/benchmarks.md`, "Job engine").
+pub const CHEAP_JOB_CONCURRENCY: usize = 500;
+
 /// How a kind of job (its payload and queue: [`crate::db::queue::Job`]) is run.
 pub trait JobKind: Job {
-    /// Jobs of this kind run at once in one process.
+    /// Jobs of this kind run at once in one process (per kind: a flood of one kind never takes
+    /// another's slots). Kinds bounded by a provider say so with their provider's limit; the
+    /// default suits handlers that hold a pooled database connection for most of their run.
     fn concurrency(_ctx: &AppState) -> usize {
         2
     }
@@ -111,6 +127,18 @@ pub struct EngineSettings {
     /// Backoff between in-worker retries.
     pub retry_min: Duration,
     pub retry_max: Duration,
+    /// How many jobs a worker asks for per fetch.
+    pub fetch: Fetch,
+}
+
+/// How many jobs a worker asks for per fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fetch {
+    /// As many as it has free slots, up to its kind's concurrency: the production engine.
+    FreeSlots,
+    /// A fixed batch whatever is free, kept locked to the worker until it runs: apalis-postgres's
+    /// own behaviour and the engine before adaptive fetching (`bench jobs --fixed-batch 10`).
+    Fixed(usize),
 }
 
 /// How idle workers learn about new jobs.
@@ -131,6 +159,7 @@ impl Default for EngineSettings {
             shutdown_timeout: Duration::from_secs(30),
             retry_min: crate::domain::backoff::JOB_RETRY_MIN,
             retry_max: crate::domain::backoff::JOB_RETRY_MAX,
+            fetch: Fetch::FreeSlots,
         }
     }
 }
@@ -143,7 +172,6 @@ impl EngineSettings {
 
 fn storage_config<K: JobKind>(settings: &EngineSettings) -> apalis_postgres::Config {
     crate::db::queue::storage_config::<K>()
-        .batch_size(10)
         .heartbeat_interval(settings.heartbeat_interval)
         .missed_heartbeats(settings.missed_heartbeats)
 }
@@ -189,35 +217,114 @@ pub fn poll_strategy(
     strategy.interval(settings.poll_interval)
 }
 
-fn register<K: JobKind>(
+/// The job kinds one engine serves, one apalis worker each, not started yet. The production
+/// engine ([`run_engine_with`]) serves the service's kinds; tests and `bench jobs` build one with
+/// their own kinds through the same code.
+pub struct Workers {
     monitor: Monitor,
-    ctx: &AppState,
-    settings: &EngineSettings,
-    backoff: &ExponentialBackoffMaker<HasherRng>,
-    wakeups: Option<&wake::Wakeups>,
-) -> Monitor {
-    let ctx = ctx.clone();
-    let settings = settings.clone();
-    let backoff = backoff.clone();
-    let wakeups = wakeups.cloned();
-    monitor.register(move |restarts| {
-        let storage = PostgresStorage::<K>::new(&ctx.pool)
-            .with_config(storage_config::<K>(&settings))
+    ctx: AppState,
+    settings: EngineSettings,
+    backoff: ExponentialBackoffMaker<HasherRng>,
+    wakeups: Option<wake::Wakeups>,
+    stats: Arc<Mutex<HashMap<&'static str, Arc<FetchStats>>>>,
+}
+
+impl Workers {
+    /// No kinds yet; `wakeups` = `None` polls only.
+    pub fn new(
+        ctx: &AppState,
+        settings: &EngineSettings,
+        wakeups: Option<&wake::Wakeups>,
+    ) -> anyhow::Result<Self> {
+        let backoff = ExponentialBackoffMaker::new(
+            settings.retry_min,
+            settings.retry_max,
+            crate::domain::backoff::JOB_RETRY_JITTER,
+            HasherRng::default(),
+        )
+        .map_err(|e| anyhow::anyhow!("invalid retry backoff: {e}"))?;
+        let monitor = Monitor::new()
+            .shutdown_timeout(settings.shutdown_timeout)
+            // A worker stream ends on a storage error (e.g. the database went away); start it
+            // again rather than leave the queue unserved.
+            .should_restart(|_, e| {
+                tracing::warn!(error = %e, "job worker stopped with an error; restarting");
+                true
+            });
+        Ok(Self {
+            monitor,
+            ctx: ctx.clone(),
+            settings: settings.clone(),
+            backoff,
+            wakeups: wakeups.cloned(),
+            stats: Arc::default(),
+        })
+    }
+
+    /// What the worker of `queue` fetched and acknowledged so far (zeros for a queue not served).
+    pub fn fetch_stats(&self, queue: &'static str) -> Arc<FetchStats> {
+        match self.stats.lock() {
+            Ok(mut map) => map.entry(queue).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// Adds a worker for `K`'s queue.
+    pub fn serve<K: JobKind>(mut self) -> Self {
+        let ctx = self.ctx.clone();
+        let settings = self.settings.clone();
+        let backoff = self.backoff.clone();
+        let wakeups = self.wakeups.clone();
+        let stats = self.fetch_stats(K::QUEUE);
+        self.monitor = self.monitor.register(move |restarts| {
+            let concurrency = K::concurrency(&ctx).max(1);
+            // One semaphore is both the worker's concurrency limit and what its fetches are
+            // sized by.
+            let slots = Arc::new(Semaphore::new(concurrency));
+            let size = match settings.fetch {
+                Fetch::FreeSlots => crate::db::queue_fetch::FetchSize::FreeSlots {
+                    slots: slots.clone(),
+                    concurrency,
+                },
+                Fetch::Fixed(n) => crate::db::queue_fetch::FetchSize::Fixed(n),
+            };
+            let storage = crate::db::queue_fetch::QueueStorage::<K>::new(
+                &ctx.pool,
+                storage_config::<K>(&settings),
+                size,
+                stats.clone(),
+            )
             .poll_with_strategy(poll_strategy(K::QUEUE, &settings, wakeups.as_ref()));
-        // The restart count keeps the name unique: the previous incarnation's row may still
-        // be held (apalis guards worker rows with an advisory lock).
-        let name = format!("{}@{}#{restarts}", K::QUEUE, ctx.instance);
-        let policy = RetryPolicy::retries(K::MAX_ATTEMPTS.saturating_sub(1))
-            .with_backoff(backoff.clone().make_backoff());
-        WorkerBuilder::new(name.as_str())
-            .backend(storage)
-            .data(ctx.clone())
-            .concurrency(K::concurrency(&ctx).max(1))
-            .retry(policy)
-            // After retry, so a panicking handler is retried like any other failure.
-            .catch_panic()
-            .build(handle::<K>)
-    })
+            // The restart count keeps the name unique: the previous incarnation's row may still
+            // be held (apalis guards worker rows with an advisory lock).
+            let name = format!("{}@{}#{restarts}", K::QUEUE, ctx.instance);
+            let policy = RetryPolicy::retries(K::MAX_ATTEMPTS.saturating_sub(1))
+                .with_backoff(backoff.clone().make_backoff());
+            WorkerBuilder::new(name.as_str())
+                .backend(storage)
+                .data(ctx.clone())
+                .layer(tower::limit::GlobalConcurrencyLimitLayer::with_semaphore(
+                    slots,
+                ))
+                .retry(policy)
+                // After retry, so a panicking handler is retried like any other failure.
+                .catch_panic()
+                .build(handle::<K>)
+        });
+        self
+    }
+
+    /// Runs the workers until `shutdown` is cancelled; running jobs get
+    /// [`EngineSettings::shutdown_timeout`] to finish.
+    pub async fn run(self, shutdown: CancellationToken) -> anyhow::Result<()> {
+        self.monitor
+            .run_with_signal(async move {
+                shutdown.cancelled().await;
+                Ok(())
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("job workers failed: {e}"))
+    }
 }
 
 /// Runs every worker and the periodic catalogue until `shutdown` is cancelled.
@@ -245,22 +352,6 @@ pub async fn run_engine_with(
     pickup: Pickup,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let backoff = ExponentialBackoffMaker::new(
-        settings.retry_min,
-        settings.retry_max,
-        crate::domain::backoff::JOB_RETRY_JITTER,
-        HasherRng::default(),
-    )
-    .map_err(|e| anyhow::anyhow!("invalid retry backoff: {e}"))?;
-
-    let mut monitor = Monitor::new()
-        .shutdown_timeout(settings.shutdown_timeout)
-        // A worker stream ends on a storage error (e.g. the database went away); start it
-        // again rather than leave the queue unserved.
-        .should_restart(|_, e| {
-            tracing::warn!(error = %e, "job worker stopped with an error; restarting");
-            true
-        });
     let wakeups = wake::Wakeups::new(&[
         DispatchCall::QUEUE,
         DispatchEmail::QUEUE,
@@ -270,12 +361,13 @@ pub async fn run_engine_with(
         SlackAlert::QUEUE,
     ]);
     let w = (pickup == Pickup::WakeOnInsert).then_some(&wakeups);
-    monitor = register::<DispatchCall>(monitor, &ctx, &settings, &backoff, w);
-    monitor = register::<DispatchEmail>(monitor, &ctx, &settings, &backoff, w);
-    monitor = register::<AutoScheduleRun>(monitor, &ctx, &settings, &backoff, w);
-    monitor = register::<ProcessDischargeBatch>(monitor, &ctx, &settings, &backoff, w);
-    monitor = register::<ReprocessWebhook>(monitor, &ctx, &settings, &backoff, w);
-    monitor = register::<SlackAlert>(monitor, &ctx, &settings, &backoff, w);
+    let workers = Workers::new(&ctx, &settings, w)?
+        .serve::<DispatchCall>()
+        .serve::<DispatchEmail>()
+        .serve::<AutoScheduleRun>()
+        .serve::<ProcessDischargeBatch>()
+        .serve::<ReprocessWebhook>()
+        .serve::<SlackAlert>();
     let listener = (pickup == Pickup::WakeOnInsert)
         .then(|| tokio::spawn(wakeups.clone().run(ctx.pool.clone(), shutdown.clone())));
 
@@ -284,13 +376,7 @@ pub async fn run_engine_with(
         catalogue,
         shutdown.clone(),
     ));
-    let signal = shutdown.clone();
-    let result = monitor
-        .run_with_signal(async move {
-            signal.cancelled().await;
-            Ok(())
-        })
-        .await;
+    let result = workers.run(shutdown.clone()).await;
     shutdown.cancel();
     if let Err(e) = ticks.await {
         tracing::error!(error = %e, "catalogue tick loop panicked");
@@ -301,5 +387,5 @@ pub async fn run_engine_with(
     } {
         tracing::error!(error = %e, "job wake-up listener panicked");
     }
-    result.map_err(|e| anyhow::anyhow!("job workers failed: {e}"))
+    result
 }

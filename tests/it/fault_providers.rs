@@ -195,6 +195,7 @@ fn fast() -> EngineSettings {
         shutdown_timeout: Duration::from_secs(10),
         retry_min: Duration::from_millis(50),
         retry_max: Duration::from_millis(500),
+        ..EngineSettings::default()
     }
 }
 

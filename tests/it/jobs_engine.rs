@@ -22,6 +22,7 @@ fn fast() -> EngineSettings {
         shutdown_timeout: Duration::from_secs(10),
         retry_min: Duration::from_millis(10),
         retry_max: Duration::from_millis(50),
+        ..EngineSettings::default()
     }
 }
 

@@ -26,6 +26,7 @@ mod http_basics;
 mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;
+mod jobs_fetch;
 mod long_uptime;
 mod ops_browser;
 mod ops_console;

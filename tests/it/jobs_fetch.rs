@@ -1,0 +1,325 @@
+//! How workers fetch (`src/db/queue_fetch.rs`): up to their free slots, never more — so a worker
+//! holds no job it cannot start, two processes share a backlog, a burst costs one fetch per
+//! up-to-`concurrency` jobs — and one kind's flood never holds up another kind. Counted, not timed.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use odis_worker::jobs::{self, EngineSettings, FetchStats, Job, JobError, JobKind, Workers};
+use odis_worker::state::AppState;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+use crate::helpers::app;
+
+fn fast() -> EngineSettings {
+    EngineSettings {
+        poll_interval: Duration::from_millis(50),
+        heartbeat_interval: Duration::from_secs(1),
+        missed_heartbeats: 5,
+        shutdown_timeout: Duration::from_secs(10),
+        ..EngineSettings::default()
+    }
+}
+
+/// Jobs of a kind that wait at `gate` (a test opens it), counting how many run at once.
+struct Gate {
+    gate: Semaphore,
+    running: AtomicUsize,
+    most_at_once: AtomicUsize,
+}
+
+impl Gate {
+    const fn new() -> Self {
+        Self {
+            gate: Semaphore::const_new(0),
+            running: AtomicUsize::new(0),
+            most_at_once: AtomicUsize::new(0),
+        }
+    }
+
+    async fn pass(&self) -> Result<Value, JobError> {
+        let now = self.running.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_at_once.fetch_max(now, Ordering::SeqCst);
+        let permit = self.gate.acquire().await;
+        self.running.fetch_sub(1, Ordering::SeqCst);
+        permit
+            .map(|p| p.forget())
+            .map_err(|e| JobError::Transient(e.to_string()))?;
+        Ok(Value::Null)
+    }
+
+    fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+}
+
+static SHARED: Gate = Gate::new();
+static FLOOD: Gate = Gate::new();
+
+/// Served by two "processes" (two engines with their own instance names), 3 at once each.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct SharedBacklog {
+    n: u32,
+}
+
+impl Job for SharedBacklog {
+    const QUEUE: &'static str = "odis.test_fetch_shared_backlog";
+    const MAX_ATTEMPTS: usize = 1;
+}
+
+impl JobKind for SharedBacklog {
+    fn concurrency(_ctx: &AppState) -> usize {
+        3
+    }
+    async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
+        SHARED.pass().await
+    }
+}
+
+/// A flood, 4 at once, each waiting at its gate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Flood {
+    n: u32,
+}
+
+impl Job for Flood {
+    const QUEUE: &'static str = "odis.test_fetch_flood";
+    const MAX_ATTEMPTS: usize = 1;
+}
+
+impl JobKind for Flood {
+    fn concurrency(_ctx: &AppState) -> usize {
+        4
+    }
+    async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
+        FLOOD.pass().await
+    }
+}
+
+/// Another kind, enqueued during the flood.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Other {
+    n: u32,
+}
+
+impl Job for Other {
+    const QUEUE: &'static str = "odis.test_fetch_other";
+    const MAX_ATTEMPTS: usize = 1;
+}
+
+impl JobKind for Other {
+    async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
+        Ok(Value::Null)
+    }
+}
+
+static BURST_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static BURST_MOST: AtomicUsize = AtomicUsize::new(0);
+
+/// A cheap kind, 50 at once: does nothing but count.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Burst {
+    n: u32,
+}
+
+impl Job for Burst {
+    const QUEUE: &'static str = "odis.test_fetch_burst";
+    const MAX_ATTEMPTS: usize = 1;
+}
+
+impl JobKind for Burst {
+    fn concurrency(_ctx: &AppState) -> usize {
+        50
+    }
+    async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
+        let now = BURST_RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        BURST_MOST.fetch_max(now, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        BURST_RUNNING.fetch_sub(1, Ordering::SeqCst);
+        Ok(Value::Null)
+    }
+}
+
+/// Pushes `n` jobs made by `job` in one transaction (one round trip each, one commit).
+async fn push<K: Job>(pool: &PgPool, n: u32, job: impl Fn(u32) -> K) {
+    let mut tx = pool.begin().await.unwrap();
+    for i in 0..n {
+        odis_worker::db::queue::enqueue_in_tx(&mut tx, &job(i), None)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+}
+
+/// Jobs of `queue` by status.
+async fn statuses(pool: &PgPool, queue: &str) -> Vec<(String, i64)> {
+    sqlx::query_as(
+        "SELECT status, count(*) FROM apalis.jobs WHERE job_type = $1 GROUP BY status ORDER BY 1",
+    )
+    .bind(queue)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn count(pool: &PgPool, queue: &str, status: &str) -> i64 {
+    statuses(pool, queue)
+        .await
+        .into_iter()
+        .find(|(s, _)| s == status)
+        .map_or(0, |(_, n)| n)
+}
+
+/// Waits (at most 30 s) until `done` holds.
+async fn until(what: &str, mut done: impl AsyncFnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn start(
+    workers: Workers,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let shutdown = CancellationToken::new();
+    (shutdown.clone(), tokio::spawn(workers.run(shutdown)))
+}
+
+async fn stop(shutdown: CancellationToken, task: tokio::task::JoinHandle<anyhow::Result<()>>) {
+    shutdown.cancel();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .expect("workers stop")
+        .unwrap()
+        .unwrap();
+}
+
+/// Two processes, 3 slots each, 10 jobs that wait: each process takes exactly 3 and leaves the
+/// other 4 `Pending` in the table, where any process can take them. A fetch of a fixed batch
+/// (apalis-postgres's own 10) would lock all 10 to the first worker (3 running, 7 in its buffer)
+/// and leave the second process idle.
+#[sqlx::test(migrations = "./migrations")]
+async fn fetch_takes_only_free_slots_so_two_processes_share_a_backlog(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    push(&pool, 10, |n| SharedBacklog { n }).await;
+    let mut a = app::context(&pool, "http://127.0.0.1:9");
+    a.instance = "fetch-a".into();
+    let mut b = a.clone();
+    b.instance = "fetch-b".into();
+    let wa = Workers::new(&a, &fast(), None)
+        .unwrap()
+        .serve::<SharedBacklog>();
+    let wb = Workers::new(&b, &fast(), None)
+        .unwrap()
+        .serve::<SharedBacklog>();
+    let (stats_a, stats_b) = (
+        wa.fetch_stats(SharedBacklog::QUEUE),
+        wb.fetch_stats(SharedBacklog::QUEUE),
+    );
+    let (sa, ta) = start(wa);
+    let (sb, tb) = start(wb);
+
+    until("6 jobs running across both processes", async || {
+        SHARED.running() == 6
+    })
+    .await;
+    // Let both workers look again several times: full, they must not fetch more.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let held: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT lock_by, count(*) FROM apalis.jobs \
+         WHERE job_type = $1 AND status IN ('Queued', 'Running') GROUP BY lock_by ORDER BY 1",
+    )
+    .bind(SharedBacklog::QUEUE)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    let counts: Vec<i64> = held.iter().map(|(_, n)| *n).collect();
+    assert_eq!(
+        counts,
+        vec![3, 3],
+        "each process holds what it runs: {held:?}"
+    );
+    assert_eq!(count(&pool, SharedBacklog::QUEUE, "Pending").await, 4);
+    assert_eq!(SHARED.running(), 6);
+
+    SHARED.gate.add_permits(10);
+    until("all 10 done", async || {
+        count(&pool, SharedBacklog::QUEUE, "Done").await == 10
+    })
+    .await;
+    stop(sa, ta).await;
+    stop(sb, tb).await;
+    assert_eq!(SHARED.most_at_once.load(Ordering::SeqCst), 6);
+    for stats in [stats_a, stats_b] {
+        assert!(FetchStats::get(&stats.largest_fetch) <= 3, "{stats:?}");
+    }
+}
+
+/// A flood of one kind fills that kind's slots and leaves a backlog; a job of another kind
+/// enqueued meanwhile still runs at once, before any of the flood's backlog.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_flood_of_one_kind_does_not_hold_up_another_kind(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    push(&pool, 400, |n| Flood { n }).await;
+    let ctx = app::context(&pool, "http://127.0.0.1:9");
+    let workers = Workers::new(&ctx, &fast(), None)
+        .unwrap()
+        .serve::<Flood>()
+        .serve::<Other>();
+    let (shutdown, task) = start(workers);
+    until("the flood fills its 4 slots", async || FLOOD.running() == 4).await;
+
+    jobs::enqueue(&pool, Other { n: 1 }, None).await.unwrap();
+    until("the other kind's job is done", async || {
+        count(&pool, Other::QUEUE, "Done").await == 1
+    })
+    .await;
+    // The flood is still stuck at its gate with its backlog untouched.
+    assert_eq!(FLOOD.running(), 4);
+    assert_eq!(count(&pool, Flood::QUEUE, "Pending").await, 396);
+
+    FLOOD.gate.add_permits(400);
+    until("the flood drains", async || {
+        count(&pool, Flood::QUEUE, "Done").await == 400
+    })
+    .await;
+    stop(shutdown, task).await;
+    assert_eq!(FLOOD.most_at_once.load(Ordering::SeqCst), 4);
+}
+
+/// 2 000 cheap jobs, 50 slots: every fetch asks for the free slots, so the burst takes about
+/// 2 000 / 50 fetches (and as many acknowledgements), far fewer than the 200 a fixed batch of
+/// 10 needs, and never more than 50 run or are fetched at once.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_burst_is_drained_in_fetches_of_up_to_the_free_slots(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    push(&pool, 2_000, |n| Burst { n }).await;
+    let ctx = app::context(&pool, "http://127.0.0.1:9");
+    let workers = Workers::new(&ctx, &fast(), None).unwrap().serve::<Burst>();
+    let stats = workers.fetch_stats(Burst::QUEUE);
+    let (shutdown, task) = start(workers);
+    until("the burst is done", async || {
+        count(&pool, Burst::QUEUE, "Done").await == 2_000
+    })
+    .await;
+    stop(shutdown, task).await;
+
+    assert_eq!(FetchStats::get(&stats.fetched), 2_000);
+    assert_eq!(FetchStats::get(&stats.acked), 2_000);
+    assert!(FetchStats::get(&stats.largest_fetch) <= 50, "{stats:?}");
+    assert!(BURST_MOST.load(Ordering::SeqCst) <= 50);
+    // Empty fetches (the last one, polls after the end) are counted too.
+    assert!(FetchStats::get(&stats.fetches) < 2_000 / 10, "{stats:?}");
+    assert!(
+        FetchStats::get(&stats.ack_transactions) < 2_000 / 10,
+        "{stats:?}"
+    );
+}
