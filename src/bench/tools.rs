@@ -32,11 +32,15 @@ pub struct ToolsArgs {
     /// time one request costs (client, server, PostgreSQL) and its transactions.
     #[arg(long, default_value_t = 50)]
     pub calibrate: usize,
+    /// Database connections of the server under test (default: what `serve` opens).
+    #[arg(long, default_value_t = crate::app::SERVE_POOL)]
+    pub pool: u32,
 }
 
 #[derive(Debug, serde::Serialize)]
 pub struct ToolsReport {
     pub calls: usize,
+    pub pool: u32,
     pub rounds: usize,
     pub appointments: u64,
     pub range_requests: usize,
@@ -170,7 +174,7 @@ async fn one_call(client: &Client, i: usize) -> CallOutcome {
 
 pub async fn run(config: Config, args: ToolsArgs) -> anyhow::Result<ToolsReport> {
     let calls = args.calls.max(1);
-    let db = ScratchDb::create(&config, (calls as u32).clamp(8, 40)).await?;
+    let db = ScratchDb::create(&config, args.pool.max(2)).await?;
     let result = run_on(&db, config, &args, calls).await;
     db.drop_db().await;
     result
@@ -215,6 +219,7 @@ async fn run_on(
     let overbooked = crate::db::bench::overbooked(&db.pool, clinic, CAPACITY).await?;
     Ok(ToolsReport {
         calls,
+        pool: args.pool.max(2),
         rounds: args.rounds.max(1),
         appointments,
         range_requests: all.range.len(),
@@ -328,8 +333,8 @@ async fn calibrate(
 
 pub fn print(r: &ToolsReport) {
     println!(
-        "voice tools: {} concurrent calls x {} round(s), calendar of {} appointments (capacity {})",
-        r.calls, r.rounds, r.appointments, r.capacity
+        "voice tools: {} concurrent calls x {} round(s), calendar of {} appointments (capacity {}), {} database connections",
+        r.calls, r.rounds, r.appointments, r.capacity, r.pool
     );
     println!(
         "{:<34} {:>9} {:>9} {:>9} {:>9} {:>9}",
