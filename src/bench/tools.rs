@@ -307,7 +307,12 @@ async fn calibrate(
             for i in 0..n {
                 let call = format!("bench-calibrate-{i:06}");
                 let (_, r) = client
-                    .tool(&call, "range", "check_availability_range", json!({"days_ahead": 14}))
+                    .tool(
+                        &call,
+                        "range",
+                        "check_availability_range",
+                        json!({"days_ahead": 14}),
+                    )
                     .await;
                 if r.is_none_or(|r| r.pointer("/success") != Some(&Value::Bool(true))) {
                     errors += 1;

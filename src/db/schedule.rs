@@ -96,21 +96,25 @@ pub(super) fn rules_from_row(clinic_id: Uuid, r: RulesRow) -> (ScheduleRules, Ve
 
 /// Intervals overlapping `[from, to)` that take a place in the clinic's calendar: appointments
 /// not deleted, cancelled or no-show, and bookings that are confirmed or hold an unexpired
-/// slot.
+/// slot. One row of two arrays (starts, ends) rather than a row per interval: a busy 14-day
+/// range holds a thousand of them, and framing and decoding them row by row is a large share of
+/// an availability answer's CPU time (`docs/benchmarks.md#tools`).
 pub async fn busy_intervals(
     ex: impl PgExecutor<'_>,
     clinic_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT lower(time_range), upper(time_range) FROM schedule_appointments
-         WHERE clinic_id = $1 AND time_range && tstzrange($2, $3) AND deleted_at IS NULL
-           AND status IS DISTINCT FROM $4 AND status IS DISTINCT FROM $5
-         UNION ALL
-         SELECT lower(time_range), upper(time_range) FROM vapi_bookings
-         WHERE clinic_id = $1 AND time_range && tstzrange($2, $3)
-           AND (status = $6 OR (status = $7 AND (hold_expires_at IS NULL OR hold_expires_at > now())))",
+    let (starts, ends): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT coalesce(array_agg(s), '{}'), coalesce(array_agg(e), '{}') FROM (
+           SELECT lower(time_range) AS s, upper(time_range) AS e FROM schedule_appointments
+           WHERE clinic_id = $1 AND time_range && tstzrange($2, $3) AND deleted_at IS NULL
+             AND status IS DISTINCT FROM $4 AND status IS DISTINCT FROM $5
+           UNION ALL
+           SELECT lower(time_range), upper(time_range) FROM vapi_bookings
+           WHERE clinic_id = $1 AND time_range && tstzrange($2, $3)
+             AND (status = $6 OR (status = $7 AND (hold_expires_at IS NULL OR hold_expires_at > now())))
+         ) busy",
     )
     .bind(clinic_id)
     .bind(from)
@@ -119,6 +123,7 @@ pub async fn busy_intervals(
     .bind(AppointmentStatus::NoShow.as_str())
     .bind(BookingStatus::Confirmed.as_str())
     .bind(BookingStatus::Pending.as_str())
-    .fetch_all(ex)
-    .await
+    .fetch_one(ex)
+    .await?;
+    Ok(starts.into_iter().zip(ends).collect())
 }

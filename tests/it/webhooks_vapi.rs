@@ -903,7 +903,11 @@ async fn synchronous_answers_have_the_shapes_vapi_expects(pool: PgPool) {
 async fn synchronous_messages_are_stored_already_settled(pool: PgPool) {
     seed::vapi_fixture_rows(&pool).await;
     let st = state(&pool);
-    for name in ["tool-calls", "assistant-request", "transfer-destination-request"] {
+    for name in [
+        "tool-calls",
+        "assistant-request",
+        "transfer-destination-request",
+    ] {
         let (status, _) = post(&st, &body(name)).await;
         assert_eq!(status, StatusCode::OK, "{name}");
         let (id, status, note, attempts, processed, clinic): (
@@ -931,7 +935,9 @@ async fn synchronous_messages_are_stored_already_settled(pool: PgPool) {
             Some(format!("{name}: answered synchronously").as_str())
         );
         // Processing the stored delivery records exactly that outcome.
-        let again = odis_worker::webhooks::inbox::process(&st, id).await.unwrap();
+        let again = odis_worker::webhooks::inbox::process(&st, id)
+            .await
+            .unwrap();
         let odis_worker::webhooks::inbox::Processed::Done(outcome) = again else {
             panic!("{name}: {again:?}");
         };

@@ -11,8 +11,8 @@ use uuid::Uuid;
 use crate::db;
 use crate::db::tool_clinic::ToolClinic;
 use crate::domain::clinic_policy::zone_of;
-use crate::domain::slots::{BlockedPeriod, ScheduleRules};
 use crate::domain::clock::local_date;
+use crate::domain::slots::{BlockedPeriod, ScheduleRules};
 use crate::state::AppState;
 use crate::webhooks::vapi::json::str_at;
 
@@ -38,16 +38,15 @@ impl<'a> Ctx<'a> {
         let call = msg.get("call").unwrap_or(&Value::Null);
         let keys = super::super::answers::call_keys(msg);
         let call_id = str_at(call, &["id"]);
-        let (clinic, rules) = match db::tool_clinic::load_for_call(&state.pool, &keys, call_id)
-            .await
-        {
-            Ok(Some((clinic, rules))) => (Some(clinic), rules),
-            Ok(None) => (None, None),
-            Err(e) => {
-                tracing::warn!(error = %e, "tool clinic lookup failed");
-                (None, None)
-            }
-        };
+        let (clinic, rules) =
+            match db::tool_clinic::load_for_call(&state.pool, &keys, call_id).await {
+                Ok(Some((clinic, rules))) => (Some(clinic), rules),
+                Ok(None) => (None, None),
+                Err(e) => {
+                    tracing::warn!(error = %e, "tool clinic lookup failed");
+                    (None, None)
+                }
+            };
         Ctx {
             pool: &state.pool,
             call_id: call_id.map(str::to_string),
