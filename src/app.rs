@@ -109,11 +109,14 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Database connections of `serve` (HTTP and job workers together); `bench tools` uses the same.
+pub const SERVE_POOL: u32 = 20;
+
 /// HTTP server and job workers in one process (the default way to run the service).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    let db = Database::open(&config, 20).await?;
+    let db = Database::open(&config, SERVE_POOL).await?;
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let state = match AppState::new(db.pool.clone(), config) {
         Ok(state) => state,

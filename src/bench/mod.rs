@@ -8,6 +8,7 @@
 
 pub mod attack;
 pub mod autoschedule;
+pub mod cpu;
 pub mod inbox;
 pub mod ingest;
 pub mod jobs;

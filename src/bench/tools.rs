@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::cpu::{self, Spent};
 use super::{percentiles, Percentiles, ScratchDb};
 use crate::config::{Config, Secret};
 use crate::http::router;
@@ -27,11 +28,19 @@ pub struct ToolsArgs {
     /// Rounds of `calls` concurrent calls (each round books more of the calendar).
     #[arg(long, default_value_t = 1)]
     pub rounds: usize,
+    /// Afterwards, this many `check_availability_range` requests one at a time: the machine
+    /// time one request costs (client, server, PostgreSQL) and its transactions.
+    #[arg(long, default_value_t = 50)]
+    pub calibrate: usize,
+    /// Database connections of the server under test (default: what `serve` opens).
+    #[arg(long, default_value_t = crate::app::SERVE_POOL)]
+    pub pool: u32,
 }
 
 #[derive(Debug, serde::Serialize)]
 pub struct ToolsReport {
     pub calls: usize,
+    pub pool: u32,
     pub rounds: usize,
     pub appointments: u64,
     pub range_requests: usize,
@@ -43,6 +52,15 @@ pub struct ToolsReport {
     pub errors: usize,
     pub overbooked_bookings: i64,
     pub capacity: i64,
+    /// `check_availability_range` p99 of each round (the first one opens the pool's connections).
+    pub range_p99_ms_by_round: Vec<f64>,
+    /// Machine time of the concurrent rounds per request (range and booking requests together).
+    pub cpu_per_request: Spent,
+    /// One `check_availability_range` at a time (after the rounds, warm): machine time and
+    /// database transactions per request.
+    pub calibration_requests: usize,
+    pub range_cpu_per_request: Spent,
+    pub range_transactions_per_request: f64,
 }
 
 const ASSISTANT: &str = "asst_bench_tools";
@@ -156,7 +174,7 @@ async fn one_call(client: &Client, i: usize) -> CallOutcome {
 
 pub async fn run(config: Config, args: ToolsArgs) -> anyhow::Result<ToolsReport> {
     let calls = args.calls.max(1);
-    let db = ScratchDb::create(&config, (calls as u32).clamp(8, 40)).await?;
+    let db = ScratchDb::create(&config, args.pool.max(2)).await?;
     let result = run_on(&db, config, &args, calls).await;
     db.drop_db().await;
     result
@@ -187,32 +205,21 @@ async fn run_on(
             .build()?,
         url: format!("http://{addr}/webhooks/vapi"),
     });
-
-    let mut all = CallOutcome::default();
-    for round in 0..args.rounds.max(1) {
-        let mut tasks = Vec::with_capacity(calls);
-        for i in 0..calls {
-            let client = client.clone();
-            tasks.push(tokio::spawn(async move {
-                one_call(&client, round * calls + i).await
-            }));
-        }
-        for t in tasks {
-            let o = t.await.unwrap_or_else(|_| CallOutcome {
-                errors: 1,
-                ..Default::default()
-            });
-            all.range.extend(o.range);
-            all.book.extend(o.book);
-            all.booked += o.booked;
-            all.taken += o.taken;
-            all.errors += o.errors;
-        }
-    }
+    // The simulated callers run on their own threads, so their share of the machine (JSON,
+    // HTTP) is measured apart from the server's (`bench::cpu`).
+    let callers = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name(cpu::CLIENT_THREAD)
+        .enable_all()
+        .build()?;
+    let measured = drive(db, &callers, &client, args, calls).await;
+    callers.shutdown_background();
     server.abort();
+    let (mut all, by_round, cpu_rounds, calibration) = measured?;
     let overbooked = crate::db::bench::overbooked(&db.pool, clinic, CAPACITY).await?;
     Ok(ToolsReport {
         calls,
+        pool: args.pool.max(2),
         rounds: args.rounds.max(1),
         appointments,
         range_requests: all.range.len(),
@@ -224,13 +231,115 @@ async fn run_on(
         errors: all.errors,
         overbooked_bookings: overbooked,
         capacity: CAPACITY,
+        range_p99_ms_by_round: by_round,
+        cpu_per_request: cpu_rounds,
+        calibration_requests: calibration.requests,
+        range_cpu_per_request: calibration.cpu,
+        range_transactions_per_request: calibration.transactions,
     })
+}
+
+struct Calibration {
+    requests: usize,
+    cpu: Spent,
+    transactions: f64,
+}
+
+type Measured = (CallOutcome, Vec<f64>, Spent, Calibration);
+
+/// The concurrent rounds, then the one-at-a-time calibration, callers on `callers`.
+async fn drive(
+    db: &ScratchDb,
+    callers: &tokio::runtime::Runtime,
+    client: &std::sync::Arc<Client>,
+    args: &ToolsArgs,
+    calls: usize,
+) -> anyhow::Result<Measured> {
+    let mut all = CallOutcome::default();
+    let mut by_round = Vec::new();
+    let before = cpu::snapshot(&crate::db::bench::backend_pids(&db.pool).await?);
+    for round in 0..args.rounds.max(1) {
+        let tasks: Vec<_> = (0..calls)
+            .map(|i| {
+                let client = client.clone();
+                callers.spawn(async move { one_call(&client, round * calls + i).await })
+            })
+            .collect();
+        let mut round_range = Vec::new();
+        for t in tasks {
+            let o = t.await.unwrap_or_else(|_| CallOutcome {
+                errors: 1,
+                ..Default::default()
+            });
+            round_range.extend(o.range.iter().copied());
+            all.range.extend(o.range);
+            all.book.extend(o.book);
+            all.booked += o.booked;
+            all.taken += o.taken;
+            all.errors += o.errors;
+        }
+        by_round.push(percentiles(&mut round_range).p99_ms);
+    }
+    let after = cpu::snapshot(&crate::db::bench::backend_pids(&db.pool).await?);
+    let rounds_cpu = cpu::spent(&before, &after).per(all.range.len() + all.book.len());
+    let calibration = calibrate(db, callers, client, args.calibrate).await?;
+    all.errors += calibration.1;
+    Ok((all, by_round, rounds_cpu, calibration.0))
+}
+
+/// `n` range requests one after another: CPU and transactions per request. The statistics
+/// collector publishes a backend's counts at most ten seconds after it goes idle
+/// (`PGSTAT_IDLE_INTERVAL`), hence the pauses.
+async fn calibrate(
+    db: &ScratchDb,
+    callers: &tokio::runtime::Runtime,
+    client: &std::sync::Arc<Client>,
+    n: usize,
+) -> anyhow::Result<(Calibration, usize)> {
+    let settle = || tokio::time::sleep(Duration::from_millis(11_000));
+    settle().await;
+    let xacts_before = crate::db::bench::transactions(&db.pool).await?;
+    let before = cpu::snapshot(&crate::db::bench::backend_pids(&db.pool).await?);
+    let client = client.clone();
+    let errors = callers
+        .spawn(async move {
+            let mut errors = 0;
+            for i in 0..n {
+                let call = format!("bench-calibrate-{i:06}");
+                let (_, r) = client
+                    .tool(
+                        &call,
+                        "range",
+                        "check_availability_range",
+                        json!({"days_ahead": 14}),
+                    )
+                    .await;
+                if r.is_none_or(|r| r.pointer("/success") != Some(&Value::Bool(true))) {
+                    errors += 1;
+                }
+            }
+            errors
+        })
+        .await
+        .unwrap_or(n);
+    let after = cpu::snapshot(&crate::db::bench::backend_pids(&db.pool).await?);
+    settle().await;
+    // Minus the two statistics reads of this function (one transaction each).
+    let xacts = crate::db::bench::transactions(&db.pool).await? - xacts_before - 2;
+    Ok((
+        Calibration {
+            requests: n,
+            cpu: cpu::spent(&before, &after).per(n),
+            transactions: xacts as f64 / n.max(1) as f64,
+        },
+        errors,
+    ))
 }
 
 pub fn print(r: &ToolsReport) {
     println!(
-        "voice tools: {} concurrent calls x {} round(s), calendar of {} appointments (capacity {})",
-        r.calls, r.rounds, r.appointments, r.capacity
+        "voice tools: {} concurrent calls x {} round(s), calendar of {} appointments (capacity {}), {} database connections",
+        r.calls, r.rounds, r.appointments, r.capacity, r.pool
     );
     println!(
         "{:<34} {:>9} {:>9} {:>9} {:>9} {:>9}",
@@ -252,5 +361,32 @@ pub fn print(r: &ToolsReport) {
     println!(
         "booked {} | slot taken (retried on an alternative) {} | errors {} | overbooked bookings {}",
         r.booked, r.slot_taken_answers, r.errors, r.overbooked_bookings
+    );
+    let rounds: Vec<String> = r
+        .range_p99_ms_by_round
+        .iter()
+        .map(|p| format!("{p:.2}"))
+        .collect();
+    println!(
+        "check_availability_range p99 by round (ms): {}",
+        rounds.join(", ")
+    );
+    let c = &r.cpu_per_request;
+    println!(
+        "CPU ms per request, concurrent rounds: server {:.2} + PostgreSQL {:.2} = {:.2} (bench client {:.2})",
+        c.server_ms,
+        c.postgres_ms,
+        c.service_ms(),
+        c.client_ms
+    );
+    let c = &r.range_cpu_per_request;
+    println!(
+        "CPU ms per check_availability_range, {} one at a time: server {:.2} + PostgreSQL {:.2} = {:.2} (bench client {:.2}); {:.2} transactions",
+        r.calibration_requests,
+        c.server_ms,
+        c.postgres_ms,
+        c.service_ms(),
+        c.client_ms,
+        r.range_transactions_per_request
     );
 }

@@ -187,6 +187,14 @@ pub async fn transactions(pool: &PgPool) -> Result<i64, sqlx::Error> {
     .await
 }
 
+/// The pids of the backends connected to this database now (the pool's connections), whose
+/// CPU time `bench tools` reads from `/proc`.
+pub async fn backend_pids(pool: &PgPool) -> Result<Vec<i32>, sqlx::Error> {
+    sqlx::query_scalar("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+        .fetch_all(pool)
+        .await
+}
+
 /// Emails actually sent (status and provider id both written).
 pub async fn count_sent_emails(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(

@@ -12,9 +12,11 @@ use crate::domain::clinic_policy::zone_of;
 use crate::domain::slots::{BlockedPeriod, ScheduleRules, DEFAULT_CAPACITY, DEFAULT_SLOT_MINUTES};
 use crate::domain::status::{AppointmentStatus, BookingStatus};
 
+/// A clinic's schedule rules as stored (also read by `db::tool_clinic` with its clinic).
 #[derive(sqlx::FromRow)]
-struct RulesRow {
-    timezone: Option<String>,
+pub(super) struct RulesRow {
+    /// The zone of the clinic whose calendar it is.
+    rules_timezone: Option<String>,
     daily_hours: Option<Value>,
     slot_duration_minutes: Option<i32>,
     vapi_availability_start_time: Option<NaiveTime>,
@@ -61,7 +63,7 @@ pub async fn rules_of(
     clinic_id: Uuid,
 ) -> Result<Option<(ScheduleRules, Vec<BlockedPeriod>)>, sqlx::Error> {
     let row: Option<RulesRow> = sqlx::query_as(
-        "SELECT c.timezone, s.daily_hours, s.slot_duration_minutes,
+        "SELECT c.timezone AS rules_timezone, s.daily_hours, s.slot_duration_minutes,
                 s.vapi_availability_start_time, s.vapi_availability_end_time, s.slot_capacity,
                 coalesce((SELECT json_agg(json_build_object('name', b.name, 'start', b.start_time,
                                  'end', b.end_time, 'days', b.days_of_week))
@@ -74,38 +76,45 @@ pub async fn rules_of(
     .bind(clinic_id)
     .fetch_optional(ex)
     .await?;
-    Ok(row.map(|r| {
-        let rules = ScheduleRules {
-            tz: zone_of(clinic_id, r.timezone.as_deref()),
-            daily_hours: r.daily_hours.filter(Value::is_object),
-            slot_minutes: r
-                .slot_duration_minutes
-                .filter(|m| *m > 0)
-                .map_or(DEFAULT_SLOT_MINUTES, i64::from),
-            window: (r.vapi_availability_start_time, r.vapi_availability_end_time),
-            capacity: r.slot_capacity.map_or(DEFAULT_CAPACITY, i64::from),
-        };
-        (rules, blocked_from_json(&r.blocked))
-    }))
+    Ok(row.map(|r| rules_from_row(clinic_id, r)))
+}
+
+/// The rules of `clinic_id` from its row (defaults where the config is absent).
+pub(super) fn rules_from_row(clinic_id: Uuid, r: RulesRow) -> (ScheduleRules, Vec<BlockedPeriod>) {
+    let rules = ScheduleRules {
+        tz: zone_of(clinic_id, r.rules_timezone.as_deref()),
+        daily_hours: r.daily_hours.filter(Value::is_object),
+        slot_minutes: r
+            .slot_duration_minutes
+            .filter(|m| *m > 0)
+            .map_or(DEFAULT_SLOT_MINUTES, i64::from),
+        window: (r.vapi_availability_start_time, r.vapi_availability_end_time),
+        capacity: r.slot_capacity.map_or(DEFAULT_CAPACITY, i64::from),
+    };
+    (rules, blocked_from_json(&r.blocked))
 }
 
 /// Intervals overlapping `[from, to)` that take a place in the clinic's calendar: appointments
 /// not deleted, cancelled or no-show, and bookings that are confirmed or hold an unexpired
-/// slot.
+/// slot. One row of two arrays (starts, ends) rather than a row per interval: a busy 14-day
+/// range holds a thousand of them, and framing and decoding them row by row is a large share of
+/// an availability answer's CPU time (`docs/benchmarks.md#tools`).
 pub async fn busy_intervals(
     ex: impl PgExecutor<'_>,
     clinic_id: Uuid,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT lower(time_range), upper(time_range) FROM schedule_appointments
-         WHERE clinic_id = $1 AND time_range && tstzrange($2, $3) AND deleted_at IS NULL
-           AND status IS DISTINCT FROM $4 AND status IS DISTINCT FROM $5
-         UNION ALL
-         SELECT lower(time_range), upper(time_range) FROM vapi_bookings
-         WHERE clinic_id = $1 AND time_range && tstzrange($2, $3)
-           AND (status = $6 OR (status = $7 AND (hold_expires_at IS NULL OR hold_expires_at > now())))",
+    let (starts, ends): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) = sqlx::query_as(
+        "SELECT coalesce(array_agg(s), '{}'), coalesce(array_agg(e), '{}') FROM (
+           SELECT lower(time_range) AS s, upper(time_range) AS e FROM schedule_appointments
+           WHERE clinic_id = $1 AND time_range && tstzrange($2, $3) AND deleted_at IS NULL
+             AND status IS DISTINCT FROM $4 AND status IS DISTINCT FROM $5
+           UNION ALL
+           SELECT lower(time_range), upper(time_range) FROM vapi_bookings
+           WHERE clinic_id = $1 AND time_range && tstzrange($2, $3)
+             AND (status = $6 OR (status = $7 AND (hold_expires_at IS NULL OR hold_expires_at > now())))
+         ) busy",
     )
     .bind(clinic_id)
     .bind(from)
@@ -114,6 +123,7 @@ pub async fn busy_intervals(
     .bind(AppointmentStatus::NoShow.as_str())
     .bind(BookingStatus::Confirmed.as_str())
     .bind(BookingStatus::Pending.as_str())
-    .fetch_all(ex)
-    .await
+    .fetch_one(ex)
+    .await?;
+    Ok(starts.into_iter().zip(ends).collect())
 }

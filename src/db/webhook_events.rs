@@ -67,6 +67,36 @@ pub async fn insert_new(
     .await
 }
 
+/// Inserts a delivery whose outcome is already known (`docs/behaviour.md#inbox`: messages
+/// answered synchronously are stored `skipped`), with that outcome, in one statement: one commit
+/// instead of an insert and a processing transaction. `None` when it is already stored.
+pub async fn insert_settled(
+    exec: impl sqlx::PgExecutor<'_>,
+    e: &NewEvent<'_>,
+    status: EventStatus,
+    clinic_id: Option<uuid::Uuid>,
+    note: Option<&str>,
+) -> Result<Option<uuid::Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id,
+                                     status, clinic_id, last_error, attempts, processed_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
+         ON CONFLICT (source, delivery_id) DO NOTHING
+         RETURNING id",
+    )
+    .bind(e.source)
+    .bind(e.delivery_id)
+    .bind(e.event_type)
+    .bind(e.headers)
+    .bind(e.payload)
+    .bind(e.vapi_call_id)
+    .bind(status.as_str())
+    .bind(clinic_id)
+    .bind(note.map(crate::domain::text::storable))
+    .fetch_optional(exec)
+    .await
+}
+
 /// The stored event of a delivery and its status (`None` for a value written by someone else).
 pub async fn find_delivery(
     exec: impl sqlx::PgExecutor<'_>,

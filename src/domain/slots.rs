@@ -176,8 +176,18 @@ pub fn day_slots(
     now: DateTime<Utc>,
 ) -> Vec<Slot> {
     let weekday = date.weekday().num_days_from_sunday() as i32;
-    grid(rules, date)
-        .into_iter()
+    let grid = grid(rules, date);
+    // Only the intervals overlapping the day's grid can overlap one of its slots: one pass over
+    // the range's intervals per day, instead of one per slot (the range holds 14 days of them).
+    let span = grid.first().zip(grid.last()).map(|(f, l)| (f.0, l.1));
+    let busy: Vec<&(DateTime<Utc>, DateTime<Utc>)> = match span {
+        Some((first, last)) => busy
+            .iter()
+            .filter(|(s, e)| *s < last && *e > first)
+            .collect(),
+        None => Vec::new(),
+    };
+    grid.into_iter()
         .map(|(start, end, local_start)| {
             let local_end = end.with_timezone(&rules.tz).time();
             // A slot ending at midnight ends at the day's end for the overlap test.
@@ -331,6 +341,11 @@ mod tests {
             (utc("2026-12-01T14:00:00Z"), utc("2026-12-01T14:15:00Z")),
             (utc("2026-12-01T13:50:00Z"), utc("2026-12-01T14:20:00Z")),
             (utc("2026-12-01T14:15:00Z"), utc("2026-12-01T14:30:00Z")),
+            // Other days of the range: never counted on this one.
+            (utc("2026-11-30T14:00:00Z"), utc("2026-11-30T14:15:00Z")),
+            (utc("2026-12-02T14:00:00Z"), utc("2026-12-02T14:15:00Z")),
+            // Overlapping the day's first slot from before opening: counted there only.
+            (utc("2026-12-01T12:00:00Z"), utc("2026-12-01T13:05:00Z")),
         ];
         let slots = day_slots(&r, date(2026, 12, 1), &[], &busy, utc(LONG_AGO));
         let at = |h, m| slots.iter().find(|s| s.local_start == t(h, m)).unwrap();
@@ -340,6 +355,7 @@ mod tests {
         assert_eq!(at(8, 45).booked, 1);
         assert_eq!(at(8, 45).remaining(), 1);
         assert_eq!(at(9, 30).booked, 0);
+        assert_eq!((at(8, 0).booked, at(8, 15).booked), (1, 0));
         // Started slots are not open.
         let later = day_slots(&r, date(2026, 12, 1), &[], &[], utc("2026-12-01T20:00:00Z"));
         assert_eq!(later.iter().filter(|s| s.is_open()).count(), 12);

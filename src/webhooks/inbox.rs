@@ -196,6 +196,15 @@ pub fn safe_headers(headers: &axum::http::HeaderMap) -> serde_json::Value {
 }
 
 pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
+    store_as(pool, d, None).await
+}
+
+/// [`store`], with the outcome already written when `settled` is given (one statement).
+async fn store_as(
+    pool: &PgPool,
+    d: &Delivery,
+    settled: Option<&Outcome>,
+) -> Result<Stored, sqlx::Error> {
     // A sender-chosen type must not make the insert fail forever (a 503 loop on a verified
     // delivery).
     let event_type = d
@@ -210,7 +219,13 @@ pub async fn store(pool: &PgPool, d: &Delivery) -> Result<Stored, sqlx::Error> {
         headers: &d.headers,
         payload: d.payload.as_ref(),
     };
-    if let Some(id) = events::insert_new(pool, &new).await? {
+    let inserted = match settled {
+        None => events::insert_new(pool, &new).await?,
+        Some(o) => {
+            events::insert_settled(pool, &new, o.status, o.clinic_id, o.note.as_deref()).await?
+        }
+    };
+    if let Some(id) = inserted {
         return Ok(Stored::New(id));
     }
     let (id, status) = events::find_delivery(pool, d.source.as_str(), &d.delivery_id).await?;
@@ -418,6 +433,31 @@ pub async fn ingest(state: &AppState, d: &Delivery) -> Result<Ingested, sqlx::Er
             }
         }
     }
+}
+
+/// Stores a delivery whose processing is known in advance to have no effect but `outcome`
+/// (the messages VAPI waits on: their answer is computed by the route, and processing them
+/// only records `skipped`): the row is inserted with that outcome in one statement and one
+/// commit, instead of an insert, then a processing transaction that only sets the status. The
+/// row, its outcome and the duplicate answer are the same as through [`ingest`]
+/// (`docs/behaviour.md#inbox`).
+pub async fn ingest_settled(
+    state: &AppState,
+    d: &Delivery,
+    outcome: Outcome,
+) -> Result<Ingested, sqlx::Error> {
+    let span = tracing::Span::current();
+    span.record("delivery_id", d.delivery_id.as_str());
+    let stored = store_as(&state.pool, d, Some(&outcome)).await?;
+    let (id, result) = match stored {
+        Stored::New(id) => (id, Fresh(Processed::Done(outcome))),
+        Stored::Duplicate(id, status) => (id, DuplicateOf(status)),
+    };
+    span.record("event_id", tracing::field::display(id));
+    Ok(Ingested {
+        event_id: id,
+        result,
+    })
 }
 
 #[derive(Clone, Debug, PartialEq)]

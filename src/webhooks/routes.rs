@@ -85,7 +85,16 @@ async fn vapi_inner(
             None => None,
         }
     };
-    let (ingested, answer) = tokio::join!(inbox::ingest(&state, &delivery), answer);
+    // A message processing would only mark `skipped` is stored with that outcome at once
+    // (one commit instead of two, `docs/behaviour.md#inbox`).
+    let settled = parsed.as_ref().and_then(vapi::settled_outcome);
+    let ingest = async {
+        match settled {
+            Some(outcome) => inbox::ingest_settled(&state, &delivery, outcome).await,
+            None => inbox::ingest(&state, &delivery).await,
+        }
+    };
+    let (ingested, answer) = tokio::join!(ingest, answer);
     let ingested = ingested?;
     if let Some(answer) = answer {
         if !matches!(

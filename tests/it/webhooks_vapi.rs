@@ -896,6 +896,67 @@ async fn synchronous_answers_have_the_shapes_vapi_expects(pool: PgPool) {
     assert!(statuses.iter().all(|(_, s)| s == "skipped"), "{statuses:?}");
 }
 
+/// A message VAPI waits on is stored with its outcome in one statement; that row is what
+/// processing the delivery writes, and processing it again (replay) changes nothing but the
+/// attempt count.
+#[sqlx::test(migrations = "./migrations")]
+async fn synchronous_messages_are_stored_already_settled(pool: PgPool) {
+    seed::vapi_fixture_rows(&pool).await;
+    let st = state(&pool);
+    for name in [
+        "tool-calls",
+        "assistant-request",
+        "transfer-destination-request",
+    ] {
+        let (status, _) = post(&st, &body(name)).await;
+        assert_eq!(status, StatusCode::OK, "{name}");
+        let (id, status, note, attempts, processed, clinic): (
+            Uuid,
+            String,
+            Option<String>,
+            i32,
+            bool,
+            Option<Uuid>,
+        ) = sqlx::query_as(
+            "SELECT id, status, last_error, attempts, processed_at IS NOT NULL, clinic_id
+             FROM webhook_events WHERE event_type = $1",
+        )
+        .bind(name)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            (status.as_str(), attempts, processed, clinic),
+            ("skipped", 1, true, None),
+            "{name}"
+        );
+        assert_eq!(
+            note.as_deref(),
+            Some(format!("{name}: answered synchronously").as_str())
+        );
+        // Processing the stored delivery records exactly that outcome.
+        let again = odis_worker::webhooks::inbox::process(&st, id)
+            .await
+            .unwrap();
+        let odis_worker::webhooks::inbox::Processed::Done(outcome) = again else {
+            panic!("{name}: {again:?}");
+        };
+        assert_eq!(
+            (outcome.status, outcome.clinic_id, outcome.note),
+            (EventStatus::Skipped, None, note),
+            "{name}"
+        );
+    }
+    // Redelivered: one row each, answered as a duplicate or with the same answer.
+    let (_, again) = post(&st, &body("assistant-request")).await;
+    assert!(again["error"].is_string(), "{again}");
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM webhook_events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows, 3);
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn missing_required_fields_are_400_naming_the_field(pool: PgPool) {
     let st = state(&pool);

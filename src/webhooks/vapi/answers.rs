@@ -56,6 +56,16 @@ pub fn handoff_destination() -> Value {
     json!({ "error": "No handoff destination is available for this call." })
 }
 
+/// What a message says about who serves its call: assistant, phone number, squad.
+pub(super) fn call_keys(msg: &Value) -> CallKeys<'_> {
+    let call = msg.get("call").unwrap_or(&Value::Null);
+    CallKeys {
+        assistant_id: str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"])),
+        phone_number_id: phone_number_id(msg),
+        squad_id: str_at(call, &["squadId"]),
+    }
+}
+
 /// The clinic of the call: by assistant, phone number or squad mapping, else the call row we
 /// already have.
 pub(super) async fn clinic_of_call(
@@ -63,11 +73,7 @@ pub(super) async fn clinic_of_call(
     msg: &Value,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let call = msg.get("call").unwrap_or(&Value::Null);
-    let keys = CallKeys {
-        assistant_id: str_at(call, &["assistantId"]).or_else(|| str_at(msg, &["assistant", "id"])),
-        phone_number_id: phone_number_id(msg),
-        squad_id: str_at(call, &["squadId"]),
-    };
+    let keys = call_keys(msg);
     if let Some(clinic) = db::vapi_assistants::active_clinic_of_call(pool, &keys).await? {
         return Ok(Some(clinic));
     }

@@ -95,15 +95,31 @@ pub async fn process(
             .ok_or_else(|| ProcessError::invalid("message.call.id", "missing or not a string"))?;
         return calls::record_transfer(conn, msg, call, call_id).await;
     }
-    Ok(match t {
-        // Answered synchronously by `respond` (the tools write their own rows there).
+    Ok(answered_synchronously(t)
+        .unwrap_or_else(|| Outcome::skipped(format!("message type {t} not handled"))))
+}
+
+/// The outcome of a message answered synchronously by [`respond`] (the tools write their own
+/// rows there): processing it records only this.
+fn answered_synchronously(t: &str) -> Option<Outcome> {
+    matches!(
+        t,
         "tool-calls"
-        | "assistant-request"
-        | "transfer-destination-request"
-        | "knowledge-base-request"
-        | "handoff-destination-request" => Outcome::skipped(format!("{t}: answered synchronously")),
-        _ => Outcome::skipped(format!("message type {t} not handled")),
-    })
+            | "assistant-request"
+            | "transfer-destination-request"
+            | "knowledge-base-request"
+            | "handoff-destination-request"
+    )
+    .then(|| Outcome::skipped(format!("{t}: answered synchronously")))
+}
+
+/// What [`process`] would record for this payload when that is known without processing
+/// (`None`: it must be processed): the inbox stores such a delivery with its outcome in one
+/// commit (`webhooks::inbox::ingest_settled`).
+pub fn settled_outcome(v: &Value) -> Option<Outcome> {
+    // The same checks as `process`: `message` an object, `type` a non-empty string.
+    let t = message_type(v).filter(|t| !t.is_empty())?;
+    answered_synchronously(t)
 }
 
 /// The synchronous answer for messages VAPI waits on; `None` for the others.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::availability::{availability_clinic, invalid_date, rules};
+use super::availability::{availability_clinic, invalid_date};
 use super::booking::{hold_slot, parse_when, unavailable_reply, Held, Holder};
 use super::{args, remember, replayed, Ctx, Reply, ToolCall, ToolError};
 use crate::db;
@@ -216,7 +216,9 @@ pub async fn reschedule(
     if let Some(prev) = replayed(ctx, &mut tx, call).await? {
         return Ok(prev);
     }
-    let (rules, _) = rules(&mut tx, availability_clinic(clinic)).await?;
+    // The zone as read with the clinic; the slot's rules are read again under the calendar
+    // lock (`hold_slot`).
+    let (rules, _) = ctx.calendar_rules();
     let today = local_date(rules.tz, ctx.now);
     let past = "I can only move appointments to today or a future date.";
     let (date, time) = match parse_when(&new_date_raw, &new_time_raw, today, past) {

@@ -97,8 +97,7 @@ pub async fn check_availability(
         Ok(v) => v,
         Err(r) => return Ok(r.to_value()),
     };
-    let mut conn = ctx.pool.acquire().await?;
-    let loaded = rules(&mut conn, availability_clinic(clinic)).await?;
+    let loaded = ctx.calendar_rules();
     let today = local_date(loaded.0.tz, ctx.now);
     let Some(date) = parse_date(&raw, today) else {
         return Ok(invalid_date(&raw).to_value());
@@ -111,7 +110,9 @@ pub async fn check_availability(
         )
         .to_value());
     }
+    let mut conn = ctx.pool.acquire().await?;
     let cal = calendar_with(&mut conn, availability_clinic(clinic), loaded, date, 1).await?;
+    drop(conn);
     let slots = cal.day(date, ctx.now);
     let open: Vec<&Slot> = slots.iter().filter(|s| s.is_open()).collect();
     let spoken = spoken_date(date);
@@ -162,9 +163,8 @@ pub async fn check_range(
     a: &Value,
 ) -> Result<Value, ToolError> {
     let days = args::int(a, "days_ahead").unwrap_or(14).clamp(1, 14);
-    let mut conn = ctx.pool.acquire().await?;
     let clinic_id = availability_clinic(clinic);
-    let loaded = rules(&mut conn, clinic_id).await?;
+    let loaded = ctx.calendar_rules();
     let today = local_date(loaded.0.tz, ctx.now);
     let start = match args::text(a, "start_date") {
         None => today,
@@ -174,6 +174,7 @@ pub async fn check_range(
         },
     };
     let days_u = u64::try_from(days).unwrap_or(14);
+    let mut conn = ctx.pool.acquire().await?;
     let cal = calendar_with(&mut conn, clinic_id, loaded, start, days_u).await?;
     drop(conn);
     let mut availability = Vec::new();

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use super::availability::{availability_clinic, calendar, invalid_date, rules, Calendar};
+use super::availability::{availability_clinic, calendar, invalid_date, Calendar};
 use super::{args, remember, replayed, Ctx, Reply, ToolCall, ToolError};
 use crate::db;
 use crate::db::bookings::NewHold;
@@ -248,7 +248,9 @@ pub async fn book(ctx: &Ctx<'_>, clinic: &ToolClinic, call: &ToolCall) -> Result
     if let Some(prev) = replayed(ctx, &mut tx, call).await? {
         return Ok(prev);
     }
-    let (rules, _) = rules(&mut tx, availability_clinic(clinic)).await?;
+    // The zone as read with the clinic; the slot's rules are read again under the calendar
+    // lock (`hold_slot`).
+    let (rules, _) = ctx.calendar_rules();
     let today = local_date(rules.tz, ctx.now);
     let past = "I can only book appointments for today or future dates.";
     let (date, time) = match parse_when(&date_raw, &time_raw, today, past) {

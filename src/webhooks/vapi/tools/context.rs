@@ -12,6 +12,7 @@ use crate::db;
 use crate::db::tool_clinic::ToolClinic;
 use crate::domain::clinic_policy::zone_of;
 use crate::domain::clock::local_date;
+use crate::domain::slots::{BlockedPeriod, ScheduleRules};
 use crate::state::AppState;
 use crate::webhooks::vapi::json::str_at;
 
@@ -23,38 +24,46 @@ pub struct Ctx<'a> {
     pub inbound: bool,
     /// `None`: no assistant mapping and no call row names the clinic.
     pub clinic: Option<ToolClinic>,
+    /// The schedule rules and blocked periods of the availability clinic, read with the clinic
+    /// (`None`: no clinic, or its availability clinic does not exist).
+    rules: Option<(ScheduleRules, Vec<BlockedPeriod>)>,
     pub now: DateTime<Utc>,
 }
 
 impl<'a> Ctx<'a> {
-    /// Resolves the calling clinic once for the whole message. A lookup failure is logged and
-    /// answered like an unknown clinic (VAPI must get its 200 quickly).
+    /// Resolves the calling clinic and its calendar's rules once for the whole message, in one
+    /// query. A lookup failure is logged and answered like an unknown clinic (VAPI must get its
+    /// 200 quickly).
     pub async fn load(state: &'a AppState, msg: &Value) -> Ctx<'a> {
         let call = msg.get("call").unwrap_or(&Value::Null);
-        let assistant_id = str_at(call, &["assistantId"])
-            .or_else(|| str_at(msg, &["assistant", "id"]))
-            .map(str::to_string);
-        let clinic = match super::super::answers::clinic_of_call(&state.pool, msg).await {
-            Ok(Some(id)) => db::tool_clinic::load(&state.pool, id, assistant_id.as_deref())
-                .await
-                .unwrap_or_else(|e| {
+        let keys = super::super::answers::call_keys(msg);
+        let call_id = str_at(call, &["id"]);
+        let (clinic, rules) =
+            match db::tool_clinic::load_for_call(&state.pool, &keys, call_id).await {
+                Ok(Some((clinic, rules))) => (Some(clinic), rules),
+                Ok(None) => (None, None),
+                Err(e) => {
                     tracing::warn!(error = %e, "tool clinic lookup failed");
-                    None
-                }),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "tool clinic lookup failed");
-                None
-            }
-        };
+                    (None, None)
+                }
+            };
         Ctx {
             pool: &state.pool,
-            call_id: str_at(call, &["id"]).map(str::to_string),
-            assistant_id,
+            call_id: call_id.map(str::to_string),
+            assistant_id: keys.assistant_id.map(str::to_string),
             inbound: str_at(call, &["type"]) == Some("inboundPhoneCall"),
             clinic,
+            rules,
             now: Utc::now(),
         }
+    }
+
+    /// The availability clinic's schedule rules and blocked periods as read with the clinic;
+    /// the defaults (in UTC) when that clinic does not exist, as `availability::rules` answers.
+    pub fn calendar_rules(&self) -> (ScheduleRules, Vec<BlockedPeriod>) {
+        self.rules
+            .clone()
+            .unwrap_or_else(|| (ScheduleRules::defaults(chrono_tz::UTC), Vec::new()))
     }
 
     /// The calling clinic's zone (the column's default when it is not an IANA name).
