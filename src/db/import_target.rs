@@ -467,7 +467,7 @@ pub mod targets {
     pub const SCHEDULE_APPOINTMENTS: Target = Target {
         table: "schedule_appointments",
         columns: &[
-            "id", "clinic_id", "time_range", "date", "source", "pims_appointment_id",
+            "id", "clinic_id", "time_range", "source", "pims_appointment_id",
             "patient_name", "client_name", "client_phone", "provider_name", "room_id",
             "appointment_type", "status", "sync_hash", "last_synced_at", "deleted_at",
             "created_at", "updated_at",
@@ -478,7 +478,7 @@ pub mod targets {
     pub const VAPI_BOOKINGS: Target = Target {
         table: "vapi_bookings",
         columns: &[
-            "id", "clinic_id", "inbound_call_id", "time_range", "date", "client_name",
+            "id", "clinic_id", "inbound_call_id", "time_range", "client_name",
             "client_phone", "patient_name", "species", "breed", "reason",
             "is_new_client", "status", "confirmation_number", "vapi_call_id",
             "hold_expires_at", "has_conflict", "pims_appointment_id", "pims_client_id",

@@ -119,7 +119,7 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         renames: &[("neo_appointment_id", "pims_appointment_id")],
-        required: &["time_range", "date"],
+        required: &["time_range"],
         status: Some(Vocabulary::Appointment),
         phones: &["client_phone"],
         ..spec("pims_appointments", &targets::SCHEDULE_APPOINTMENTS)
@@ -131,7 +131,7 @@ pub const SPECS: &[Spec] = &[
             ("idexx_patient_id", "pims_patient_id"),
             ("_inbound_call_id", "inbound_call_id"),
         ],
-        required: &["time_range", "date"],
+        required: &["time_range"],
         status: Some(Vocabulary::Booking),
         optional_refs: &[
             ("inbound_call_id", "inbound_calls"),

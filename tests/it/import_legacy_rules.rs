@@ -21,17 +21,22 @@ const U2: &str = "00000000-0000-0000-0000-000000000102";
 /// A fresh old database next to the test's own, loaded from `docs/spec/legacy-tables.sql`.
 async fn old_database(pool: &PgPool) -> (String, PgConnection) {
     let url = database_url(pool);
+    // Unquoted in SQL below, so lower case (the sqlx test names are mixed case).
     let name = format!(
         "{}_rules_old",
         pool.connect_options().get_database().unwrap_or("x")
-    );
+    )
+    .to_lowercase();
     let mut admin = PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE); CREATE DATABASE {name}"
-    )))
-    .execute(&mut admin)
-    .await
-    .unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name} TEMPLATE template0"),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+    }
     let old_url = url.replace(
         &format!("/{}", pool.connect_options().get_database().unwrap()),
         &format!("/{name}"),
