@@ -16,6 +16,7 @@ pub mod embedded;
 pub mod identity;
 pub mod inbound_calls;
 pub mod job_ticks;
+pub mod legacy_fixture;
 pub mod outbound_calls;
 pub mod outbound_emails;
 pub mod provider_limits;
