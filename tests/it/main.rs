@@ -24,6 +24,7 @@ mod fault_providers;
 mod fuzz_verifiers;
 mod http_basics;
 mod import_legacy;
+mod import_legacy_rules;
 mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;
