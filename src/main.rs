@@ -105,6 +105,10 @@ enum BenchCommand {
     /// The operator console's inbox page on N seeded events: first, deep (keyset), filtered,
     /// searched pages and the replay-all count → p50/p95 ms; a deep OFFSET page for comparison.
     Inbox(odis_worker::bench::inbox::InboxArgs),
+    /// Legacy import: a generated old database (N clinics, M rows in the main tables) imported
+    /// with `import-legacy`'s code → rows/s, against a plain COPY of the same rows into the same
+    /// V2 tables in the same run → the ratio (target ≥ 0.3), and the peak RSS.
+    Import(odis_worker::bench::import::ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -202,6 +206,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Autoschedule(args)) => {
             let report = odis_worker::bench::autoschedule::run(config, args).await?;
             odis_worker::bench::autoschedule::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
+        Command::Bench(BenchCommand::Import(args)) => {
+            let report = odis_worker::bench::import::run(config, args).await?;
+            odis_worker::bench::import::print(&report);
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }

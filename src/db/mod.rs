@@ -17,6 +17,7 @@ pub mod identity;
 pub mod import_target;
 pub mod inbound_calls;
 pub mod job_ticks;
+pub mod legacy_fixture;
 pub mod legacy_source;
 pub mod outbound_calls;
 pub mod outbound_emails;
