@@ -49,7 +49,7 @@ impl ImportReport {
         let mut out = String::new();
         out.push_str(&format!(
             "{:<34} {:>9} {:>9} {:>8} {:>8}  skip reasons\n",
-            "old table", "read", "imported", "merged", "skipped"
+            "old table", "read", "imported", "merged", "skips"
         ));
         for (t, s) in &self.old_tables {
             let reasons: Vec<String> = s
