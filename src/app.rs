@@ -111,7 +111,10 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
 
 /// `import-legacy`: migrates the target (like `serve`), runs the import, prints the table and
 /// the JSON report. Skipped rows are not an error; an unreachable database is.
-pub async fn import_legacy(config: Config, opts: crate::import::ImportOptions) -> anyhow::Result<()> {
+pub async fn import_legacy(
+    config: Config,
+    opts: crate::import::ImportOptions,
+) -> anyhow::Result<()> {
     let db = Database::open(&config, 2).await?;
     let result = crate::import::run(&db.pool, &opts).await;
     db.close().await;

@@ -321,7 +321,6 @@ pub fn read_of(table: &str) -> Option<&'static OldRead> {
         .find(|r| r.table == table)
 }
 
-
 /// The old database: one connection inside one read-only snapshot.
 pub struct OldDb {
     conn: PgConnection,
@@ -382,8 +381,8 @@ impl OldDb {
         sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT count(*) FROM public.\"{table}\""
         )))
-            .fetch_one(&mut self.conn)
-            .await
+        .fetch_one(&mut self.conn)
+        .await
     }
 
     /// The rows `read` will stream for these clinics.
@@ -392,27 +391,33 @@ impl OldDb {
             "SELECT count(*) {}",
             from_where(read, clinics)
         )))
-            .fetch_one(&mut self.conn)
-            .await
+        .fetch_one(&mut self.conn)
+        .await
     }
 
     /// Opens the cursor over `read` (ordered by id); `fetch` pages through it.
-    pub async fn open_cursor(&mut self, read: &OldRead, clinics: &[Uuid]) -> Result<(), sqlx::Error> {
+    pub async fn open_cursor(
+        &mut self,
+        read: &OldRead,
+        clinics: &[Uuid],
+    ) -> Result<(), sqlx::Error> {
         let sql = format!(
             "DECLARE legacy_rows NO SCROLL CURSOR FOR {} {} ORDER BY t.id",
             select_json(read),
             from_where(read, clinics)
         );
-        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut self.conn).await.map(|_| ())
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .execute(&mut self.conn)
+            .await
+            .map(|_| ())
     }
 
     /// The next `n` rows of the open cursor (empty at the end).
     pub async fn fetch(&mut self, n: usize) -> Result<Vec<Value>, sqlx::Error> {
-        let texts: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "FETCH {n} FROM legacy_rows"
-        )))
-            .fetch_all(&mut self.conn)
-            .await?;
+        let texts: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("FETCH {n} FROM legacy_rows")))
+                .fetch_all(&mut self.conn)
+                .await?;
         texts
             .iter()
             .map(|t| serde_json::from_str(t).map_err(|e| sqlx::Error::Decode(Box::new(e))))
@@ -427,7 +432,11 @@ impl OldDb {
     }
 
     /// These rows of `read` again, as `fetch` gives them (for the sample check).
-    pub async fn rows_by_id(&mut self, read: &OldRead, ids: &[Uuid]) -> Result<Vec<Value>, sqlx::Error> {
+    pub async fn rows_by_id(
+        &mut self,
+        read: &OldRead,
+        ids: &[Uuid],
+    ) -> Result<Vec<Value>, sqlx::Error> {
         let sql = format!(
             "{} {} {} t.id = ANY($1) ORDER BY t.id",
             select_json(read),

@@ -191,7 +191,11 @@ pub enum Vocabulary {
 /// as `cancelled`), else `None` (the row is skipped as `unknown_status`).
 pub fn kept_status(vocabulary: Vocabulary, old: &str) -> Option<&'static str> {
     let s = old.trim().to_ascii_lowercase();
-    let s = if s == "canceled" { "cancelled".into() } else { s };
+    let s = if s == "canceled" {
+        "cancelled".into()
+    } else {
+        s
+    };
     match vocabulary {
         Vocabulary::Batch => BatchStatus::parse(&s).map(BatchStatus::as_str),
         Vocabulary::BatchItem => BatchItemStatus::parse(&s).map(BatchItemStatus::as_str),
@@ -293,9 +297,16 @@ pub fn call_analysis(old: &Map<String, Value>) -> Option<Map<String, Value>> {
     let sentiment = blob("owner_sentiment_data");
     let escalation = blob("escalation_data");
     let follow_up = blob("follow_up_data");
-    let has_any = [&outcome, &health, &meds, &sentiment, &escalation, &follow_up]
-        .iter()
-        .any(|b| b.is_some())
+    let has_any = [
+        &outcome,
+        &health,
+        &meds,
+        &sentiment,
+        &escalation,
+        &follow_up,
+    ]
+    .iter()
+    .any(|b| b.is_some())
         || [
             "call_analysis",
             "summary",
@@ -326,7 +337,10 @@ pub fn call_analysis(old: &Map<String, Value>) -> Option<Map<String, Value>> {
     let mut put = |k: &str, v: Option<Value>| {
         m.insert(k.to_string(), v.unwrap_or(Value::Null));
     };
-    put("call_outcome", text(field(&outcome, "call_outcome").as_ref()));
+    put(
+        "call_outcome",
+        text(field(&outcome, "call_outcome").as_ref()),
+    );
     put("call_outcome_details", outcome.clone());
     put(
         "pet_recovery_status",
@@ -340,17 +354,24 @@ pub fn call_analysis(old: &Map<String, Value>) -> Option<Map<String, Value>> {
     put("medication_details", meds.clone());
     put(
         "owner_sentiment",
-        text(field(&sentiment, "owner_sentiment").as_ref()).or_else(|| text(old.get("user_sentiment"))),
+        text(field(&sentiment, "owner_sentiment").as_ref())
+            .or_else(|| text(old.get("user_sentiment"))),
     );
     put("owner_sentiment_details", sentiment.clone());
     put(
         "escalation_triggered",
-        Some(Value::Bool(flag(field(&escalation, "escalation_triggered")))),
+        Some(Value::Bool(flag(field(
+            &escalation,
+            "escalation_triggered",
+        )))),
     );
     put("escalation_details", escalation.clone());
     put(
         "follow_up_needed",
-        Some(Value::Bool(flag(field(&follow_up, "follow_up_call_needed")))),
+        Some(Value::Bool(flag(field(
+            &follow_up,
+            "follow_up_call_needed",
+        )))),
     );
     put("follow_up_details", follow_up.clone());
     put("attention_types", Some(attention_types));
@@ -391,7 +412,10 @@ pub fn daily_hours(open: Option<&str>, close: Option<&str>, days: Option<&Value>
     for d in days?.as_array()? {
         if let Some(i) = d.as_u64().filter(|i| *i <= 7) {
             let day = NAMES[(i % 7) as usize];
-            m.insert(day.into(), serde_json::json!({ "open": open, "close": close }));
+            m.insert(
+                day.into(),
+                serde_json::json!({ "open": open, "close": close }),
+            );
         }
     }
     Some(Value::Object(m))
@@ -512,7 +536,11 @@ mod tests {
     #[test]
     fn kept_statuses() {
         let table = [
-            (Vocabulary::Batch, "partial_success", Some("partial_success")),
+            (
+                Vocabulary::Batch,
+                "partial_success",
+                Some("partial_success"),
+            ),
             (Vocabulary::Batch, "canceled", Some("cancelled")),
             (Vocabulary::BatchItem, "success", Some("success")),
             (Vocabulary::ScheduledItem, "scheduled", Some("scheduled")),
@@ -600,10 +628,7 @@ mod tests {
     fn phones() {
         assert_eq!(phone(None), None);
         assert_eq!(phone(Some("  ")), None);
-        assert_eq!(
-            phone(Some("408-555-0123")),
-            Some(Ok("+14085550123".into()))
-        );
+        assert_eq!(phone(Some("408-555-0123")), Some(Ok("+14085550123".into())));
         assert_eq!(phone(Some("12")), Some(Err("12".into())));
     }
 
@@ -611,14 +636,8 @@ mod tests {
     fn clerk_ids() {
         let id = Uuid::nil();
         assert_eq!(clerk_user_id(Some("user_1"), id), "user_1");
-        assert_eq!(
-            clerk_user_id(None, id),
-            format!("pending:legacy:{id}")
-        );
-        assert_eq!(
-            clerk_user_id(Some(" "), id),
-            format!("pending:legacy:{id}")
-        );
+        assert_eq!(clerk_user_id(None, id), format!("pending:legacy:{id}"));
+        assert_eq!(clerk_user_id(Some(" "), id), format!("pending:legacy:{id}"));
     }
 
     #[test]
@@ -653,7 +672,9 @@ mod tests {
         ];
         for (state, c, col, want) in db {
             assert_eq!(
-                Skip::from_db_error(state, c, col).map(|s| s.code()).as_deref(),
+                Skip::from_db_error(state, c, col)
+                    .map(|s| s.code())
+                    .as_deref(),
                 Some(want)
             );
         }
@@ -699,9 +720,18 @@ mod tests {
     #[test]
     fn text_timestamps_and_dates() {
         let table = [
-            (json!("2026-01-02T03:04:05Z"), Some("2026-01-02T03:04:05+00:00")),
-            (json!("2026-01-02 03:04:05+02"), Some("2026-01-02T01:04:05+00:00")),
-            (json!("2026-01-02 03:04:05"), Some("2026-01-02T03:04:05+00:00")),
+            (
+                json!("2026-01-02T03:04:05Z"),
+                Some("2026-01-02T03:04:05+00:00"),
+            ),
+            (
+                json!("2026-01-02 03:04:05+02"),
+                Some("2026-01-02T01:04:05+00:00"),
+            ),
+            (
+                json!("2026-01-02 03:04:05"),
+                Some("2026-01-02T03:04:05+00:00"),
+            ),
             (json!("2026-01-02"), Some("2026-01-02T00:00:00+00:00")),
             (json!("tomorrow"), None),
             (json!(5), None),
@@ -709,7 +739,10 @@ mod tests {
         for (raw, want) in table {
             assert_eq!(timestamp_text(Some(&raw)).as_deref(), want, "{raw}");
         }
-        assert_eq!(date_text(Some(&json!("2020-05-06"))).as_deref(), Some("2020-05-06"));
+        assert_eq!(
+            date_text(Some(&json!("2020-05-06"))).as_deref(),
+            Some("2020-05-06")
+        );
         assert_eq!(
             date_text(Some(&json!("2020-05-06T10:00:00Z"))).as_deref(),
             Some("2020-05-06")

@@ -35,12 +35,24 @@ pub fn mapping(ctx: &Ctx, r: &Row) -> RowOut {
     copy(
         r,
         &mut m,
-        &["id", "assistant_id", "assistant_name", "assistant_type", "environment", "created_at", "updated_at"],
+        &[
+            "id",
+            "assistant_id",
+            "assistant_name",
+            "assistant_type",
+            "environment",
+            "created_at",
+            "updated_at",
+        ],
     );
     set(&mut m, "clinic_id", clinic.to_string());
     // A PIMS clinic outside this run's clinics would be a dangling reference: left empty.
     let pims = uuid(r, "pims_clinic_id").filter(|c| ctx.in_scope(*c));
-    set(&mut m, "pims_clinic_id", opt(pims.map(|c| ctx.clinic(c).to_string())));
+    set(
+        &mut m,
+        "pims_clinic_id",
+        opt(pims.map(|c| ctx.clinic(c).to_string())),
+    );
     set(&mut m, "is_active", flag(r, "is_active", true));
     set(&mut m, "phone_number_id", Value::Null);
     RowOut::imported(id).write(&targets::VAPI_ASSISTANT_MAPPINGS, m)
@@ -72,9 +84,11 @@ pub async fn clinic_assistants(
             continue;
         };
         match existing.iter().find(|(a, m)| a == assistant && *m != id) {
-            Some((_, mapping)) => outs.push(
-                RowOut::merged(id).map("clinic_assistants", "vapi_assistant_mappings", *mapping),
-            ),
+            Some((_, mapping)) => outs.push(RowOut::merged(id).map(
+                "clinic_assistants",
+                "vapi_assistant_mappings",
+                *mapping,
+            )),
             None => outs.push(clinic_assistant(r, id, clinic)),
         }
     }
@@ -83,7 +97,11 @@ pub async fn clinic_assistants(
 
 fn clinic_assistant(r: &Row, id: Uuid, clinic: Uuid) -> RowOut {
     let mut m = Row::new();
-    copy(r, &mut m, &["id", "assistant_id", "created_at", "updated_at"]);
+    copy(
+        r,
+        &mut m,
+        &["id", "assistant_id", "created_at", "updated_at"],
+    );
     set(&mut m, "clinic_id", clinic.to_string());
     set(&mut m, "assistant_name", Value::Null);
     set(&mut m, "assistant_type", legacy::ASSISTANT_INBOUND);
@@ -96,9 +114,20 @@ fn clinic_assistant(r: &Row, id: Uuid, clinic: Uuid) -> RowOut {
 
 /// The columns every call table shares, copied as they are.
 const CALL_COLUMNS: &[&str] = &[
-    "id", "vapi_call_id", "assistant_id", "started_at", "ended_at", "ended_reason", "cost",
-    "recording_url", "stereo_recording_url", "transcript", "transcript_messages",
-    "cleaned_transcript", "created_at", "updated_at",
+    "id",
+    "vapi_call_id",
+    "assistant_id",
+    "started_at",
+    "ended_at",
+    "ended_reason",
+    "cost",
+    "recording_url",
+    "stereo_recording_url",
+    "transcript",
+    "transcript_messages",
+    "cleaned_transcript",
+    "created_at",
+    "updated_at",
 ];
 
 /// Old columns V2 has no column for, kept in the call's `metadata` under their old names.
@@ -106,7 +135,11 @@ fn legacy_metadata(r: &Row, keys: &[&str]) -> Value {
     let mut m = object_or_empty(r, "metadata");
     for k in keys {
         if let Some(v) = r.get(*k).filter(|v| !v.is_null()) {
-            let name = if *k == "call_analysis" { "legacy_call_analysis" } else { k };
+            let name = if *k == "call_analysis" {
+                "legacy_call_analysis"
+            } else {
+                k
+            };
             m[name] = v.clone();
         }
     }
@@ -116,7 +149,11 @@ fn legacy_metadata(r: &Row, keys: &[&str]) -> Value {
 /// The `call_analysis` row of a call (`domain::legacy::call_analysis`), if it has one.
 fn analysis(r: &Row, id: Uuid, clinic: Uuid, outbound: bool) -> Option<Row> {
     let mut a = legacy::call_analysis(r)?;
-    set(&mut a, "id", legacy::derived_id("call_analysis", &[&id.to_string()]).to_string());
+    set(
+        &mut a,
+        "id",
+        legacy::derived_id("call_analysis", &[&id.to_string()]).to_string(),
+    );
     set(&mut a, "clinic_id", clinic.to_string());
     let (mine, other) = if outbound {
         ("outbound_call_id", "inbound_call_id")
@@ -129,7 +166,14 @@ fn analysis(r: &Row, id: Uuid, clinic: Uuid, outbound: bool) -> Option<Row> {
     Some(a)
 }
 
-fn with_analysis(out: RowOut, old_table: &'static str, r: &Row, id: Uuid, clinic: Uuid, outbound: bool) -> RowOut {
+fn with_analysis(
+    out: RowOut,
+    old_table: &'static str,
+    r: &Row,
+    id: Uuid,
+    clinic: Uuid,
+    outbound: bool,
+) -> RowOut {
     match analysis(r, id, clinic, outbound) {
         Some(a) => {
             let aid = uuid(&a, "id").unwrap_or(id);
@@ -153,19 +197,41 @@ pub fn outbound(ctx: &Ctx, r: &Row) -> RowOut {
     };
     let mut c = Row::new();
     copy(r, &mut c, CALL_COLUMNS);
-    copy(r, &mut c, &["case_id", "outbound_phone_number_id", "qstash_message_id", "review_category"]);
+    copy(
+        r,
+        &mut c,
+        &[
+            "case_id",
+            "outbound_phone_number_id",
+            "qstash_message_id",
+            "review_category",
+        ],
+    );
     set(&mut c, "clinic_id", clinic.to_string());
     set(&mut c, "status", status.as_str());
-    set(&mut c, "scheduled_for", opt(legacy::timestamp_text(r.get("scheduled_for"))));
-    set(&mut c, "duration_seconds", opt(legacy::whole_number(r.get("duration_seconds"))));
+    set(
+        &mut c,
+        "scheduled_for",
+        opt(legacy::timestamp_text(r.get("scheduled_for"))),
+    );
+    set(
+        &mut c,
+        "duration_seconds",
+        opt(legacy::whole_number(r.get("duration_seconds"))),
+    );
     set(
         &mut c,
         "metadata",
         legacy_metadata(
             r,
             &[
-                "dynamic_variables", "knowledge_base_used", "condition_category",
-                "urgent_reason_summary", "user_sentiment", "user_id", "call_analysis",
+                "dynamic_variables",
+                "knowledge_base_used",
+                "condition_category",
+                "urgent_reason_summary",
+                "user_sentiment",
+                "user_id",
+                "call_analysis",
             ],
         ),
     );
@@ -191,26 +257,54 @@ pub fn inbound(ctx: &Ctx, r: &Row) -> RowOut {
         r,
         &mut c,
         &[
-            "phone_number_id", "type", "display_transcript", "outcome", "actions_taken",
-            "extracted_caller_name", "extracted_pet_name",
+            "phone_number_id",
+            "type",
+            "display_transcript",
+            "outcome",
+            "actions_taken",
+            "extracted_caller_name",
+            "extracted_pet_name",
         ],
     );
     set(&mut c, "clinic_id", clinic.to_string());
     set(&mut c, "status", status.as_str());
-    set(&mut c, "duration_seconds", opt(legacy::whole_number(r.get("duration_seconds"))));
-    set(&mut c, "use_display_transcript", flag(r, "use_display_transcript", false));
-    set(&mut c, "action_confirmed", flag(r, "action_confirmed", false));
+    set(
+        &mut c,
+        "duration_seconds",
+        opt(legacy::whole_number(r.get("duration_seconds"))),
+    );
+    set(
+        &mut c,
+        "use_display_transcript",
+        flag(r, "use_display_transcript", false),
+    );
+    set(
+        &mut c,
+        "action_confirmed",
+        flag(r, "action_confirmed", false),
+    );
     set(
         &mut c,
         "metadata",
         legacy_metadata(
             r,
-            &["user_id", "clinic_name", "clinic_phone", "customer_number", "user_sentiment", "call_analysis"],
+            &[
+                "user_id",
+                "clinic_name",
+                "clinic_phone",
+                "customer_number",
+                "user_sentiment",
+                "call_analysis",
+            ],
         ),
     );
     let phone = text(r, "customer_phone").or_else(|| text(r, "customer_number"));
     put_phone(&mut c, "customer_phone", phone);
-    put_phone(&mut c, "extracted_caller_phone", text(r, "extracted_caller_phone"));
+    put_phone(
+        &mut c,
+        "extracted_caller_phone",
+        text(r, "extracted_caller_phone"),
+    );
     let out = RowOut::imported(id).write(&targets::INBOUND_CALLS, c);
     with_analysis(out, "inbound_vapi_calls", r, id, clinic, false)
 }
@@ -234,9 +328,19 @@ pub fn email(ctx: &Ctx, r: &Row) -> RowOut {
         r,
         &mut e,
         &[
-            "id", "case_id", "recipient_email", "recipient_name", "subject", "html_content",
-            "text_content", "scheduled_for", "sent_at", "resend_email_id", "qstash_message_id",
-            "created_at", "updated_at",
+            "id",
+            "case_id",
+            "recipient_email",
+            "recipient_name",
+            "subject",
+            "html_content",
+            "text_content",
+            "scheduled_for",
+            "sent_at",
+            "resend_email_id",
+            "qstash_message_id",
+            "created_at",
+            "updated_at",
         ],
     );
     set(&mut e, "clinic_id", clinic.to_string());

@@ -57,7 +57,10 @@ pub async fn clients(
         .iter()
         .filter_map(|r| {
             let clinic = ctx.clinic(uuid(r, "_clinic_id")?);
-            Some((clinic, legacy::owner_key(text(r, "phone"), text(r, "email"))?))
+            Some((
+                clinic,
+                legacy::owner_key(text(r, "phone"), text(r, "email"))?,
+            ))
         })
         .collect();
     let mut known = clients_by_key(conn, &keyed).await?;
@@ -106,8 +109,14 @@ fn client(r: &Row, id: Uuid, clinic: Uuid) -> RowOut {
         r,
         &mut c,
         &[
-            "id", "first_name", "last_name", "first_visit_at", "last_visit_at", "created_at",
-            "updated_at", "preferred_contact_method",
+            "id",
+            "first_name",
+            "last_name",
+            "first_visit_at",
+            "last_visit_at",
+            "created_at",
+            "updated_at",
+            "preferred_contact_method",
         ],
     );
     set(&mut c, "clinic_id", clinic.to_string());
@@ -117,13 +126,21 @@ fn client(r: &Row, id: Uuid, clinic: Uuid) -> RowOut {
     put_phone(&mut c, "phone_secondary", text(r, "phone_secondary"));
     set(&mut c, "email", opt(text(r, "email").map(str::trim)));
     set(&mut c, "address", client_address(r));
-    set(&mut c, "communication_opt_out", flag(r, "communication_opt_out", false));
+    set(
+        &mut c,
+        "communication_opt_out",
+        flag(r, "communication_opt_out", false),
+    );
     set(&mut c, "is_active", flag(r, "is_active", true));
     RowOut::imported(id).write(&targets::CLIENTS, c)
 }
 
 fn full_name(first: Option<&str>, last: Option<&str>) -> Option<String> {
-    let n = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let n = [first, last]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
     (!n.trim().is_empty()).then_some(n)
 }
 
@@ -162,11 +179,12 @@ pub async fn canonical_patients(
         .iter()
         .filter_map(|r| text(r, "name").map(|n| n.trim().to_lowercase()))
         .collect();
-    let mut known: HashMap<(Uuid, String), Uuid> = target_db::patients_by_name(conn, &clients, &names)
-        .await?
-        .into_iter()
-        .map(|(id, client, name)| ((client, name), id))
-        .collect();
+    let mut known: HashMap<(Uuid, String), Uuid> =
+        target_db::patients_by_name(conn, &clients, &names)
+            .await?
+            .into_iter()
+            .map(|(id, client, name)| ((client, name), id))
+            .collect();
     let mut outs = Vec::with_capacity(rows.len());
     for r in &rows {
         let Some(id) = uuid(r, "id") else { continue };
@@ -182,7 +200,9 @@ pub async fn canonical_patients(
             outs.push(RowOut::skipped(id, Skip::MissingRequired("name")));
             continue;
         };
-        let first = *known.entry((client, name.trim().to_lowercase())).or_insert(id);
+        let first = *known
+            .entry((client, name.trim().to_lowercase()))
+            .or_insert(id);
         if first != id {
             ctx.patient_ids.insert(id, first);
             outs.push(RowOut::merged(id).map("canonical_patients", "patients", first));
@@ -193,9 +213,22 @@ pub async fn canonical_patients(
             r,
             &mut p,
             &[
-                "id", "name", "species", "breed", "sex", "color", "date_of_birth", "microchip_id",
-                "deceased_at", "allergies", "chronic_conditions", "first_visit_at",
-                "last_visit_at", "visit_count", "created_at", "updated_at",
+                "id",
+                "name",
+                "species",
+                "breed",
+                "sex",
+                "color",
+                "date_of_birth",
+                "microchip_id",
+                "deceased_at",
+                "allergies",
+                "chronic_conditions",
+                "first_visit_at",
+                "last_visit_at",
+                "visit_count",
+                "created_at",
+                "updated_at",
             ],
         );
         set(&mut p, "clinic_id", ctx.clinic(old_clinic).to_string());
@@ -230,7 +263,11 @@ fn out_map(mut out: RowOut, patient: Uuid, client: Uuid) -> RowOut {
     out
 }
 
-async fn case_refs(conn: &mut PgConnection, ctx: &Ctx, rows: &[Row]) -> Result<CaseRefs, sqlx::Error> {
+async fn case_refs(
+    conn: &mut PgConnection,
+    ctx: &Ctx,
+    rows: &[Row],
+) -> Result<CaseRefs, sqlx::Error> {
     let mut patients = Vec::new();
     let mut clients = Vec::new();
     let mut users = Vec::new();
@@ -240,7 +277,11 @@ async fn case_refs(conn: &mut PgConnection, ctx: &Ctx, rows: &[Row]) -> Result<C
         patients.extend(uuid(r, "_canonical_id").map(|p| ctx.patient(p)));
         clients.extend(uuid(r, "_canonical_client").map(|c| ctx.client(c)));
         clients.extend(uuid(&snap, "client_id").map(|c| ctx.client(c)));
-        users.extend(["created_by", "updated_by", "user_id"].iter().filter_map(|k| uuid(r, k)));
+        users.extend(
+            ["created_by", "updated_by", "user_id"]
+                .iter()
+                .filter_map(|k| uuid(r, k)),
+        );
         if let (Some(c), Some(k)) = (
             uuid(r, "_clinic_id"),
             legacy::owner_key(text(&snap, "owner_phone"), text(&snap, "owner_email")),
@@ -249,9 +290,18 @@ async fn case_refs(conn: &mut PgConnection, ctx: &Ctx, rows: &[Row]) -> Result<C
         }
     }
     Ok(CaseRefs {
-        patients: target_db::existing_ids(conn, "patients", &patients).await?.into_iter().collect(),
-        clients: target_db::existing_ids(conn, "clients", &clients).await?.into_iter().collect(),
-        users: target_db::existing_ids(conn, "users", &users).await?.into_iter().collect(),
+        patients: target_db::existing_ids(conn, "patients", &patients)
+            .await?
+            .into_iter()
+            .collect(),
+        clients: target_db::existing_ids(conn, "clients", &clients)
+            .await?
+            .into_iter()
+            .collect(),
+        users: target_db::existing_ids(conn, "users", &users)
+            .await?
+            .into_iter()
+            .collect(),
         owners: clients_by_key(conn, &keys).await?,
         created: HashSet::new(),
     })
@@ -289,7 +339,8 @@ fn case(ctx: &Ctx, refs: &mut CaseRefs, r: &Row, id: Uuid, clinic: Uuid) -> RowO
         .map(|c| ctx.client(c))
         .filter(|c| refs.clients.contains(c));
     if client.is_none() {
-        if let Some(key) = legacy::owner_key(text(&snap, "owner_phone"), text(&snap, "owner_email")) {
+        if let Some(key) = legacy::owner_key(text(&snap, "owner_phone"), text(&snap, "owner_email"))
+        {
             let found = refs.owners.get(&(clinic, key.clone())).copied();
             let new_id = match found {
                 Some(existing) if !refs.created.contains(&existing) => existing,
@@ -316,19 +367,47 @@ fn case(ctx: &Ctx, refs: &mut CaseRefs, r: &Row, id: Uuid, clinic: Uuid) -> RowO
         r,
         &mut c,
         &[
-            "id", "type", "status", "visibility", "source", "scheduled_at", "auto_scheduled_at",
-            "scheduling_source", "cadence_source", "call_delay_days", "email_delay_days",
-            "detected_case_type", "external_id", "entity_extraction", "extreme_case_check",
-            "created_at", "updated_at",
+            "id",
+            "type",
+            "status",
+            "visibility",
+            "source",
+            "scheduled_at",
+            "auto_scheduled_at",
+            "scheduling_source",
+            "cadence_source",
+            "call_delay_days",
+            "email_delay_days",
+            "detected_case_type",
+            "external_id",
+            "entity_extraction",
+            "extreme_case_check",
+            "created_at",
+            "updated_at",
         ],
     );
     set(&mut c, "clinic_id", clinic.to_string());
     set(&mut c, "patient_id", opt(patient.map(|p| p.to_string())));
     set(&mut c, "client_id", opt(client.map(|p| p.to_string())));
-    set(&mut c, "created_by", opt(user("created_by").or_else(|| user("user_id")).map(|u| u.to_string())));
-    set(&mut c, "updated_by", opt(user("updated_by").map(|u| u.to_string())));
+    set(
+        &mut c,
+        "created_by",
+        opt(user("created_by")
+            .or_else(|| user("user_id"))
+            .map(|u| u.to_string())),
+    );
+    set(
+        &mut c,
+        "updated_by",
+        opt(user("updated_by").map(|u| u.to_string())),
+    );
     set(&mut c, "patient_snapshot", snapshot(&snap));
-    for (k, d) in [("call_enabled", true), ("email_enabled", true), ("is_urgent", false), ("is_starred", false)] {
+    for (k, d) in [
+        ("call_enabled", true),
+        ("email_enabled", true),
+        ("is_urgent", false),
+        ("is_starred", false),
+    ] {
         set(&mut c, k, flag(r, k, d));
     }
     set(&mut c, "metadata", object_or_empty(r, "metadata"));
@@ -346,10 +425,18 @@ fn owner_client(snap: &Row, id: Uuid, clinic: Uuid, key: &OwnerKey) -> Row {
         OwnerKey::Phone(p) => set(&mut c, "phone", p.as_str()),
         OwnerKey::Email(_) => set(&mut c, "phone", Value::Null),
     }
-    set(&mut c, "email", opt(text(snap, "owner_email").map(str::trim)));
+    set(
+        &mut c,
+        "email",
+        opt(text(snap, "owner_email").map(str::trim)),
+    );
     set(&mut c, "communication_opt_out", false);
     set(&mut c, "is_active", true);
-    set(&mut c, "metadata", json!({ "legacy_source": "patients.owner" }));
+    set(
+        &mut c,
+        "metadata",
+        json!({ "legacy_source": "patients.owner" }),
+    );
     c
 }
 
@@ -363,8 +450,18 @@ fn snapshot(p: &Row) -> Value {
         p,
         &mut s,
         &[
-            "name", "species", "breed", "sex", "date_of_birth", "weight_kg", "owner_name",
-            "owner_phone", "owner_email", "external_id", "source", "metadata",
+            "name",
+            "species",
+            "breed",
+            "sex",
+            "date_of_birth",
+            "weight_kg",
+            "owner_name",
+            "owner_phone",
+            "owner_email",
+            "external_id",
+            "source",
+            "metadata",
         ],
     );
     set(&mut s, "legacy_patient_id", get(p, "id"));
@@ -373,7 +470,10 @@ fn snapshot(p: &Row) -> Value {
 
 /// Per-case patients: the first of each imported case is folded into its `patient_snapshot`
 /// (merged); later ones of the same case, and those whose case is missing, are skipped.
-pub async fn case_patients(conn: &mut PgConnection, rows: Vec<Row>) -> Result<Vec<RowOut>, sqlx::Error> {
+pub async fn case_patients(
+    conn: &mut PgConnection,
+    rows: Vec<Row>,
+) -> Result<Vec<RowOut>, sqlx::Error> {
     let case_ids: Vec<Uuid> = rows.iter().filter_map(|r| uuid(r, "case_id")).collect();
     let imported: HashSet<Uuid> = target_db::existing_ids(conn, "cases", &case_ids)
         .await?

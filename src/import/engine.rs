@@ -49,7 +49,11 @@ fn steps() -> Vec<(&'static str, Step)> {
         ("users", Step::Users),
         ("user_clinic_access", Step::UserClinicAccess),
     ];
-    v.extend(["clinic_invitations", "providers"].into_iter().filter_map(one_to_one));
+    v.extend(
+        ["clinic_invitations", "providers"]
+            .into_iter()
+            .filter_map(one_to_one),
+    );
     v.extend([
         ("clients", Step::Clients),
         ("canonical_patients", Step::CanonicalPatients),
@@ -57,8 +61,12 @@ fn steps() -> Vec<(&'static str, Step)> {
         ("patients", Step::Patients),
     ]);
     for t in [
-        "soap_notes", "vital_signs", "temp_discharge_summary_templates", "temp_soap_templates",
-        "templates", "discharge_summaries",
+        "soap_notes",
+        "vital_signs",
+        "temp_discharge_summary_templates",
+        "temp_soap_templates",
+        "templates",
+        "discharge_summaries",
     ] {
         v.extend(one_to_one(t));
     }
@@ -113,8 +121,12 @@ pub(crate) async fn load_ctx(target: &PgPool, opts: &ImportOptions) -> Result<Ct
     let t = ImportError::Target;
     Ok(Ctx {
         scope: (!opts.clinics.is_empty()).then(|| opts.clinics.iter().copied().collect()),
-        clinic_ids: target_db::id_map(&mut conn, "clinics", "clinics").await.map_err(t)?,
-        client_ids: target_db::id_map(&mut conn, "clients", "clients").await.map_err(t)?,
+        clinic_ids: target_db::id_map(&mut conn, "clinics", "clinics")
+            .await
+            .map_err(t)?,
+        client_ids: target_db::id_map(&mut conn, "clients", "clients")
+            .await
+            .map_err(t)?,
         patient_ids: target_db::id_map(&mut conn, "canonical_patients", "patients")
             .await
             .map_err(t)?,
@@ -148,7 +160,10 @@ pub(crate) async fn run_steps(
         let Some(read) = legacy_source::read_of(table) else {
             continue;
         };
-        let expected = old.count(read, &opts.clinics).await.map_err(ImportError::Old)?;
+        let expected = old
+            .count(read, &opts.clinics)
+            .await
+            .map_err(ImportError::Old)?;
         let (stats, samples) =
             run_table(&mut sink, old, ctx, opts, read, *step, expected, report).await?;
         if stats.read != expected as u64 {
@@ -179,7 +194,9 @@ async fn run_table(
     let mut samples = Vec::new();
     let started = Instant::now();
     let mut last_line = Instant::now();
-    old.open_cursor(read, &opts.clinics).await.map_err(ImportError::Old)?;
+    old.open_cursor(read, &opts.clinics)
+        .await
+        .map_err(ImportError::Old)?;
     let n = opts.batch_size.max(1);
     let mut page = old.fetch(n).await.map_err(ImportError::Old)?;
     while !page.is_empty() {
@@ -275,7 +292,9 @@ pub(crate) async fn translate(
         Step::Users => rows.iter().map(|r| identity::user(ctx, r)).collect(),
         Step::UserClinicAccess => rows.iter().map(|r| identity::access(ctx, r)).collect(),
         Step::Clients => clinical::clients(conn, ctx, rows).await.map_err(t)?,
-        Step::CanonicalPatients => clinical::canonical_patients(conn, ctx, rows).await.map_err(t)?,
+        Step::CanonicalPatients => clinical::canonical_patients(conn, ctx, rows)
+            .await
+            .map_err(t)?,
         Step::Cases => clinical::cases(conn, ctx, rows).await.map_err(t)?,
         Step::Patients => clinical::case_patients(conn, rows).await.map_err(t)?,
         Step::VapiAssistantMappings => rows.iter().map(|r| calls::mapping(ctx, r)).collect(),
@@ -394,7 +413,10 @@ async fn sample_check(
     samples: &[Uuid],
 ) -> Result<SampleStats, ImportError> {
     let t = ImportError::Target;
-    let rows = old.rows_by_id(read, samples).await.map_err(ImportError::Old)?;
+    let rows = old
+        .rows_by_id(read, samples)
+        .await
+        .map_err(ImportError::Old)?;
     let rows = rows.into_iter().map(object).collect();
     let mut pooled;
     let conn: &mut PgConnection = match sink {

@@ -55,11 +55,25 @@ fn clinic(r: &Row, id: Uuid) -> RowOut {
         r,
         &mut c,
         &[
-            "id", "name", "slug", "email", "business_hours", "er_config", "primary_color",
-            "logo_url", "subscription_tier", "subscription_status", "created_at", "updated_at",
+            "id",
+            "name",
+            "slug",
+            "email",
+            "business_hours",
+            "er_config",
+            "primary_color",
+            "logo_url",
+            "subscription_tier",
+            "subscription_status",
+            "created_at",
+            "updated_at",
         ],
     );
-    for k in ["clerk_org_id", "stripe_customer_id", "stripe_subscription_id"] {
+    for k in [
+        "clerk_org_id",
+        "stripe_customer_id",
+        "stripe_subscription_id",
+    ] {
         set(&mut c, k, opt(text(r, k)));
     }
     put_phone(&mut c, "phone", text(r, "phone"));
@@ -107,14 +121,29 @@ fn settings(r: &Row, clinic_id: Uuid) -> Row {
         &user,
         &mut s,
         &[
-            "voicemail_detection_enabled", "voicemail_hangup_on_detection", "voicemail_message",
-            "max_call_retries", "preferred_email_start_time", "preferred_email_end_time",
-            "preferred_call_start_time", "preferred_call_end_time", "email_delay_days",
-            "call_delay_days", "batch_include_manual_transcriptions", "emergency_phone",
-            "test_mode_enabled", "test_contact_name", "test_contact_email", "test_contact_phone",
+            "voicemail_detection_enabled",
+            "voicemail_hangup_on_detection",
+            "voicemail_message",
+            "max_call_retries",
+            "preferred_email_start_time",
+            "preferred_email_end_time",
+            "preferred_call_start_time",
+            "preferred_call_end_time",
+            "email_delay_days",
+            "call_delay_days",
+            "batch_include_manual_transcriptions",
+            "emergency_phone",
+            "test_mode_enabled",
+            "test_contact_name",
+            "test_contact_email",
+            "test_contact_phone",
         ],
     );
-    rename(&user, &mut s, &[("batch_include_idexx_notes", "batch_include_pims_notes")]);
+    rename(
+        &user,
+        &mut s,
+        &[("batch_include_idexx_notes", "batch_include_pims_notes")],
+    );
     for k in ["emergency_phone", "test_contact_phone"] {
         put_phone(&mut s, k, text(&user, k));
     }
@@ -141,7 +170,15 @@ pub fn user(ctx: &Ctx, r: &Row) -> RowOut {
     copy(
         r,
         &mut u,
-        &["id", "first_name", "last_name", "role", "avatar_url", "created_at", "updated_at"],
+        &[
+            "id",
+            "first_name",
+            "last_name",
+            "role",
+            "avatar_url",
+            "created_at",
+            "updated_at",
+        ],
     );
     set(&mut u, "email", email.trim());
     set(
@@ -149,7 +186,11 @@ pub fn user(ctx: &Ctx, r: &Row) -> RowOut {
         "clerk_user_id",
         legacy::clerk_user_id(text(r, "clerk_user_id"), id),
     );
-    set(&mut u, "onboarding_completed", flag(r, "onboarding_completed", false));
+    set(
+        &mut u,
+        "onboarding_completed",
+        flag(r, "onboarding_completed", false),
+    );
     let mut out = RowOut::imported(id).write(&targets::USERS, u);
     let listed = |c: Uuid| {
         r.get("_uca_clinics")
@@ -188,7 +229,11 @@ pub fn access(ctx: &Ctx, r: &Row) -> RowOut {
         return RowOut::skipped(id, Skip::MissingRequired("user_id"));
     }
     let mut a = Row::new();
-    copy(r, &mut a, &["id", "user_id", "granted_by", "granted_at", "created_at"]);
+    copy(
+        r,
+        &mut a,
+        &["id", "user_id", "granted_by", "granted_at", "created_at"],
+    );
     set(&mut a, "clinic_id", ctx.clinic(clinic).to_string());
     set(&mut a, "role", legacy::access_role(text(r, "role")));
     set(&mut a, "is_primary", flag(r, "is_primary", false));

@@ -96,7 +96,11 @@ impl ImportReport {
         out.push_str(&format!(
             "\nsample check: {checked} rows, {mismatches} mismatches; reconciled: {}{}\n",
             self.reconciled,
-            if self.dry_run { " (dry run: nothing written)" } else { "" }
+            if self.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
         ));
         out
     }

@@ -75,7 +75,9 @@ pub fn object(v: Value) -> Row {
 }
 
 pub fn uuid(r: &Row, k: &str) -> Option<Uuid> {
-    r.get(k).and_then(Value::as_str).and_then(|s| Uuid::parse_str(s).ok())
+    r.get(k)
+        .and_then(Value::as_str)
+        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 /// A text column, `None` when null or blank.

@@ -78,7 +78,10 @@ pub const SPECS: &[Spec] = &[
         renames: &[("user_id", "created_by")],
         required: &["name"],
         optional_refs: &[("created_by", USERS)],
-        ..spec("temp_discharge_summary_templates", &targets::DISCHARGE_TEMPLATES)
+        ..spec(
+            "temp_discharge_summary_templates",
+            &targets::DISCHARGE_TEMPLATES,
+        )
     },
     Spec {
         renames: &[("user_id", "created_by")],
@@ -104,7 +107,10 @@ pub const SPECS: &[Spec] = &[
     },
     Spec {
         renames: &[("_inbound_call_id", "inbound_call_id")],
-        optional_refs: &[("inbound_call_id", "inbound_calls"), ("assigned_to_user_id", USERS)],
+        optional_refs: &[
+            ("inbound_call_id", "inbound_calls"),
+            ("assigned_to_user_id", USERS),
+        ],
         to_metadata: &["vapi_call_id"],
         phones: &["caller_phone"],
         ..spec("clinic_messages", &targets::CLINIC_MESSAGES)
@@ -138,8 +144,13 @@ pub const SPECS: &[Spec] = &[
             ("rescheduled_from_id", "vapi_bookings"),
         ],
         to_metadata: &[
-            "provider_name", "appointment_type", "room_id", "rescheduled_to_id", "slot_id",
-            "booked_at_sync_id", "sync_freshness_at_booking",
+            "provider_name",
+            "appointment_type",
+            "room_id",
+            "rescheduled_to_id",
+            "slot_id",
+            "booked_at_sync_id",
+            "sync_freshness_at_booking",
         ],
         phones: &["client_phone"],
         ..spec("appointment_bookings", &targets::VAPI_BOOKINGS)
@@ -165,7 +176,10 @@ pub const SPECS: &[Spec] = &[
     spec("auto_scheduling_config", &targets::AUTO_SCHEDULING_CONFIG),
     Spec {
         required: &["case_type"],
-        ..spec("clinic_case_type_cadence", &targets::CLINIC_CASE_TYPE_CADENCE)
+        ..spec(
+            "clinic_case_type_cadence",
+            &targets::CLINIC_CASE_TYPE_CADENCE,
+        )
     },
     Spec {
         clinic: false,
@@ -194,7 +208,10 @@ pub const SPECS: &[Spec] = &[
         ..spec("discharge_batches", &targets::DISCHARGE_BATCHES)
     },
     Spec {
-        renames: &[("call_id", "outbound_call_id"), ("email_id", "outbound_email_id")],
+        renames: &[
+            ("call_id", "outbound_call_id"),
+            ("email_id", "outbound_email_id"),
+        ],
         clinic: false,
         required: &["batch_id", "case_id"],
         status: Some(Vocabulary::BatchItem),
@@ -328,7 +345,10 @@ pub async fn page(
 /// One old row: its outcome and, unless skipped, the V2 row (references not yet checked).
 fn one(ctx: &Ctx, spec: &Spec, r: &Row) -> (RowOut, Option<Row>) {
     let Some(id) = uuid(r, "id") else {
-        return (RowOut::skipped(Uuid::nil(), Skip::MissingRequired("id")), None);
+        return (
+            RowOut::skipped(Uuid::nil(), Skip::MissingRequired("id")),
+            None,
+        );
     };
     match build(ctx, spec, r) {
         Ok(n) => (RowOut::imported(id), Some(n)),
@@ -351,7 +371,10 @@ fn build(ctx: &Ctx, spec: &Spec, r: &Row) -> Result<Row, Skip> {
     }
     if spec.clinic {
         let clinic = uuid(r, "_clinic_id").ok_or(Skip::DanglingClinic)?;
-        n.insert("clinic_id".into(), Value::String(ctx.clinic(clinic).to_string()));
+        n.insert(
+            "clinic_id".into(),
+            Value::String(ctx.clinic(clinic).to_string()),
+        );
     }
     if let Some(v) = spec.status {
         let old = text(r, "status").unwrap_or_default();
@@ -378,7 +401,9 @@ fn build(ctx: &Ctx, spec: &Spec, r: &Row) -> Result<Row, Skip> {
         f(r, &mut n)?;
     }
     for col in spec.required {
-        if n.get(*col).is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty())) {
+        if n.get(*col)
+            .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))
+        {
             return Err(Skip::MissingRequired(*col));
         }
     }
@@ -422,7 +447,10 @@ fn audit_log(r: &Row, n: &mut Row) -> Result<(), Skip> {
     n.insert("booking_id".into(), json!(id("vapi_booking_id")));
     n.insert("appointment_id".into(), json!(id("appointment_id")));
     n.insert("pims_appointment_id".into(), get(r, "idexx_appointment_id"));
-    for (old, new) in [("old_datetime", "old_time_range"), ("new_datetime", "new_time_range")] {
+    for (old, new) in [
+        ("old_datetime", "old_time_range"),
+        ("new_datetime", "new_time_range"),
+    ] {
         let range = legacy::timestamp_text(r.get(old)).map(|t| format!("[\"{t}\",\"{t}\"]"));
         n.insert(new.into(), json!(range));
     }
@@ -444,13 +472,22 @@ fn idexx_credentials(r: &Row, n: &mut Row) -> Result<(), Skip> {
         r,
         n,
         legacy::PIMS_IDEXX,
-        &["username_encrypted", "password_encrypted", "company_id_encrypted"],
+        &[
+            "username_encrypted",
+            "password_encrypted",
+            "company_id_encrypted",
+        ],
     );
     Ok(())
 }
 
 fn weave_credentials(r: &Row, n: &mut Row) -> Result<(), Skip> {
-    credentials(r, n, legacy::PIMS_WEAVE, &["username_encrypted", "password_encrypted"]);
+    credentials(
+        r,
+        n,
+        legacy::PIMS_WEAVE,
+        &["username_encrypted", "password_encrypted"],
+    );
     Ok(())
 }
 
@@ -461,7 +498,10 @@ fn sync_session(r: &Row, n: &mut Row) -> Result<(), Skip> {
         "items_synced".into(),
         Value::from(num("appointments_synced") + num("consultations_synced")),
     );
-    n.insert("items_failed".into(), Value::from(num("consultations_failed")));
+    n.insert(
+        "items_failed".into(),
+        Value::from(num("consultations_failed")),
+    );
     n.insert(
         "next_scheduled_sync".into(),
         json!(legacy::timestamp_text(r.get("next_scheduled_sync"))),
@@ -486,23 +526,38 @@ fn details(r: &Row, n: &mut Row, keys: &[&str]) {
 fn sync_audit(r: &Row, n: &mut Row) -> Result<(), Skip> {
     let rid = text(r, "resource_id").and_then(|s| Uuid::parse_str(s.trim()).ok());
     n.insert("resource_id".into(), json!(rid));
-    details(r, n, &["resource_id", "ip_address", "user_agent", "user_id"]);
+    details(
+        r,
+        n,
+        &["resource_id", "ip_address", "user_agent", "user_id"],
+    );
     Ok(())
 }
 
 fn case_sync_audit(r: &Row, n: &mut Row) -> Result<(), Skip> {
     let action = text(r, "sync_type").unwrap_or(legacy::SYNC_ACTION_CASES);
     n.insert("action_type".into(), Value::String(action.into()));
-    n.insert("resource_type".into(), Value::String(legacy::SYNC_RESOURCE_CASES.into()));
+    n.insert(
+        "resource_type".into(),
+        Value::String(legacy::SYNC_RESOURCE_CASES.into()),
+    );
     n.insert("sync_session_id".into(), Value::Null);
     n.insert("resource_id".into(), Value::Null);
     details(
         r,
         n,
         &[
-            "error_message", "appointments_found", "cases_created", "cases_updated",
-            "cases_skipped", "cases_deleted", "total_items", "processed_items",
-            "progress_percentage", "last_progress_update", "updated_at",
+            "error_message",
+            "appointments_found",
+            "cases_created",
+            "cases_updated",
+            "cases_skipped",
+            "cases_deleted",
+            "total_items",
+            "processed_items",
+            "progress_percentage",
+            "last_progress_update",
+            "updated_at",
         ],
     );
     Ok(())
@@ -513,13 +568,20 @@ fn consultation_sync(r: &Row, n: &mut Row) -> Result<(), Skip> {
         "action_type".into(),
         Value::String(legacy::SYNC_ACTION_CONSULTATION.into()),
     );
-    n.insert("resource_type".into(), Value::String(legacy::SYNC_RESOURCE_CASE.into()));
+    n.insert(
+        "resource_type".into(),
+        Value::String(legacy::SYNC_RESOURCE_CASE.into()),
+    );
     n.insert("resource_id".into(), get(r, "case_id"));
     details(
         r,
         n,
         &[
-            "neo_consultation_id", "error_message", "metadata", "synced_at", "reconciled_at",
+            "neo_consultation_id",
+            "error_message",
+            "metadata",
+            "synced_at",
+            "reconciled_at",
             "updated_at",
         ],
     );

@@ -153,7 +153,10 @@ async fn import_legacy_rules_map_every_awkward_row(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(clerk, format!("pending:legacy:{U2}"));
-    assert_eq!(reasons(&report, "users"), [("missing_required:email".into(), 1)]);
+    assert_eq!(
+        reasons(&report, "users"),
+        [("missing_required:email".into(), 1)]
+    );
     let access: Vec<(Uuid, Uuid, String)> = sqlx::query_as(
         "SELECT user_id, clinic_id, role FROM user_clinic_access ORDER BY user_id, clinic_id",
     )
@@ -168,16 +171,24 @@ async fn import_legacy_rules_map_every_awkward_row(pool: PgPool) {
             (id(U2), id(CLINIC_B), "member".into()),
         ]
     );
-    assert_eq!(reasons(&report, "user_clinic_access"), [("dangling_clinic".into(), 1)]);
+    assert_eq!(
+        reasons(&report, "user_clinic_access"),
+        [("dangling_clinic".into(), 1)]
+    );
 
     // Clinic and its settings (from its oldest user; V2 defaults for what that user left empty).
     let (pims, address, period): (String, Value, Option<chrono::DateTime<chrono::Utc>>) =
-        sqlx::query_as("SELECT pims_type, address, current_period_start FROM clinics WHERE id = $1")
-            .bind(id(CLINIC_A))
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-    assert_eq!((pims.as_str(), address, period), ("idexx_neo", json!({"line1": "1 Main St"}), None));
+        sqlx::query_as(
+            "SELECT pims_type, address, current_period_start FROM clinics WHERE id = $1",
+        )
+        .bind(id(CLINIC_A))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (pims.as_str(), address, period),
+        ("idexx_neo", json!({"line1": "1 Main St"}), None)
+    );
     let (retries, start, header): (i32, chrono::NaiveTime, Option<String>) = sqlx::query_as(
         "SELECT max_call_retries, preferred_call_start_time, email_header_text \
          FROM clinic_settings WHERE clinic_id = $1",
@@ -195,7 +206,10 @@ async fn import_legacy_rules_map_every_awkward_row(pool: PgPool) {
             .fetch_one(&pool)
             .await
             .unwrap();
-    assert_eq!(b_retries, 3, "U2 (Beta's only user) left it empty: the V2 default");
+    assert_eq!(
+        b_retries, 3,
+        "U2 (Beta's only user) left it empty: the V2 default"
+    );
 
     check_clients_and_cases(&pool, &report).await;
     check_calls(&pool, &report).await;
@@ -249,7 +263,13 @@ async fn check_clients_and_cases(pool: &PgPool, report: &ImportReport) {
             .fetch_one(pool)
             .await
             .unwrap();
-    assert_eq!((patient, client), (Some(id("00000000-0000-0000-0000-000000000401")), Some(merged)));
+    assert_eq!(
+        (patient, client),
+        (
+            Some(id("00000000-0000-0000-0000-000000000401")),
+            Some(merged)
+        )
+    );
     // A case without a canonical patient: snapshot from its first per-case patient, and a new
     // client from that patient's owner.
     let (patient, snap, owner_phone): (Option<Uuid>, Value, Option<String>) = sqlx::query_as(
@@ -268,7 +288,10 @@ async fn check_clients_and_cases(pool: &PgPool, report: &ImportReport) {
     assert_eq!((p.merged, p.skipped), (1, 2));
     assert_eq!(
         reasons(report, "patients"),
-        [("dangling:case_id".into(), 1), ("duplicate_case_patient".into(), 1)]
+        [
+            ("dangling:case_id".into(), 1),
+            ("duplicate_case_patient".into(), 1)
+        ]
     );
 }
 
@@ -313,7 +336,10 @@ async fn check_calls(pool: &PgPool, report: &ImportReport) {
     .fetch_one(pool)
     .await
     .unwrap();
-    assert_eq!((clinic, status.as_str(), phone.as_deref()), (id(CLINIC_B), "in-progress", Some("+14085550000")));
+    assert_eq!(
+        (clinic, status.as_str(), phone.as_deref()),
+        (id(CLINIC_B), "in-progress", Some("+14085550000"))
+    );
     let sentiment: Option<String> = sqlx::query_scalar(
         "SELECT owner_sentiment FROM call_analysis WHERE inbound_call_id = '00000000-0000-0000-0000-000000000901'",
     )
