@@ -159,6 +159,28 @@ pub async fn upsert_id_map(conn: &mut PgConnection, rows: &[IdMapRow]) -> Result
     Ok(done.rows_affected())
 }
 
+/// Whether every one of these id-map rows is stored and names an existing V2 row.
+pub async fn id_map_holds(conn: &mut PgConnection, rows: &[IdMapRow]) -> Result<bool, sqlx::Error> {
+    for r in rows {
+        let sql = format!(
+            "SELECT count(*) FROM legacy_id_map m JOIN {} x ON x.id = m.new_id \
+             WHERE m.old_table = $1 AND m.old_id = $2 AND m.new_table = $3 AND m.new_id = $4",
+            r.new_table
+        );
+        let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(r.old_table)
+            .bind(r.old_id)
+            .bind(r.new_table)
+            .bind(r.new_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        if n != 1 {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
 /// Every mapping from `old_table` to `new_table` (merges: few rows).
 pub async fn id_map(
     conn: &mut PgConnection,

@@ -139,11 +139,9 @@ pub const SPECS: &[Spec] = &[
         ],
         required: &["time_range"],
         status: Some(Vocabulary::Booking),
-        optional_refs: &[
-            ("inbound_call_id", "inbound_calls"),
-            ("rescheduled_from_id", "vapi_bookings"),
-        ],
+        optional_refs: &[("inbound_call_id", "inbound_calls")],
         to_metadata: &[
+            "rescheduled_from_id",
             "provider_name",
             "appointment_type",
             "room_id",
@@ -153,6 +151,7 @@ pub const SPECS: &[Spec] = &[
             "sync_freshness_at_booking",
         ],
         phones: &["client_phone"],
+        fixup: Some(booking),
         ..spec("appointment_bookings", &targets::VAPI_BOOKINGS)
     },
     Spec {
@@ -404,7 +403,7 @@ fn build(ctx: &Ctx, spec: &Spec, r: &Row) -> Result<Row, Skip> {
         if n.get(*col)
             .is_none_or(|v| v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty()))
         {
-            return Err(Skip::MissingRequired(*col));
+            return Err(Skip::MissingRequired(col));
         }
     }
     Ok(n)
@@ -413,6 +412,14 @@ fn build(ctx: &Ctx, spec: &Spec, r: &Row) -> Result<Row, Skip> {
 fn invitation(r: &Row, n: &mut Row) -> Result<(), Skip> {
     let status = legacy::invitation_status(text(r, "status"));
     n.insert("status".into(), json!(status));
+    Ok(())
+}
+
+/// A booking's reschedule link points at another booking of the same table, possibly one later
+/// in id order (not yet written): kept in `metadata.rescheduled_from_id` only, so every run
+/// writes the same row.
+fn booking(_r: &Row, n: &mut Row) -> Result<(), Skip> {
+    n.insert("rescheduled_from_id".into(), Value::Null);
     Ok(())
 }
 
