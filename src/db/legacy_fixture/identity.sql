@@ -218,9 +218,11 @@ SELECT legacy_gen.id(28, c), legacy_gen.id(1, c), c % 4 <> 0, true, c % 3 <> 0, 
     legacy_gen.at(-96 * 80 + c), legacy_gen.at(-96 * 8 + c)
 FROM generate_series(1, legacy_gen.nc()) c;
 
+-- The PIMS identity of each odd clinic's first canonical patient (docs/spec: entity types are
+-- client, patient, provider, consultation; the old code barely wrote this table).
 INSERT INTO pims_mappings (id, entity_type, entity_id, pims_type, external_id, external_data,
     last_synced_at, sync_status, created_at, updated_at)
-SELECT legacy_gen.id(47, c), 'clinic', legacy_gen.id(1, c), 'idexx', 'neo-site-' || (4000 + c),
-    jsonb_build_object('site_name', legacy_gen.clinic_name(c)), legacy_gen.at(-5 + c), 'active',
+SELECT legacy_gen.id(47, c), 'patient', legacy_gen.id(5, (c - 1) * legacy_gen.np() + 1), 'idexx',
+    'pt-' || (c * 100000 + 1), jsonb_build_object('source', 'neo'), legacy_gen.at(-5 + c), 'active',
     legacy_gen.at(-96 * 130 + c), legacy_gen.at(-5 + c)
 FROM generate_series(1, legacy_gen.nc()) c WHERE c % 2 = 1;

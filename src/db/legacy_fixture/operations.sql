@@ -162,7 +162,7 @@ FROM legacy_gen_case WHERE i % 3 = 0 AND i <= 9;
 INSERT INTO discharge_batches (id, user_id, status, total_cases, processed_cases, successful_cases,
     failed_cases, call_schedule_time, email_schedule_time, started_at, completed_at, cancelled_at,
     error_summary, metadata, created_at, updated_at)
-SELECT legacy_gen.id(31, c), legacy_gen.user_of(c, 2), CASE WHEN c % 4 = 0 THEN 'partial' ELSE 'completed' END,
+SELECT legacy_gen.id(31, c), legacy_gen.user_of(c, 2), CASE WHEN c % 4 = 0 THEN 'partial_success' ELSE 'completed' END,
     2, 2, CASE WHEN c % 4 = 0 THEN 1 ELSE 2 END, CASE WHEN c % 4 = 0 THEN 1 ELSE 0 END,
     legacy_gen.iso(legacy_gen.at(c + 200)), legacy_gen.iso(legacy_gen.at(c + 100)),
     legacy_gen.at(c + 10), legacy_gen.at(c + 11), NULL,
@@ -174,7 +174,7 @@ INSERT INTO discharge_batch_items (id, batch_id, case_id, patient_id, call_id, e
     call_scheduled, email_scheduled, error_message, processed_at, created_at)
 SELECT legacy_gen.id(32, k), legacy_gen.id(31, c), legacy_gen.id(6, k), legacy_gen.id(7, k),
     legacy_gen.id(8, k), legacy_gen.id(10, k),
-    CASE WHEN c % 4 = 0 AND i = 2 THEN 'failed' ELSE 'completed' END,
+    CASE WHEN c % 4 = 0 AND i = 2 THEN 'failed' ELSE 'success' END,
     NOT (c % 4 = 0 AND i = 2), true, CASE WHEN c % 4 = 0 AND i = 2 THEN 'No phone number' END,
     legacy_gen.at(c + 11), legacy_gen.at(c + 10)
 FROM legacy_gen_case WHERE i <= 2;
