@@ -112,6 +112,21 @@ pub async fn migrate(config: Config) -> anyhow::Result<()> {
 /// Database connections of `serve` (HTTP and job workers together); `bench tools` uses the same.
 pub const SERVE_POOL: u32 = 20;
 
+/// `import-legacy`: migrates the target (like `serve`), runs the import, prints the table and
+/// the JSON report. Skipped rows are not an error; an unreachable database is.
+pub async fn import_legacy(
+    config: Config,
+    opts: crate::import::ImportOptions,
+) -> anyhow::Result<()> {
+    let db = Database::open(&config, 2).await?;
+    let result = crate::import::run(&db.pool, &opts).await;
+    db.close().await;
+    let report = result.context("import-legacy failed")?;
+    print!("{}", report.table());
+    println!("{}", serde_json::to_string(&report)?);
+    Ok(())
+}
+
 /// HTTP server and job workers in one process (the default way to run the service).
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();

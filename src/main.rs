@@ -42,6 +42,29 @@ enum Command {
         #[command(subcommand)]
         action: Option<JobsAction>,
     },
+    /// Import clinics' data from the old (63-table) database into Schema V2 (DATABASE_URL,
+    /// migrated first). Idempotent and resumable: run it again to continue or to bring over
+    /// what changed. See docs/legacy-import.md.
+    ImportLegacy(ImportLegacyArgs),
+}
+
+#[derive(clap::Args)]
+struct ImportLegacyArgs {
+    /// Postgres URL of the old database (read in a READ ONLY transaction; never written).
+    #[arg(long)]
+    from: String,
+    /// Import only this old clinic (repeatable), with the users and shared rows it needs.
+    #[arg(long = "clinic")]
+    clinics: Vec<uuid::Uuid>,
+    /// Do everything in one transaction and roll it back: the same report, nothing written.
+    #[arg(long)]
+    dry_run: bool,
+    /// Old rows per page and per transaction.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// Also write the JSON report to this file.
+    #[arg(long)]
+    report: Option<std::path::PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -82,6 +105,10 @@ enum BenchCommand {
     /// The operator console's inbox page on N seeded events: first, deep (keyset), filtered,
     /// searched pages and the replay-all count → p50/p95 ms; a deep OFFSET page for comparison.
     Inbox(odis_worker::bench::inbox::InboxArgs),
+    /// Legacy import: a generated old database (N clinics, M rows in the main tables) imported
+    /// with `import-legacy`'s code → rows/s, against a plain COPY of the same rows into the same
+    /// V2 tables in the same run → the ratio (target ≥ 0.3), and the peak RSS.
+    Import(odis_worker::bench::import::ImportArgs),
 }
 
 #[derive(clap::Args)]
@@ -182,6 +209,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!("{}", serde_json::to_string(&report)?);
             Ok(())
         }
+        Command::Bench(BenchCommand::Import(args)) => {
+            let report = odis_worker::bench::import::run(config, args).await?;
+            odis_worker::bench::import::print(&report);
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(())
+        }
         Command::Bench(BenchCommand::Inbox(args)) => {
             let report = odis_worker::bench::inbox::run(config, args).await?;
             odis_worker::bench::inbox::print(&report);
@@ -215,6 +248,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 since: args.since,
             });
             odis_worker::app::replay(config, args.paths, filter).await
+        }
+        Command::ImportLegacy(args) => {
+            let opts = odis_worker::import::ImportOptions {
+                from: args.from,
+                clinics: args.clinics,
+                dry_run: args.dry_run,
+                batch_size: args.batch_size as usize,
+                report: args.report,
+                progress: true,
+            };
+            odis_worker::app::import_legacy(config, opts).await
         }
         Command::Jobs { action: None } => odis_worker::app::jobs_list(&config).await,
         Command::Jobs {

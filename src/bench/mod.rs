@@ -9,9 +9,11 @@
 pub mod attack;
 pub mod autoschedule;
 pub mod cpu;
+pub mod import;
 pub mod inbox;
 pub mod ingest;
 pub mod jobs;
+pub mod legacy_gen;
 pub mod tools;
 
 use std::time::Duration;
@@ -33,6 +35,16 @@ pub struct ScratchDb {
 
 impl ScratchDb {
     pub async fn create(config: &Config, max_connections: u32) -> anyhow::Result<Self> {
+        Self::create_named(config, max_connections, "").await
+    }
+
+    /// Like [`ScratchDb::create`], for a benchmark that needs more than one scratch database:
+    /// `suffix` (a constant of `[a-z_]`) tells them apart.
+    pub async fn create_named(
+        config: &Config,
+        max_connections: u32,
+        suffix: &str,
+    ) -> anyhow::Result<Self> {
         let (base, embedded) = match &config.database_url {
             Some(u) => (u.clone(), None),
             None => {
@@ -41,7 +53,10 @@ impl ScratchDb {
             }
         };
         // Built from our pid only (no input reaches it), hence safe to splice into DDL.
-        let name = format!("odis_bench_{}", std::process::id());
+        let name = match suffix {
+            "" => format!("odis_bench_{}", std::process::id()),
+            s => format!("odis_bench_{}_{s}", std::process::id()),
+        };
         let admin_url = replace_db(&base, "postgres");
         let url = replace_db(&base, &name);
         let mut admin = PgConnection::connect(&admin_url)

@@ -420,3 +420,73 @@ pub async fn inbox_offset_page(
     .await?;
     Ok(rows.len())
 }
+
+// --- bench import (bench/import) ---
+
+/// The tables of schema `public`, parents before children (by foreign keys; a table's
+/// references to itself do not count), so copying them in this order never breaks a key.
+pub async fn tables_in_fk_order(pool: &PgPool) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH RECURSIVE t AS ( \
+             SELECT c.oid, c.relname::text AS name FROM pg_class c \
+               JOIN pg_namespace n ON n.oid = c.relnamespace \
+              WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')), \
+         deps AS ( \
+             SELECT conrelid AS child, confrelid AS parent FROM pg_constraint \
+              WHERE contype = 'f' AND conrelid <> confrelid AND conrelid IN (SELECT oid FROM t)), \
+         lvl(oid, depth) AS ( \
+             SELECT oid, 0 FROM t \
+             UNION ALL \
+             SELECT d.child, l.depth + 1 FROM lvl l JOIN deps d ON d.parent = l.oid \
+              WHERE l.depth < 64) \
+         SELECT t.name FROM t JOIN (SELECT oid, max(depth) AS d FROM lvl GROUP BY oid) m USING (oid) \
+          ORDER BY m.d, t.name",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Empties the tables named (read from the catalog: spliced into the statement, quoted), and
+/// whatever references them.
+pub async fn truncate_tables(
+    conn: &mut PgConnection,
+    tables: &[String],
+) -> Result<(), sqlx::Error> {
+    if tables.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = tables
+        .iter()
+        .map(|t| format!("public.\"{}\"", t.replace('"', "\"\"")))
+        .collect();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "TRUNCATE {} CASCADE",
+        list.join(", ")
+    )))
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Streams every row of `public.<table>` from `from` into the same table of `to` with
+/// `COPY … TO STDOUT` / `COPY … FROM STDIN` (binary format, generated columns left to the
+/// target), chunk by chunk; returns the rows written. `table` must be a name read from the
+/// catalog ([`tables_in_fk_order`]): it is spliced into the statements, quoted.
+pub async fn copy_table(
+    from: &mut PgConnection,
+    to: &mut PgConnection,
+    table: &str,
+) -> Result<u64, sqlx::Error> {
+    use futures::TryStreamExt;
+    let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+    let mut sink = to
+        .copy_in_raw(&format!("COPY public.{quoted} FROM STDIN (FORMAT binary)"))
+        .await?;
+    let mut source = from
+        .copy_out_raw(&format!("COPY public.{quoted} TO STDOUT (FORMAT binary)"))
+        .await?;
+    while let Some(chunk) = source.try_next().await? {
+        sink.send(chunk).await?;
+    }
+    sink.finish().await
+}

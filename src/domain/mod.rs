@@ -12,6 +12,7 @@ pub mod clock;
 pub mod dispatch_meta;
 pub mod extreme;
 pub mod inbound_outcome;
+pub mod legacy;
 pub mod mask;
 pub mod nl_date;
 pub mod phone;

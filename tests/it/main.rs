@@ -23,6 +23,8 @@ mod fault_db_restart;
 mod fault_providers;
 mod fuzz_verifiers;
 mod http_basics;
+mod import_legacy;
+mod import_legacy_rules;
 mod ingress_limits;
 mod jobs_dispatch;
 mod jobs_engine;

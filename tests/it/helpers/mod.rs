@@ -7,7 +7,9 @@
 //! * [`cluster`]: private PostgreSQL clusters for the tests that stop or crash their server;
 //! * [`worker`]: a real `odis-worker worker` child process for the multi-process tests;
 //! * [`catalog`]: the catalog-driven table loader and generic row filler of the schema and RLS
-//!   tests.
+//!   tests;
+//! * [`legacy`]: the old (pre-V2) database of a test, built and filled by the generator that
+//!   `bench import` uses too.
 //!
 //! The service's infrastructure types (`AppState`, `Config`, `AppState`, the router, the
 //! provider clients, `Fixture`) are imported only in `app` and `sign`, which re-export what the
@@ -17,6 +19,7 @@
 pub mod app;
 pub mod catalog;
 pub mod cluster;
+pub mod legacy;
 pub mod seed;
 pub mod sign;
 pub mod worker;
