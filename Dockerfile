@@ -14,6 +14,8 @@ COPY vendor vendor
 COPY src src
 COPY migrations migrations
 COPY jobs jobs
+# The old (pre-V2) schema, embedded for `bench import`'s generated old database (src/db/legacy_fixture.rs).
+COPY docs/spec/legacy-tables.sql docs/spec/legacy-tables.sql
 # Migrations are embedded into the binary at compile time (sqlx::migrate!).
 RUN cargo build --release --locked --bin odis-worker
 
