@@ -1,11 +1,16 @@
 //! Reading the OLD database (the 63-table schema, `docs/spec/legacy-schema.md`) for the legacy
 //! importer: one connection in one `REPEATABLE READ READ ONLY` transaction (a consistent
-//! snapshot that cannot write), tables streamed through server-side cursors in id order, each
-//! row as JSON with the clinic it belongs to resolved (`_clinic_id`, NULL when its clinic does
-//! not exist) plus whatever related old rows its mapping needs (`_`-prefixed keys).
+//! snapshot that cannot write), tables streamed in id order by keyset pages on the base table
+//! (`WHERE id > last ORDER BY id LIMIT n`), each row as JSON with the clinic it belongs to
+//! resolved (`_clinic_id`, NULL when its clinic does not exist) plus whatever related old rows
+//! its mapping needs (`_`-prefixed keys).
 //!
-//! The old schema has no indexes we can count on (`legacy-tables.sql` has no constraints), so
-//! related rows are joined (hash joins), never looked up per row.
+//! The joins are done per page: the page's base rows are the CTE `legacy_page`, and a join over
+//! a large related table restricts itself to the page's keys (`… IN (SELECT … FROM
+//! legacy_page)`). One query over the whole joined table ordered by id made PostgreSQL join,
+//! serialise and sort every row before the first one came out (docs/legacy-import.md). With the
+//! old primary keys (and the `patients.case_id` index) each page is a few index range scans;
+//! without them each page still works, at the price of a scan of the tables it touches.
 
 use serde_json::Value;
 use sqlx::{Connection, PgConnection};
@@ -98,7 +103,8 @@ pub const READS: &[OldRead] = &[
         joins: "LEFT JOIN (SELECT DISTINCT ON (user_id) user_id, clinic_id \
               FROM user_clinic_access ORDER BY user_id, is_primary DESC, created_at, id) pu \
               ON pu.user_id = t.user_id \
-            LEFT JOIN (SELECT DISTINCT ON (case_id) * FROM patients WHERE case_id IS NOT NULL \
+            LEFT JOIN (SELECT DISTINCT ON (case_id) * FROM patients \
+              WHERE case_id IN (SELECT id FROM legacy_page) \
               ORDER BY case_id, created_at, id) p ON p.case_id = t.id \
             LEFT JOIN canonical_patients cp ON cp.id = coalesce(t.canonical_patient_id, p.canonical_patient_id)",
         clinic: Some("coalesce(t.clinic_id, pu.clinic_id)"),
@@ -110,7 +116,8 @@ pub const READS: &[OldRead] = &[
         table: "patients",
         joins: "LEFT JOIN cases k ON k.id = t.case_id \
             LEFT JOIN (SELECT DISTINCT ON (case_id) case_id, id FROM patients \
-              WHERE case_id IS NOT NULL ORDER BY case_id, created_at, id) p0 ON p0.case_id = t.case_id",
+              WHERE case_id IN (SELECT case_id FROM legacy_page) \
+              ORDER BY case_id, created_at, id) p0 ON p0.case_id = t.case_id",
         clinic: Some("coalesce(k.clinic_id, t.clinic_id)"),
         scope: None,
         extra: "jsonb_build_object('_case_exists', k.id IS NOT NULL, '_first_of_case', p0.id = t.id)",
@@ -206,7 +213,8 @@ const fn global(table: &'static str, only_all: bool) -> OldRead {
 
 /// The old inbound call (same id in V2) of a row's `vapi_call_id`.
 const INBOUND_BY_VAPI_ID: &str = "LEFT JOIN (SELECT DISTINCT ON (vapi_call_id) vapi_call_id, id \
-     FROM inbound_vapi_calls ORDER BY vapi_call_id, created_at, id) ic ON ic.vapi_call_id = t.vapi_call_id";
+     FROM inbound_vapi_calls WHERE vapi_call_id IN (SELECT vapi_call_id FROM legacy_page) \
+     ORDER BY vapi_call_id, created_at, id) ic ON ic.vapi_call_id = t.vapi_call_id";
 
 /// The clinic a Slack workspace was installed for: the old rows name it only by `team_name`.
 const CLINIC_BY_TEAM: &str = "LEFT JOIN (SELECT DISTINCT ON (name) name, id FROM clinics \
@@ -321,9 +329,19 @@ pub fn read_of(table: &str) -> Option<&'static OldRead> {
         .find(|r| r.table == table)
 }
 
-/// The old database: one connection inside one read-only snapshot.
+/// The old database: one connection inside one read-only snapshot, and the table being paged.
 pub struct OldDb {
     conn: PgConnection,
+    paging: Option<Paging>,
+}
+
+/// Where the keyset paging of one table stands.
+struct Paging {
+    read: OldRead,
+    clinics: Vec<Uuid>,
+    /// The id of the last base row read (`None` before the first page).
+    last: Option<Uuid>,
+    done: bool,
 }
 
 fn clinic_array(clinics: &[Uuid]) -> String {
@@ -331,29 +349,42 @@ fn clinic_array(clinics: &[Uuid]) -> String {
     format!("'{{{}}}'::uuid[]", ids.join(","))
 }
 
-/// `FROM … WHERE …` of a read, restricted to `clinics` when not empty.
-fn from_where(read: &OldRead, clinics: &[Uuid]) -> String {
-    let clinic = read.clinic.unwrap_or("NULL::uuid");
-    let mut sql = format!(
-        "FROM {} t {} LEFT JOIN clinics oc ON oc.id = ({clinic})",
-        read.table, read.joins
-    );
-    if !clinics.is_empty() {
-        let arr = clinic_array(clinics);
-        match (read.clinic, read.scope) {
-            (Some(c), _) => sql.push_str(&format!(" WHERE ({c}) = ANY({arr})")),
-            (None, Some(s)) => sql.push_str(&format!(" WHERE {}", s.replace("{clinics}", &arr))),
-            (None, None) => {}
-        }
+/// The condition a row must meet in a run restricted to `clinics` (`None`: every row).
+fn clinic_filter(read: &OldRead, clinics: &[Uuid]) -> Option<String> {
+    if clinics.is_empty() {
+        return None;
     }
-    sql
+    let arr = clinic_array(clinics);
+    match (read.clinic, read.scope) {
+        (Some(c), _) => Some(format!("({c}) = ANY({arr})")),
+        (None, Some(s)) => Some(s.replace("{clinics}", &arr)),
+        (None, None) => None,
+    }
 }
 
-fn select_json(read: &OldRead) -> String {
+/// `WITH legacy_page AS (page) SELECT select FROM legacy_page t <joins>`: the read's joins over the base
+/// rows `page` selects (the joins of large related tables only look at these rows' keys).
+fn from_page(read: &OldRead, page: &str, select: &str) -> String {
+    let clinic = read.clinic.unwrap_or("NULL::uuid");
     format!(
-        "SELECT (to_jsonb(t) || jsonb_build_object('_clinic_id', oc.id) || {})::text AS j",
+        "WITH legacy_page AS MATERIALIZED ({page}) SELECT {select} FROM legacy_page t {} \
+         LEFT JOIN clinics oc ON oc.id = ({clinic})",
+        read.joins
+    )
+}
+
+fn json_expr(read: &OldRead) -> String {
+    format!(
+        "(to_jsonb(t) || jsonb_build_object('_clinic_id', oc.id) || {})::text",
         read.extra
     )
+}
+
+fn parse_rows(texts: &[String]) -> Result<Vec<Value>, sqlx::Error> {
+    texts
+        .iter()
+        .map(|t| serde_json::from_str(t).map_err(|e| sqlx::Error::Decode(Box::new(e))))
+        .collect()
 }
 
 impl OldDb {
@@ -363,7 +394,13 @@ impl OldDb {
         sqlx::query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut conn)
             .await?;
-        Ok(Self { conn })
+        // A page joins ~batch-size rows to large tables: with the default cost of a random
+        // read the planner may prefer scanning a whole related table per page (work growing
+        // with the table, i.e. quadratic over the run) to a thousand primary-key probes.
+        sqlx::query("SET LOCAL random_page_cost = 1.1")
+            .execute(&mut conn)
+            .await?;
+        Ok(Self { conn, paging: None })
     }
 
     /// The base tables of the old database's `public` schema.
@@ -385,50 +422,72 @@ impl OldDb {
         .await
     }
 
-    /// The rows `read` will stream for these clinics.
+    /// The rows `read` will stream for these clinics: the base table alone when every row is
+    /// read (the joins are all `LEFT JOIN`s to at most one row, so they add none).
     pub async fn count(&mut self, read: &OldRead, clinics: &[Uuid]) -> Result<i64, sqlx::Error> {
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            "SELECT count(*) {}",
-            from_where(read, clinics)
-        )))
-        .fetch_one(&mut self.conn)
-        .await
-    }
-
-    /// Opens the cursor over `read` (ordered by id); `fetch` pages through it.
-    pub async fn open_cursor(
-        &mut self,
-        read: &OldRead,
-        clinics: &[Uuid],
-    ) -> Result<(), sqlx::Error> {
-        let sql = format!(
-            "DECLARE legacy_rows NO SCROLL CURSOR FOR {} {} ORDER BY t.id",
-            select_json(read),
-            from_where(read, clinics)
-        );
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .execute(&mut self.conn)
+        let sql = match clinic_filter(read, clinics) {
+            None => format!("SELECT count(*) FROM {}", read.table),
+            Some(filter) => {
+                let all = format!("SELECT * FROM {}", read.table);
+                from_page(read, &all, "count(*)") + &format!(" WHERE {filter}")
+            }
+        };
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .fetch_one(&mut self.conn)
             .await
-            .map(|_| ())
     }
 
-    /// The next `n` rows of the open cursor (empty at the end).
+    /// Starts paging through `read` in id order; `fetch` returns the pages.
+    pub fn begin_paging(&mut self, read: &OldRead, clinics: &[Uuid]) {
+        self.paging = Some(Paging {
+            read: *read,
+            clinics: clinics.to_vec(),
+            last: None,
+            done: false,
+        });
+    }
+
+    /// The next rows (at most `n`, in id order; empty at the end). In a `--clinic` run a page
+    /// of base rows may hold none of the chosen clinics: the next one is read then.
     pub async fn fetch(&mut self, n: usize) -> Result<Vec<Value>, sqlx::Error> {
-        let texts: Vec<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("FETCH {n} FROM legacy_rows")))
+        let n = n.max(1);
+        loop {
+            let Some(paging) = self.paging.as_mut() else {
+                return Ok(Vec::new());
+            };
+            if paging.done {
+                return Ok(Vec::new());
+            }
+            let after = if paging.last.is_some() {
+                "WHERE id > $1"
+            } else {
+                "WHERE $1::uuid IS NULL"
+            };
+            let page = format!(
+                "SELECT * FROM {} {after} ORDER BY id LIMIT {n}",
+                paging.read.table
+            );
+            let json = match clinic_filter(&paging.read, &paging.clinics) {
+                None => json_expr(&paging.read),
+                Some(filter) => format!("CASE WHEN {filter} THEN {} END", json_expr(&paging.read)),
+            };
+            let sql = from_page(&paging.read, &page, &format!("t.id, {json}")) + " ORDER BY t.id";
+            let rows: Vec<(Uuid, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(paging.last)
                 .fetch_all(&mut self.conn)
                 .await?;
-        texts
-            .iter()
-            .map(|t| serde_json::from_str(t).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-            .collect()
+            paging.done = rows.len() < n;
+            paging.last = rows.last().map(|r| r.0).or(paging.last);
+            let texts: Vec<String> = rows.into_iter().filter_map(|r| r.1).collect();
+            if !texts.is_empty() || paging.done {
+                return parse_rows(&texts);
+            }
+        }
     }
 
-    pub async fn close_cursor(&mut self) -> Result<(), sqlx::Error> {
-        sqlx::query("CLOSE legacy_rows")
-            .execute(&mut self.conn)
-            .await
-            .map(|_| ())
+    /// Ends the paging of the current table.
+    pub fn end_paging(&mut self) {
+        self.paging = None;
     }
 
     /// These rows of `read` again, as `fetch` gives them (for the sample check).
@@ -437,20 +496,13 @@ impl OldDb {
         read: &OldRead,
         ids: &[Uuid],
     ) -> Result<Vec<Value>, sqlx::Error> {
-        let sql = format!(
-            "{} {} {} t.id = ANY($1) ORDER BY t.id",
-            select_json(read),
-            from_where(read, &[]),
-            "WHERE"
-        );
+        let page = format!("SELECT * FROM {} WHERE id = ANY($1)", read.table);
+        let sql = from_page(read, &page, &json_expr(read)) + " ORDER BY t.id";
         let texts: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
             .bind(ids)
             .fetch_all(&mut self.conn)
             .await?;
-        texts
-            .iter()
-            .map(|t| serde_json::from_str(t).map_err(|e| sqlx::Error::Decode(Box::new(e))))
-            .collect()
+        parse_rows(&texts)
     }
 
     /// Ends the snapshot (nothing was written: it is read-only).

@@ -197,9 +197,7 @@ async fn run_table(
     let mut samples = Vec::new();
     let started = Instant::now();
     let mut last_line = Instant::now();
-    old.open_cursor(read, &opts.clinics)
-        .await
-        .map_err(ImportError::Old)?;
+    old.begin_paging(read, &opts.clinics);
     let n = opts.batch_size.max(1);
     let mut page = old.fetch(n).await.map_err(ImportError::Old)?;
     while !page.is_empty() {
@@ -213,7 +211,7 @@ async fn run_table(
             progress_line(read.table, stats.read, expected, started);
         }
     }
-    old.close_cursor().await.map_err(ImportError::Old)?;
+    old.end_paging();
     if opts.progress {
         progress_line(read.table, stats.read, expected, started);
     }

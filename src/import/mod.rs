@@ -1,6 +1,6 @@
 //! `odis-worker import-legacy`: moves clinics' data from the old 63-table database into Schema
 //! V2 (`docs/legacy-import.md`). The old database is read in one read-only snapshot, table by
-//! table in foreign-key order, streamed through a cursor in pages of `batch_size` rows; each
+//! table in foreign-key order, streamed in id-ordered keyset pages of `batch_size` rows; each
 //! page is translated (`domain::legacy`) and written with one set-based upsert per V2 table, in
 //! one transaction per page. Upserts write only rows that differ, and every V2 id is the old id
 //! or derived from it, so a second run writes nothing and a run killed half-way simply
