@@ -184,6 +184,27 @@ fn with_analysis(
     }
 }
 
+/// The columns both call tables take the same way: the shared ones, the table's own `extra`
+/// ones copied as they are, the clinic, the translated status and the whole-second duration.
+fn call_row(
+    r: &Row,
+    clinic: Uuid,
+    status: crate::domain::status::CallStatus,
+    extra: &[&str],
+) -> Row {
+    let mut c = Row::new();
+    copy(r, &mut c, CALL_COLUMNS);
+    copy(r, &mut c, extra);
+    set(&mut c, "clinic_id", clinic.to_string());
+    set(&mut c, "status", status.as_str());
+    set(
+        &mut c,
+        "duration_seconds",
+        opt(legacy::whole_number(r.get("duration_seconds"))),
+    );
+    c
+}
+
 pub fn outbound(ctx: &Ctx, r: &Row) -> RowOut {
     let (id, clinic) = match id_and_clinic(ctx, r) {
         Ok(v) => v,
@@ -195,11 +216,10 @@ pub fn outbound(ctx: &Ctx, r: &Row) -> RowOut {
     let Some(status) = text(r, "status").and_then(legacy::call_status) else {
         return RowOut::skipped(id, Skip::UnknownStatus);
     };
-    let mut c = Row::new();
-    copy(r, &mut c, CALL_COLUMNS);
-    copy(
+    let mut c = call_row(
         r,
-        &mut c,
+        clinic,
+        status,
         &[
             "case_id",
             "outbound_phone_number_id",
@@ -207,17 +227,10 @@ pub fn outbound(ctx: &Ctx, r: &Row) -> RowOut {
             "review_category",
         ],
     );
-    set(&mut c, "clinic_id", clinic.to_string());
-    set(&mut c, "status", status.as_str());
     set(
         &mut c,
         "scheduled_for",
         opt(legacy::timestamp_text(r.get("scheduled_for"))),
-    );
-    set(
-        &mut c,
-        "duration_seconds",
-        opt(legacy::whole_number(r.get("duration_seconds"))),
     );
     set(
         &mut c,
@@ -251,11 +264,10 @@ pub fn inbound(ctx: &Ctx, r: &Row) -> RowOut {
     let Some(status) = text(r, "status").and_then(legacy::call_status) else {
         return RowOut::skipped(id, Skip::UnknownStatus);
     };
-    let mut c = Row::new();
-    copy(r, &mut c, CALL_COLUMNS);
-    copy(
+    let mut c = call_row(
         r,
-        &mut c,
+        clinic,
+        status,
         &[
             "phone_number_id",
             "type",
@@ -265,13 +277,6 @@ pub fn inbound(ctx: &Ctx, r: &Row) -> RowOut {
             "extracted_caller_name",
             "extracted_pet_name",
         ],
-    );
-    set(&mut c, "clinic_id", clinic.to_string());
-    set(&mut c, "status", status.as_str());
-    set(
-        &mut c,
-        "duration_seconds",
-        opt(legacy::whole_number(r.get("duration_seconds"))),
     );
     set(
         &mut c,
