@@ -14,6 +14,7 @@ use crate::state::AppState;
 /// The service database: a pool on `DATABASE_URL`, or on the embedded cluster when unset.
 pub struct Database {
     pub pool: PgPool,
+    url: String,
     embedded: Option<EmbeddedPostgres>,
 }
 
@@ -42,7 +43,11 @@ impl Database {
                 return Err(anyhow::Error::new(e).context("cannot connect to the database"));
             }
         };
-        let db = Self { pool, embedded };
+        let db = Self {
+            pool,
+            url,
+            embedded,
+        };
         if let Err(e) = crate::db::migrate(&db.pool).await {
             db.close().await;
             return Err(anyhow::Error::new(e).context("applying migrations failed"));
@@ -54,6 +59,22 @@ impl Database {
             return Err(anyhow::Error::new(e).context("setting up the job queue tables failed"));
         }
         Ok(db)
+    }
+
+    /// [`Database::open`] for `serve`: migrates over a small pool, then serves from
+    /// [`crate::db::connect_service`]'s warm pool of `max_connections`.
+    pub async fn open_service(config: &Config, max_connections: u32) -> anyhow::Result<Self> {
+        let mut db = Self::open(config, 2).await?;
+        match crate::db::connect_service(&db.url, max_connections).await {
+            Ok(pool) => {
+                std::mem::replace(&mut db.pool, pool).close().await;
+                Ok(db)
+            }
+            Err(e) => {
+                db.close().await;
+                Err(anyhow::Error::new(e).context("cannot open the service's connections"))
+            }
+        }
     }
 
     pub async fn close(self) {
@@ -131,7 +152,7 @@ pub async fn import_legacy(
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     spawn_signal_handler(shutdown.clone());
-    let db = Database::open(&config, SERVE_POOL).await?;
+    let db = Database::open_service(&config, SERVE_POOL).await?;
     let addr = SocketAddr::from(([0, 0, 0, 0], config.port));
     let state = match AppState::new(db.pool.clone(), config) {
         Ok(state) => state,

@@ -174,7 +174,7 @@ async fn one_call(client: &Client, i: usize) -> CallOutcome {
 
 pub async fn run(config: Config, args: ToolsArgs) -> anyhow::Result<ToolsReport> {
     let calls = args.calls.max(1);
-    let db = ScratchDb::create(&config, args.pool.max(2)).await?;
+    let db = ScratchDb::create(&config, 4).await?;
     let result = run_on(&db, config, &args, calls).await;
     db.drop_db().await;
     result
@@ -195,7 +195,9 @@ async fn run_on(
     crate::db::bench::vacuum_analyze(&db.pool).await?;
 
     config.vapi_webhook_secret = Some(Secret::for_bench(SECRET));
-    let state = AppState::new(db.pool.clone(), config)?;
+    // The server under test gets the pool `serve` opens (all connections open and warm).
+    let served = crate::db::connect_service(&db.url, args.pool.max(2)).await?;
+    let state = AppState::new(served.clone(), config)?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(listener, router(state)).await });
@@ -215,6 +217,7 @@ async fn run_on(
     let measured = drive(db, &callers, &client, args, calls).await;
     callers.shutdown_background();
     server.abort();
+    served.close().await;
     let (mut all, by_round, cpu_rounds, calibration) = measured?;
     let overbooked = crate::db::bench::overbooked(&db.pool, clinic, CAPACITY).await?;
     Ok(ToolsReport {

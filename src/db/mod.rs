@@ -54,6 +54,53 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
         .await
 }
 
+/// The pool of `serve`, the process a voice caller waits on: all `max_connections` are opened
+/// before it returns and kept (the pool never reaps below its minimum), and each new
+/// connection first runs the statements of a `tool-calls` answer once ([`warm_up`]). A
+/// connection's first statements otherwise pay for the backend's catalog loading and their
+/// own parsing and planning: the first burst of calls after a start, a deploy or a connection's
+/// replacement waited twice as long (docs/benchmarks.md, voice tools). Open it on a migrated
+/// database (the warm-up reads the tools' tables).
+pub async fn connect_service(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
+    connect_service_with(url.parse()?, max_connections).await
+}
+
+/// [`connect_service`] from parsed options.
+pub async fn connect_service_with(
+    options: sqlx::postgres::PgConnectOptions,
+    max_connections: u32,
+) -> Result<PgPool, sqlx::Error> {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(max_connections)
+        .acquire_timeout(Duration::from_secs(5))
+        .after_connect(|conn, _meta| Box::pin(warm_up(conn)))
+        .connect_with(options)
+        .await
+}
+
+/// Runs the read statements of a `tool-calls` answer once on `conn`, with keys that match
+/// nothing: the backend loads those tables' catalog entries and the connection keeps the
+/// prepared statements. A database error (say, a table a newer migration adds) only leaves the
+/// connection cold; a broken connection is reported and not used.
+async fn warm_up(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    let none = vapi_assistants::CallKeys::default();
+    let now = chrono::Utc::now();
+    let reads = async {
+        tool_clinic::load_for_call(&mut *conn, &none, None, Some((now, now))).await?;
+        schedule::busy_intervals(&mut *conn, uuid::Uuid::nil(), now, now).await?;
+        webhook_events::prepare_insert_settled(&mut *conn).await?;
+        Ok::<(), sqlx::Error>(())
+    };
+    match reads.await {
+        Err(sqlx::Error::Database(e)) => {
+            tracing::warn!(error = %e, "connection warm-up failed; the connection stays cold");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 pub async fn migrate(pool: &PgPool) -> Result<(), sqlx::migrate::MigrateError> {
     MIGRATOR.run(pool).await
 }

@@ -3,6 +3,8 @@
 //! `schedule_appointments` and live `vapi_bookings` occupy. One query per question and per date
 //! range, never one per slot.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveTime, Utc};
 use serde_json::Value;
 use sqlx::PgExecutor;
@@ -105,25 +107,43 @@ pub async fn busy_intervals(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(DateTime<Utc>, DateTime<Utc>)>, sqlx::Error> {
-    let (starts, ends): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) = sqlx::query_as(
-        "SELECT coalesce(array_agg(s), '{}'), coalesce(array_agg(e), '{}') FROM (
+    static SQL: LazyLock<String> = LazyLock::new(|| busy_arrays_sql("$1", "$2", "$3", 4));
+    let query = sqlx::query_as(SQL.as_str())
+        .bind(clinic_id)
+        .bind(from)
+        .bind(to);
+    let (starts, ends): (Vec<DateTime<Utc>>, Vec<DateTime<Utc>>) =
+        bind_busy_statuses(query).fetch_one(ex).await?;
+    Ok(starts.into_iter().zip(ends).collect())
+}
+
+/// The one definition of what occupies a calendar (see [`busy_intervals`]), as a SELECT of one
+/// row `(busy_starts, busy_ends)` for the clinic, bounds and status parameters given as SQL
+/// (`db::tool_clinic` embeds it in its context query): `$status_from` to `$status_from + 3`
+/// are bound by [`bind_busy_statuses`].
+pub(super) fn busy_arrays_sql(clinic: &str, from: &str, to: &str, status_from: usize) -> String {
+    let [cancelled, no_show, confirmed, pending] =
+        [0, 1, 2, 3].map(|i| format!("${}", status_from + i));
+    format!(
+        "SELECT coalesce(array_agg(s), '{{}}') AS busy_starts, coalesce(array_agg(e), '{{}}') AS busy_ends
+         FROM (
            SELECT lower(time_range) AS s, upper(time_range) AS e FROM schedule_appointments
-           WHERE clinic_id = $1 AND time_range && tstzrange($2, $3) AND deleted_at IS NULL
-             AND status IS DISTINCT FROM $4 AND status IS DISTINCT FROM $5
+           WHERE clinic_id = {clinic} AND time_range && tstzrange({from}, {to}) AND deleted_at IS NULL
+             AND status IS DISTINCT FROM {cancelled} AND status IS DISTINCT FROM {no_show}
            UNION ALL
            SELECT lower(time_range), upper(time_range) FROM vapi_bookings
-           WHERE clinic_id = $1 AND time_range && tstzrange($2, $3)
-             AND (status = $6 OR (status = $7 AND (hold_expires_at IS NULL OR hold_expires_at > now())))
-         ) busy",
+           WHERE clinic_id = {clinic} AND time_range && tstzrange({from}, {to})
+             AND (status = {confirmed} OR (status = {pending} AND (hold_expires_at IS NULL OR hold_expires_at > now())))
+         ) busy"
     )
-    .bind(clinic_id)
-    .bind(from)
-    .bind(to)
-    .bind(AppointmentStatus::Cancelled.as_str())
-    .bind(AppointmentStatus::NoShow.as_str())
-    .bind(BookingStatus::Confirmed.as_str())
-    .bind(BookingStatus::Pending.as_str())
-    .fetch_one(ex)
-    .await?;
-    Ok(starts.into_iter().zip(ends).collect())
+}
+
+/// Binds the four statuses of [`busy_arrays_sql`], in its order.
+pub(super) fn bind_busy_statuses<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    q.bind(AppointmentStatus::Cancelled.as_str())
+        .bind(AppointmentStatus::NoShow.as_str())
+        .bind(BookingStatus::Confirmed.as_str())
+        .bind(BookingStatus::Pending.as_str())
 }

@@ -1,11 +1,14 @@
 //! The clinic a voice tool works for (`docs/behaviour.md#vapi-tools`): name, zone, PIMS,
 //! business hours, and the availability clinic of the calling assistant's mapping.
 
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::PgExecutor;
 use uuid::Uuid;
 
-use super::schedule::{rules_from_row, RulesRow};
+use super::schedule::{bind_busy_statuses, busy_arrays_sql, rules_from_row, RulesRow};
 use super::vapi_assistants::CallKeys;
 use crate::domain::slots::{BlockedPeriod, ScheduleRules};
 
@@ -28,21 +31,61 @@ struct ContextRow {
     avail_found: bool,
     #[sqlx(flatten)]
     rules: RulesRow,
+    /// The availability clinic's busy intervals over the asked window (NULL when not asked).
+    busy_starts: Option<Vec<DateTime<Utc>>>,
+    busy_ends: Option<Vec<DateTime<Utc>>>,
 }
 
-/// The clinic of a `tool-calls` message and the schedule rules of the calendar its assistant
-/// reads, in one statement instead of three: the clinic of the call's active mapping (by
-/// assistant, phone number, then squad, `docs/behaviour.md#vapi-clinic`), else of the call row
-/// we already have; its details and the mapping's `pims_clinic_id`; and the rules and active
-/// blocked periods of `pims_clinic_id`, else of the clinic (`docs/behaviour.md#vapi-tools-slots`).
-/// `None` when no clinic is found. The rules are `None` when the availability clinic does not
-/// exist.
+/// Everything a `tool-calls` message reads before its tools run.
+#[derive(Clone, Debug)]
+pub struct ToolContext {
+    pub clinic: ToolClinic,
+    /// The availability clinic's rules and blocked periods; `None` when it does not exist.
+    pub rules: Option<(ScheduleRules, Vec<BlockedPeriod>)>,
+    /// The availability clinic's busy intervals (`db::schedule::busy_intervals`) overlapping
+    /// the window asked for, when one was.
+    pub busy: Option<Vec<(DateTime<Utc>, DateTime<Utc>)>>,
+}
+
+/// The clinic of a `tool-calls` message and the calendar its assistant reads, in one statement
+/// instead of four: the clinic of the call's active mapping (by assistant, phone number, then
+/// squad, `docs/behaviour.md#vapi-clinic`), else of the call row we already have; its details
+/// and the mapping's `pims_clinic_id`; the rules and active blocked periods of
+/// `pims_clinic_id`, else of the clinic (`docs/behaviour.md#vapi-tools-slots`); and, when
+/// `busy_window` is given, that calendar's busy intervals overlapping it. `None` when no clinic
+/// is found.
 pub async fn load_for_call(
     ex: impl PgExecutor<'_>,
     keys: &CallKeys<'_>,
     vapi_call_id: Option<&str>,
-) -> Result<Option<(ToolClinic, Option<(ScheduleRules, Vec<BlockedPeriod>)>)>, sqlx::Error> {
-    let row: Option<ContextRow> = sqlx::query_as(
+    busy_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
+) -> Result<Option<ToolContext>, sqlx::Error> {
+    static SQL: LazyLock<String> = LazyLock::new(context_sql);
+    let query = sqlx::query_as(SQL.as_str())
+        .bind(keys.assistant_id)
+        .bind(keys.phone_number_id)
+        .bind(keys.squad_id)
+        .bind(vapi_call_id)
+        .bind(busy_window.map(|w| w.0))
+        .bind(busy_window.map(|w| w.1));
+    let row: Option<ContextRow> = bind_busy_statuses(query).fetch_optional(ex).await?;
+    Ok(row.map(|r| {
+        let avail = r.clinic.pims_clinic_id.unwrap_or(r.clinic.id);
+        let rules = r.avail_found.then(|| rules_from_row(avail, r.rules));
+        let busy = r
+            .busy_starts
+            .zip(r.busy_ends)
+            .map(|(starts, ends)| starts.into_iter().zip(ends).collect());
+        ToolContext {
+            clinic: r.clinic,
+            rules,
+            busy,
+        }
+    }))
+}
+
+fn context_sql() -> String {
+    format!(
         "WITH picked AS (
            SELECT coalesce(
              (SELECT m.clinic_id FROM vapi_assistant_mappings m
@@ -66,20 +109,12 @@ pub async fn load_for_call(
                                  'end', b.end_time, 'days', b.days_of_week))
                           FROM clinic_blocked_periods b
                           WHERE b.clinic_id = a.id AND coalesce(b.is_active, true)), '[]'::json)::jsonb
-                  AS blocked
+                  AS blocked,
+                busy.busy_starts, busy.busy_ends
          FROM clinic k
          LEFT JOIN clinics a ON a.id = coalesce(k.pims_clinic_id, k.id)
-         LEFT JOIN clinic_schedule_config s ON s.clinic_id = a.id",
+         LEFT JOIN clinic_schedule_config s ON s.clinic_id = a.id
+         LEFT JOIN LATERAL ({busy}) busy ON $5::timestamptz IS NOT NULL",
+        busy = busy_arrays_sql("a.id", "$5::timestamptz", "$6::timestamptz", 7)
     )
-    .bind(keys.assistant_id)
-    .bind(keys.phone_number_id)
-    .bind(keys.squad_id)
-    .bind(vapi_call_id)
-    .fetch_optional(ex)
-    .await?;
-    Ok(row.map(|r| {
-        let avail = r.clinic.pims_clinic_id.unwrap_or(r.clinic.id);
-        let rules = r.avail_found.then(|| rules_from_row(avail, r.rules));
-        (r.clinic, rules)
-    }))
 }

@@ -67,6 +67,33 @@ pub async fn insert_new(
     .await
 }
 
+const INSERT_SETTLED: &str =
+    "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id,
+                                 status, clinic_id, last_error, attempts, processed_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
+     ON CONFLICT (source, delivery_id) DO NOTHING
+     RETURNING id";
+
+/// Prepares [`insert_settled`]'s statement on `conn` (with the parameter types it binds), the
+/// insert every `tool-calls` answer makes, without writing: `db::connect_service`'s warm-up.
+pub async fn prepare_insert_settled(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+    use sqlx::{Executor, Postgres, Type};
+    let text = <&str as Type<Postgres>>::type_info();
+    let types = [
+        text.clone(),
+        text.clone(),
+        text.clone(),
+        <serde_json::Value as Type<Postgres>>::type_info(),
+        <&[u8] as Type<Postgres>>::type_info(),
+        text.clone(),
+        text.clone(),
+        <uuid::Uuid as Type<Postgres>>::type_info(),
+        text,
+    ];
+    let sql = sqlx::SqlSafeStr::into_sql_str(INSERT_SETTLED);
+    conn.prepare_with(sql, &types).await.map(|_| ())
+}
+
 /// Inserts a delivery whose outcome is already known (`docs/behaviour.md#inbox`: messages
 /// answered synchronously are stored `skipped`), with that outcome, in one statement: one commit
 /// instead of an insert and a processing transaction. `None` when it is already stored.
@@ -77,24 +104,18 @@ pub async fn insert_settled(
     clinic_id: Option<uuid::Uuid>,
     note: Option<&str>,
 ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id,
-                                     status, clinic_id, last_error, attempts, processed_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, now())
-         ON CONFLICT (source, delivery_id) DO NOTHING
-         RETURNING id",
-    )
-    .bind(e.source)
-    .bind(e.delivery_id)
-    .bind(e.event_type)
-    .bind(e.headers)
-    .bind(e.payload)
-    .bind(e.vapi_call_id)
-    .bind(status.as_str())
-    .bind(clinic_id)
-    .bind(note.map(crate::domain::text::storable))
-    .fetch_optional(exec)
-    .await
+    sqlx::query_scalar(INSERT_SETTLED)
+        .bind(e.source)
+        .bind(e.delivery_id)
+        .bind(e.event_type)
+        .bind(e.headers)
+        .bind(e.payload)
+        .bind(e.vapi_call_id)
+        .bind(status.as_str())
+        .bind(clinic_id)
+        .bind(note.map(crate::domain::text::storable))
+        .fetch_optional(exec)
+        .await
 }
 
 /// The stored event of a delivery and its status (`None` for a value written by someone else).

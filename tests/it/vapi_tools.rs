@@ -216,6 +216,71 @@ async fn availability_counts_capacity_and_blocks_overlapping_slots(pool: PgPool)
     assert_eq!(r["data"]["date_range"]["days_checked"], 14);
 }
 
+/// The availability tools read the busy intervals of the days around today with the clinic
+/// (one query) and the farther days with a query of their own: both count the same
+/// appointments and live holds.
+#[sqlx::test(migrations = "./migrations")]
+async fn near_and_far_days_count_appointments_and_holds_alike(pool: PgPool) {
+    let (clinic_id, tz, _) = tuesday_clinic(&pool, 1).await;
+    let near = upcoming(tz, Weekday::Tue, 1);
+    let far = upcoming(tz, Weekday::Tue, 40);
+    for day in [near, far] {
+        let o = AppointmentOpts {
+            clinic_id,
+            start: at(tz, day, 9, 0),
+            end: at(tz, day, 9, 30),
+            ..Default::default()
+        };
+        seed::appointment(&pool, o).await;
+    }
+    let st = state(&pool);
+    for day in [near, far] {
+        let booked = tool(
+            &st,
+            "call-near-far",
+            "book_appointment",
+            booking_args(day, "10:00", "Ann"),
+        )
+        .await;
+        assert_eq!(booked["success"], true, "{booked}");
+        let r = tool(
+            &st,
+            "call-near-far",
+            "check_availability",
+            json!({"date": day.to_string()}),
+        )
+        .await;
+        assert_eq!(
+            times(&r),
+            ["9:30 AM", "10:30 AM", "11:00 AM", "11:30 AM"],
+            "{day}"
+        );
+    }
+    let r = tool(
+        &st,
+        "call-near-far",
+        "check_availability_range",
+        json!({"days_ahead": 14}),
+    )
+    .await;
+    let listed = r["data"]["availability"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["date"] == near.to_string())
+        .cloned()
+        .unwrap();
+    assert_eq!(listed["available_slots"], 4, "{r}");
+    let r = tool(
+        &st,
+        "call-near-far",
+        "check_availability_range",
+        json!({"start_date": far.to_string(), "days_ahead": 1}),
+    )
+    .await;
+    assert_eq!(r["data"]["availability"][0]["available_slots"], 4, "{r}");
+}
+
 fn month(d: NaiveDate) -> &'static str {
     [
         "January",
@@ -1215,4 +1280,64 @@ async fn refills_and_hours(pool: PgPool) {
     assert_eq!(r["data"]["hours"]["monday"], "8:00 AM - 6:00 PM");
     assert_eq!(r["data"]["hours"]["sunday"], "Closed");
     assert_eq!(r["data"]["clinic_name"], "Tools Animal Hospital");
+}
+
+/// How many statements naming `table` the connection has prepared.
+async fn prepared_naming(conn: &mut sqlx::PgConnection, table: &str) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%' || $1 || '%'",
+    )
+    .bind(table)
+    .fetch_one(conn)
+    .await
+    .unwrap()
+}
+
+/// `serve`'s pool opens every connection before it is used, and each has already prepared what
+/// a `tool-calls` answer runs; the tools answer from it.
+#[sqlx::test(migrations = "./migrations")]
+async fn the_service_pool_opens_warm_connections(pool: PgPool) {
+    let options = (*pool.connect_options()).clone();
+    let served = odis_worker::db::connect_service_with(options, 3)
+        .await
+        .unwrap();
+    assert_eq!((served.size(), served.num_idle()), (3, 3));
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        let mut conn = served.acquire().await.unwrap();
+        for table in [
+            "webhook_events",
+            "vapi_assistant_mappings",
+            "schedule_appointments",
+        ] {
+            assert!(prepared_naming(&mut conn, table).await >= 1, "{table}");
+        }
+        held.push(conn);
+    }
+    drop(held);
+    clinic(&served, "America/Chicago").await;
+    let st = state(&served);
+    let r = tool(
+        &st,
+        "call-warm",
+        "check_availability_range",
+        json!({"days_ahead": 2}),
+    )
+    .await;
+    assert_eq!(r["success"], true, "{r}");
+    served.close().await;
+}
+
+/// On a database without the service's tables the warm-up only leaves connections cold.
+#[sqlx::test(migrations = false)]
+async fn the_service_pool_opens_on_a_database_without_the_tables(pool: PgPool) {
+    let options = (*pool.connect_options()).clone();
+    let served = odis_worker::db::connect_service_with(options, 2)
+        .await
+        .unwrap();
+    assert_eq!(served.size(), 2);
+    let mut conn = served.acquire().await.unwrap();
+    assert_eq!(prepared_naming(&mut conn, "webhook_events").await, 0);
+    drop(conn);
+    served.close().await;
 }

@@ -126,10 +126,7 @@ pub fn settled_outcome(v: &Value) -> Option<Outcome> {
 pub async fn respond(state: &AppState, v: &Value) -> Option<Value> {
     let msg = v.get("message")?;
     match message_type(v)? {
-        "tool-calls" => {
-            let ctx = tools::Ctx::load(state, msg).await;
-            Some(tools::answer(&ctx, msg).await)
-        }
+        "tool-calls" => Some(tools::answer(state, msg).await),
         "assistant-request" => Some(answers::assistant_request(&state.pool, msg).await),
         "knowledge-base-request" => Some(answers::knowledge_base()),
         "handoff-destination-request" => Some(answers::handoff_destination()),

@@ -66,15 +66,43 @@ pub async fn calendar_with(
     first: NaiveDate,
     days: u64,
 ) -> Result<Calendar, sqlx::Error> {
-    let last = first.checked_add_days(Days::new(days)).unwrap_or(first);
-    let from = local_to_utc(rules.tz, first, NaiveTime::MIN);
-    let to = local_to_utc(rules.tz, last, NaiveTime::MIN);
+    let (from, to) = day_bounds(rules.tz, first, days);
     let busy = db::schedule::busy_intervals(&mut *conn, clinic_id, from, to).await?;
     Ok(Calendar {
         rules,
         blocked,
         busy,
     })
+}
+
+/// [`calendar_with`] for the unlocked readers: the busy intervals read with the clinic when
+/// they cover the days asked (`Ctx::busy_between`), else one query.
+async fn read_calendar(
+    ctx: &Ctx<'_>,
+    clinic_id: Uuid,
+    (rules, blocked): (ScheduleRules, Vec<BlockedPeriod>),
+    first: NaiveDate,
+    days: u64,
+) -> Result<Calendar, sqlx::Error> {
+    let (from, to) = day_bounds(rules.tz, first, days);
+    if let Some(busy) = ctx.busy_between(from, to) {
+        return Ok(Calendar {
+            rules,
+            blocked,
+            busy: busy.to_vec(),
+        });
+    }
+    let mut conn = ctx.pool.acquire().await?;
+    calendar_with(&mut conn, clinic_id, (rules, blocked), first, days).await
+}
+
+/// The instants `[first 00:00, first + days 00:00)` on the calendar's clock.
+fn day_bounds(tz: chrono_tz::Tz, first: NaiveDate, days: u64) -> (DateTime<Utc>, DateTime<Utc>) {
+    let last = first.checked_add_days(Days::new(days)).unwrap_or(first);
+    (
+        local_to_utc(tz, first, NaiveTime::MIN),
+        local_to_utc(tz, last, NaiveTime::MIN),
+    )
 }
 
 /// One open slot as the tools list it.
@@ -110,9 +138,7 @@ pub async fn check_availability(
         )
         .to_value());
     }
-    let mut conn = ctx.pool.acquire().await?;
-    let cal = calendar_with(&mut conn, availability_clinic(clinic), loaded, date, 1).await?;
-    drop(conn);
+    let cal = read_calendar(ctx, availability_clinic(clinic), loaded, date, 1).await?;
     let slots = cal.day(date, ctx.now);
     let open: Vec<&Slot> = slots.iter().filter(|s| s.is_open()).collect();
     let spoken = spoken_date(date);
@@ -174,9 +200,7 @@ pub async fn check_range(
         },
     };
     let days_u = u64::try_from(days).unwrap_or(14);
-    let mut conn = ctx.pool.acquire().await?;
-    let cal = calendar_with(&mut conn, clinic_id, loaded, start, days_u).await?;
-    drop(conn);
+    let cal = read_calendar(ctx, clinic_id, loaded, start, days_u).await?;
     let mut availability = Vec::new();
     let mut first: Option<(NaiveDate, Vec<Slot>)> = None;
     let (mut with_availability, mut total_open) = (0, 0);

@@ -244,6 +244,8 @@ pub async fn book(ctx: &Ctx<'_>, clinic: &ToolClinic, call: &ToolCall) -> Result
             Ok(v) => v,
             Err(r) => return Ok(r.to_value()),
         };
+    // Queue for the calendar before taking a connection (`state::CalendarGate`).
+    let _turn = ctx.calendars.turn(availability_clinic(clinic)).await;
     let mut tx = ctx.pool.begin().await?;
     if let Some(prev) = replayed(ctx, &mut tx, call).await? {
         return Ok(prev);

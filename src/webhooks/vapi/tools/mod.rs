@@ -25,6 +25,8 @@ mod refills;
 use serde_json::{json, Value};
 use sqlx::PgConnection;
 
+use crate::state::AppState;
+
 pub use context::Ctx;
 
 /// The tools, by canonical name.
@@ -180,10 +182,13 @@ pub fn tool_call_list(msg: &Value) -> Vec<ToolCall> {
 }
 
 /// `{results: [...]}` for a `tool-calls` message, one entry per call in request order.
-pub async fn answer(ctx: &Ctx<'_>, msg: &Value) -> Value {
+pub async fn answer(state: &AppState, msg: &Value) -> Value {
+    let calls = tool_call_list(msg);
+    let names: Vec<&str> = calls.iter().map(|c| c.name.as_str()).collect();
+    let ctx = Ctx::load(state, msg, &names).await;
     let mut results = Vec::new();
-    for call in tool_call_list(msg) {
-        let entry = match run(ctx, &call).await {
+    for call in calls {
+        let entry = match run(&ctx, &call).await {
             Some(reply) => json!({
                 "toolCallId": call.id,
                 "name": call.called_as,
