@@ -2,7 +2,10 @@
 //! `INSERT … SELECT generate_series`) with `--clinics` clinics whose `auto_scheduling_config` is
 //! enabled, their `clinic_settings`, and N eligible cases (completed, 1 hour to 20 days old,
 //! owner phone and email, a discharge summary) spread evenly over the clinics; then one real
-//! (not dry) [`auto_schedule::run`] is timed. Seeding is timed separately.
+//! (not dry) [`auto_schedule::run`] is timed. Seeding is timed separately. Besides wall time,
+//! each size reports the CPU the run cost this process and the PostgreSQL backends serving the
+//! scratch database (`bench::cpu`, less sensitive to other load on the machine than wall time)
+//! and the WAL the server wrote meanwhile.
 
 use std::time::Instant;
 
@@ -11,7 +14,7 @@ use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Serialize;
 
-use super::ScratchDb;
+use super::{cpu, ScratchDb};
 use crate::config::Config;
 use crate::db::bench as bench_db;
 use crate::domain::cadence::DEFAULT_ELIGIBLE_CASE_STATUS;
@@ -37,6 +40,12 @@ pub struct SizeReport {
     pub seed_secs: f64,
     pub run_secs: f64,
     pub cases_per_s: f64,
+    /// CPU seconds of this process (planning, rendering, encoding) during the run.
+    pub process_cpu_secs: f64,
+    /// CPU seconds of the PostgreSQL backends serving the scratch database during the run.
+    pub postgres_cpu_secs: f64,
+    /// WAL the server wrote during the run, in MB (the whole server's: other databases too).
+    pub wal_mb: f64,
     pub status: String,
     pub cases_processed: i64,
     pub emails_scheduled: i64,
@@ -135,6 +144,8 @@ async fn one_size(
         .context("vacuum analyze")?;
     let seed_secs = t.elapsed().as_secs_f64();
 
+    let cpu_before = cpu::snapshot(&bench_db::backend_pids(&db.pool).await?);
+    let lsn = bench_db::wal_lsn(&db.pool).await?;
     let t = Instant::now();
     let summary = auto_schedule::run_with(
         &db.pool,
@@ -148,6 +159,11 @@ async fn one_size(
     .await
     .context("auto-scheduling run")?;
     let run_secs = t.elapsed().as_secs_f64();
+    let wal_bytes = bench_db::wal_bytes_since(&db.pool, &lsn).await?;
+    let spent = cpu::spent(
+        &cpu_before,
+        &cpu::snapshot(&bench_db::backend_pids(&db.pool).await?),
+    );
 
     if summary.emails_scheduled <= 0 || summary.calls_scheduled <= 0 {
         anyhow::bail!(
@@ -169,6 +185,9 @@ async fn one_size(
         } else {
             0.0
         },
+        process_cpu_secs: (spent.client_ms + spent.server_ms) / 1e3,
+        postgres_cpu_secs: spent.postgres_ms / 1e3,
+        wal_mb: wal_bytes as f64 / 1e6,
         status: summary.status,
         cases_processed: summary.cases_processed,
         emails_scheduled: summary.emails_scheduled,
@@ -180,19 +199,22 @@ async fn one_size(
 
 /// The table's column titles, aligned as the rows are (one literal: the titles are words such
 /// as "processed", not statuses).
-const HEADER: &str = "   cases  clinics    seed s     run s    cases/s  processed    emails     calls  skipped  errors     status";
+const HEADER: &str = "   cases  clinics    seed s     run s    cases/s  proc cpu s    pg cpu s    WAL MB  processed    emails     calls  skipped  errors     status";
 
 pub fn print(r: &AutoscheduleReport) {
     println!("auto-scheduling benchmark (one real run per size, fresh database each)");
     println!("{HEADER}");
     for s in &r.sizes {
         println!(
-            "{:>8} {:>8} {:>9.1} {:>9.2} {:>10.0} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
+            "{:>8} {:>8} {:>9.1} {:>9.2} {:>10.0} {:>11.2} {:>11.2} {:>9.0} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
             s.cases,
             s.clinics,
             s.seed_secs,
             s.run_secs,
             s.cases_per_s,
+            s.process_cpu_secs,
+            s.postgres_cpu_secs,
+            s.wal_mb,
             s.cases_processed,
             s.emails_scheduled,
             s.calls_scheduled,
@@ -220,6 +242,9 @@ mod tests {
             seed_secs: 0.0,
             run_secs,
             cases_per_s: 0.0,
+            process_cpu_secs: 0.0,
+            postgres_cpu_secs: 0.0,
+            wal_mb: 0.0,
             status: "completed".into(),
             cases_processed: cases,
             emails_scheduled: cases,
@@ -243,12 +268,15 @@ mod tests {
     #[test]
     fn header_is_aligned_with_the_rows() {
         let built = format!(
-            "{:>8} {:>8} {:>9} {:>9} {:>10} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
+            "{:>8} {:>8} {:>9} {:>9} {:>10} {:>11} {:>11} {:>9} {:>10} {:>9} {:>9} {:>8} {:>7} {:>10}",
             "cases",
             "clinics",
             "seed s",
             "run s",
             "cases/s",
+            "proc cpu s",
+            "pg cpu s",
+            "WAL MB",
             "processed",
             "emails",
             "calls",

@@ -197,7 +197,7 @@ pub async fn insert_scheduled_items(
     .bind(
         items
             .iter()
-            .map(|i| i.scheduled_config.clone())
+            .map(|i| &i.scheduled_config)
             .collect::<Vec<_>>(),
     )
     .bind(crate::domain::status::ScheduledItemStatus::Scheduled.as_str())

@@ -195,6 +195,23 @@ pub async fn backend_pids(pool: &PgPool) -> Result<Vec<i32>, sqlx::Error> {
         .await
 }
 
+/// The server's current WAL insert position (`pg_current_wal_lsn`), to measure how much WAL a
+/// benchmarked step wrote with [`wal_bytes_since`]. The WAL is the whole server's: other
+/// databases' writes in between count too.
+pub async fn wal_lsn(pool: &PgPool) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_current_wal_lsn()::text")
+        .fetch_one(pool)
+        .await
+}
+
+/// WAL bytes written since `lsn` (a [`wal_lsn`] answer).
+pub async fn wal_bytes_since(pool: &PgPool, lsn: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::int8")
+        .bind(lsn)
+        .fetch_one(pool)
+        .await
+}
+
 /// Emails actually sent (status and provider id both written).
 pub async fn count_sent_emails(pool: &PgPool) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(

@@ -225,34 +225,47 @@ pub struct CandidatePage<'a> {
 }
 
 /// Cases of the clinic never scheduled (neither auto nor by hand), in the given statuses and
-/// not older than `created_since`. The page's ids come first, from an index-only scan of
-/// `idx_cases_auto_schedule_candidates` in keyset order (no sort of the clinic's remaining
-/// candidates per page); only those rows are joined.
+/// not older than `created_since`. The page's ids come first, walking `idx_cases_created_at`
+/// (clinic_id, created_at DESC, id DESC) in keyset order, so a page costs about its own rows
+/// whatever page it is (no sort of the clinic's remaining candidates per page); only those rows
+/// are joined. No index mentions the claimed columns, so the claim stays a HOT update
+/// (docs/benchmarks.md, auto-scheduling); claimed cases are skipped on the heap row. The first
+/// page and the later ones are two statements: a keyset bound written as `$4 IS NULL OR …`
+/// would be a filter, not an index condition, and each page would rescan the ones before it.
 pub async fn auto_schedule_candidates(
     ex: impl PgExecutor<'_>,
     page: &CandidatePage<'_>,
 ) -> Result<Vec<CaseRow>, sqlx::Error> {
-    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    let sql = SQL.get_or_init(|| {
+    static FIRST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static AFTER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let sql = |keyset: &str| {
         format!(
             "WITH page AS MATERIALIZED ( \
                SELECT k.id FROM cases k WHERE k.clinic_id = $1 AND k.auto_scheduled_at IS NULL \
                AND k.scheduling_source IS NULL AND k.status = ANY($2) AND k.created_at >= $3 \
-               AND ($4::timestamptz IS NULL OR (k.created_at, k.id) < ($4, $5)) \
-               ORDER BY k.created_at DESC, k.id DESC LIMIT $6) \
+               {keyset} ORDER BY k.created_at DESC, k.id DESC LIMIT $4) \
              {} ORDER BY ca.created_at DESC, ca.id DESC",
             case_select_from("page JOIN cases ca ON ca.id = page.id")
         )
-    });
-    sqlx::query_as(sqlx::AssertSqlSafe(sql.as_str()))
+    };
+    let query = match page.after {
+        None => sqlx::query_as(sqlx::AssertSqlSafe(FIRST.get_or_init(|| sql("")).as_str())),
+        Some(_) => sqlx::query_as(sqlx::AssertSqlSafe(
+            AFTER
+                .get_or_init(|| sql("AND (k.created_at, k.id) < ($5, $6)"))
+                .as_str(),
+        )),
+    };
+    let query = query
         .bind(page.clinic_id)
         .bind(page.statuses)
         .bind(page.created_since)
-        .bind(page.after.map(|c| c.0))
-        .bind(page.after.map(|c| c.1).unwrap_or_else(Uuid::nil))
-        .bind(page.limit)
-        .fetch_all(ex)
-        .await
+        .bind(page.limit);
+    let query = match page.after {
+        None => query,
+        Some((at, id)) => query.bind(at).bind(id),
+    };
+    query.fetch_all(ex).await
 }
 
 /// One case, as [`CASE_SELECT`] reads it.

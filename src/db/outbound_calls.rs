@@ -440,9 +440,14 @@ pub async fn insert_queued(
     .bind(clinic_id)
     .bind(calls.iter().map(|c| c.id).collect::<Vec<_>>())
     .bind(calls.iter().map(|c| c.case_id).collect::<Vec<_>>())
-    .bind(calls.iter().map(|c| c.customer_phone.clone()).collect::<Vec<_>>())
+    .bind(
+        calls
+            .iter()
+            .map(|c| c.customer_phone.as_str())
+            .collect::<Vec<_>>(),
+    )
     .bind(calls.iter().map(|c| c.scheduled_for).collect::<Vec<_>>())
-    .bind(calls.iter().map(|c| c.metadata.clone()).collect::<Vec<_>>())
+    .bind(calls.iter().map(|c| &c.metadata).collect::<Vec<_>>())
     .bind(crate::domain::status::CallStatus::Queued.as_str())
     .execute(ex)
     .await

@@ -241,7 +241,8 @@ pub async fn insert_queued(
     if emails.is_empty() {
         return Ok(());
     }
-    let col = |f: fn(&NewQueuedEmail) -> String| emails.iter().map(f).collect::<Vec<_>>();
+    // Borrowed, not cloned: a page's rendered bodies are a few MB (docs/benchmarks.md).
+    let col = |f: fn(&NewQueuedEmail) -> &str| emails.iter().map(f).collect::<Vec<_>>();
     sqlx::query(
         "INSERT INTO outbound_emails (id, clinic_id, case_id, recipient_email, recipient_name, \
          subject, html_content, text_content, scheduled_for, status, metadata) \
@@ -253,13 +254,18 @@ pub async fn insert_queued(
     .bind(clinic_id)
     .bind(emails.iter().map(|e| e.id).collect::<Vec<_>>())
     .bind(emails.iter().map(|e| e.case_id).collect::<Vec<_>>())
-    .bind(col(|e| e.recipient_email.clone()))
-    .bind(emails.iter().map(|e| e.recipient_name.clone()).collect::<Vec<_>>())
-    .bind(col(|e| e.subject.clone()))
-    .bind(col(|e| e.html.clone()))
-    .bind(col(|e| e.text.clone()))
+    .bind(col(|e| &e.recipient_email))
+    .bind(
+        emails
+            .iter()
+            .map(|e| e.recipient_name.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .bind(col(|e| &e.subject))
+    .bind(col(|e| &e.html))
+    .bind(col(|e| &e.text))
     .bind(emails.iter().map(|e| e.scheduled_for).collect::<Vec<_>>())
-    .bind(emails.iter().map(|e| e.metadata.clone()).collect::<Vec<_>>())
+    .bind(emails.iter().map(|e| &e.metadata).collect::<Vec<_>>())
     .bind(crate::domain::status::EmailStatus::Queued.as_str())
     .execute(ex)
     .await

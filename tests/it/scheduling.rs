@@ -1100,3 +1100,67 @@ async fn auto_schedule_scale(pool: PgPool) {
     );
     assert_eq!(again.cases_processed, 0);
 }
+
+/// A clinic with more candidates than one page: the run walks its pages in keyset order
+/// (`created_at`, then `id` among equal times) and schedules every case exactly once, in a dry
+/// run (nothing claimed, so only the keyset moves on) as in a real one.
+#[sqlx::test(migrations = "./migrations")]
+async fn auto_schedule_pages_through_a_clinic_with_many_candidates(pool: PgPool) {
+    let n = 2 * auto_schedule::PAGE_SIZE + 345;
+    let now = u("2024-12-12T20:00:00Z");
+    let cl = seed::clinic(&pool, ClinicOpts::named("Big Vet", "America/Los_Angeles")).await;
+    seed::auto_scheduling_config(
+        &pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: cl,
+            scheduling_criteria: json!({"maxCaseAgeDays": 30}),
+            ..Default::default()
+        },
+    )
+    .await;
+    // Set-based (a factory call per row is slow); three distinct creation times only, so page
+    // boundaries fall among cases created at the same instant.
+    sqlx::query(
+        "WITH cl AS (INSERT INTO clients (clinic_id, display_name, phone, email) \
+           SELECT $1, 'Owner ' || g, '408555' || lpad((g % 10000)::text, 4, '0'), 'o' || g || '@example.com' \
+           FROM generate_series(1, $2) g RETURNING id), \
+         numbered AS (SELECT id, row_number() OVER () AS g FROM cl), \
+         pa AS (INSERT INTO patients (clinic_id, client_id, name, species) \
+           SELECT $1, id, 'Pet ' || g, 'dog' FROM numbered RETURNING id, client_id) \
+         INSERT INTO cases (clinic_id, client_id, patient_id, status, created_at) \
+           SELECT $1, pa.client_id, pa.id, 'completed', \
+                  $3::timestamptz - interval '1 day' - (row_number() OVER () % 3) * interval '1 hour' FROM pa",
+    )
+    .bind(cl)
+    .bind(n)
+    .bind(now)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO discharge_summaries (case_id, clinic_id, content) SELECT id, clinic_id, 'Rest and recheck in two weeks.' FROM cases")
+        .execute(&pool).await.unwrap();
+    let opts = |dry_run| auto_schedule::RunOptions {
+        clinic_ids: None,
+        dry_run,
+        now,
+    };
+    let dry = auto_schedule::run(&pool, &opts(true)).await.unwrap();
+    assert_eq!((dry.cases_processed, dry.skipped, dry.errors), (n, 0, 0));
+    let run = auto_schedule::run(&pool, &opts(false)).await.unwrap();
+    assert_eq!((run.cases_processed, run.skipped, run.errors), (n, 0, 0));
+    for sql in [
+        "SELECT count(DISTINCT case_id) FROM auto_scheduled_items",
+        "SELECT count(*) FROM auto_scheduled_items",
+        "SELECT count(DISTINCT case_id) FROM outbound_emails",
+        "SELECT count(DISTINCT case_id) FROM outbound_calls",
+        "SELECT count(*) FROM cases WHERE scheduling_source = 'auto' AND auto_scheduled_at IS NOT NULL",
+    ] {
+        assert_eq!(count(&pool, sql).await, n, "{sql}");
+    }
+    let again = auto_schedule::run(&pool, &opts(false)).await.unwrap();
+    assert_eq!(again.cases_processed, 0);
+    assert_eq!(
+        count(&pool, "SELECT count(*) FROM auto_scheduled_items").await,
+        n
+    );
+}
