@@ -87,6 +87,7 @@ async fn warm_up(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
     let none = vapi_assistants::CallKeys::default();
     let now = chrono::Utc::now();
     let reads = async {
+        tool_clinic::load_for_call(&mut *conn, &none, None, None).await?;
         tool_clinic::load_for_call(&mut *conn, &none, None, Some((now, now))).await?;
         schedule::busy_intervals(&mut *conn, uuid::Uuid::nil(), now, now).await?;
         webhook_events::prepare_insert_settled(&mut *conn).await?;

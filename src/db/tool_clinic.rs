@@ -60,15 +60,28 @@ pub async fn load_for_call(
     vapi_call_id: Option<&str>,
     busy_window: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Option<ToolContext>, sqlx::Error> {
-    static SQL: LazyLock<String> = LazyLock::new(context_sql);
-    let query = sqlx::query_as(SQL.as_str())
+    // Two statements rather than one with an optional part: PostgreSQL plans a statement whose
+    // shape depends on a parameter anew at every execution (a custom plan), which cost more
+    // than the round trip the optional part saves.
+    static PLAIN: LazyLock<String> = LazyLock::new(|| context_sql(false));
+    static WITH_BUSY: LazyLock<String> = LazyLock::new(|| context_sql(true));
+    let sql = match busy_window {
+        Some(_) => WITH_BUSY.as_str(),
+        None => PLAIN.as_str(),
+    };
+    let query = sqlx::query_as(sql)
         .bind(keys.assistant_id)
         .bind(keys.phone_number_id)
         .bind(keys.squad_id)
-        .bind(vapi_call_id)
-        .bind(busy_window.map(|w| w.0))
-        .bind(busy_window.map(|w| w.1));
-    let row: Option<ContextRow> = bind_busy_statuses(query).fetch_optional(ex).await?;
+        .bind(vapi_call_id);
+    let row: Option<ContextRow> = match busy_window {
+        Some((from, to)) => {
+            bind_busy_statuses(query.bind(from).bind(to))
+                .fetch_optional(ex)
+                .await?
+        }
+        None => query.fetch_optional(ex).await?,
+    };
     Ok(row.map(|r| {
         let avail = r.clinic.pims_clinic_id.unwrap_or(r.clinic.id);
         let rules = r.avail_found.then(|| rules_from_row(avail, r.rules));
@@ -84,7 +97,21 @@ pub async fn load_for_call(
     }))
 }
 
-fn context_sql() -> String {
+/// The context statement; `with_busy` adds the busy intervals over `[$5, $6)`, statuses from `$7`.
+fn context_sql(with_busy: bool) -> String {
+    let (busy_columns, busy_join) = match with_busy {
+        true => (
+            "busy.busy_starts, busy.busy_ends".to_string(),
+            format!(
+                "CROSS JOIN LATERAL ({}) busy",
+                busy_arrays_sql("a.id", "$5::timestamptz", "$6::timestamptz", 7)
+            ),
+        ),
+        false => (
+            "NULL::timestamptz[] AS busy_starts, NULL::timestamptz[] AS busy_ends".to_string(),
+            String::new(),
+        ),
+    };
     format!(
         "WITH picked AS (
            SELECT coalesce(
@@ -110,11 +137,10 @@ fn context_sql() -> String {
                           FROM clinic_blocked_periods b
                           WHERE b.clinic_id = a.id AND coalesce(b.is_active, true)), '[]'::json)::jsonb
                   AS blocked,
-                busy.busy_starts, busy.busy_ends
+                {busy_columns}
          FROM clinic k
          LEFT JOIN clinics a ON a.id = coalesce(k.pims_clinic_id, k.id)
          LEFT JOIN clinic_schedule_config s ON s.clinic_id = a.id
-         LEFT JOIN LATERAL ({busy}) busy ON $5::timestamptz IS NOT NULL",
-        busy = busy_arrays_sql("a.id", "$5::timestamptz", "$6::timestamptz", 7)
+         {busy_join}"
     )
 }
