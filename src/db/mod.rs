@@ -79,7 +79,11 @@ pub async fn connect_service_with(
         .await
 }
 
-/// Runs the read statements of a `tool-calls` answer once on `conn`, with keys that match
+/// Executions of a prepared statement PostgreSQL plans with the parameters' values before it
+/// compares them with a generic plan (a constant of PostgreSQL's plan cache).
+const CUSTOM_PLANS_BEFORE_GENERIC: usize = 5;
+
+/// Runs the read statements of a `tool-calls` answer on `conn`, with keys that match
 /// nothing: the backend loads those tables' catalog entries and the connection keeps the
 /// prepared statements. A database error (say, a table a newer migration adds) only leaves the
 /// connection cold; a broken connection is reported and not used.
@@ -87,9 +91,14 @@ async fn warm_up(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
     let none = vapi_assistants::CallKeys::default();
     let now = chrono::Utc::now();
     let reads = async {
-        tool_clinic::load_for_call(&mut *conn, &none, None, None).await?;
-        tool_clinic::load_for_call(&mut *conn, &none, None, Some((now, now))).await?;
-        schedule::busy_intervals(&mut *conn, uuid::Uuid::nil(), now, now).await?;
+        // PostgreSQL plans a prepared statement anew for its first five executions on a
+        // connection (custom plans, ~1 ms each for the context statement) before it may settle
+        // on a cached generic plan: the warm-up spends those five here, not a caller's.
+        for _ in 0..CUSTOM_PLANS_BEFORE_GENERIC {
+            tool_clinic::load_for_call(&mut *conn, &none, None, None).await?;
+            tool_clinic::load_for_call(&mut *conn, &none, None, Some((now, now))).await?;
+            schedule::busy_intervals(&mut *conn, uuid::Uuid::nil(), now, now).await?;
+        }
         webhook_events::prepare_insert_settled(&mut *conn).await?;
         Ok::<(), sqlx::Error>(())
     };
