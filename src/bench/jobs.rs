@@ -133,8 +133,10 @@ pub struct NoopReport {
     /// Fetch transactions of the worker (empty ones included) and the jobs per non-empty one.
     pub fetches: u64,
     pub jobs_per_fetch: f64,
-    /// Acknowledgement transactions (results and locks) and results per one.
+    /// Acknowledgement transactions of their own (results and locks), fetches that also
+    /// stored results, and results per acknowledgement of either kind.
     pub ack_transactions: u64,
+    pub fetches_with_results: u64,
     pub jobs_per_ack: f64,
     pub largest_fetch: u64,
     /// Every transaction in the scratch database while the worker ran (the worker's, and the
@@ -467,6 +469,7 @@ async fn noop_phase(pool: &PgPool, config: Config, args: &JobsArgs) -> anyhow::R
     let fetches = FetchStats::get(&stats.fetches);
     let fetched = FetchStats::get(&stats.fetched) as f64;
     let acks = FetchStats::get(&stats.ack_transactions);
+    let in_fetch = FetchStats::get(&stats.fetches_with_results);
 
     Ok(NoopReport {
         jobs: n,
@@ -490,7 +493,8 @@ async fn noop_phase(pool: &PgPool, config: Config, args: &JobsArgs) -> anyhow::R
         fetches,
         jobs_per_fetch: fetched / fetches.max(1) as f64,
         ack_transactions: acks,
-        jobs_per_ack: FetchStats::get(&stats.acked) as f64 / acks.max(1) as f64,
+        fetches_with_results: in_fetch,
+        jobs_per_ack: FetchStats::get(&stats.acked) as f64 / (acks + in_fetch).max(1) as f64,
         largest_fetch: FetchStats::get(&stats.largest_fetch),
         transactions_per_job: xacts.max(0) as f64 / done,
         process_cpu_us_per_job: cpu_secs * 1e6 / done,
@@ -797,12 +801,13 @@ pub fn print(r: &JobsReport) {
             n.work_secs, n.jobs, n.counts
         );
         println!(
-            "no-op: {} fetches ({:.1} jobs each, largest {}), {} ack transactions ({:.1} results each); \
-             {:.3} database transactions per job; CPU per job: {:.1} us this process, {:.1} us PostgreSQL",
+            "no-op: {} fetches ({:.1} jobs each, largest {}); acknowledgements: {} on their own + {} inside fetches \
+             ({:.1} results each); {:.3} database transactions per job; CPU per job: {:.1} us this process, {:.1} us PostgreSQL",
             n.fetches,
             n.jobs_per_fetch,
             n.largest_fetch,
             n.ack_transactions,
+            n.fetches_with_results,
             n.jobs_per_ack,
             n.transactions_per_job,
             n.process_cpu_us_per_job,

@@ -412,7 +412,10 @@ async fn an_idle_worker_with_many_slots_fetches_once_per_poll(pool: PgPool) {
     let polls = started.elapsed().as_millis() / fast().poll_interval.as_millis();
     stop(shutdown, task).await;
     // One per poll, plus the first and one after each (1 s) heartbeat at most.
-    assert!(fetches as u128 <= polls + 3, "{fetches} fetches in {polls} polls");
+    assert!(
+        fetches as u128 <= polls + 3,
+        "{fetches} fetches in {polls} polls"
+    );
     assert_eq!(FetchStats::get(&stats.fetched), 0);
 }
 

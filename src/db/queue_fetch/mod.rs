@@ -274,9 +274,16 @@ impl<Args> QueueStorage<Args> {
     pub fn new(pool: &PgPool, config: Config, size: FetchSize, stats: Arc<FetchStats>) -> Self {
         let reports = Reports::default();
         let driver = match size {
-            FetchSize::FreeSlots { slots, concurrency } => Driver::Pipelined(Box::new(
-                Pipeline::new(pool, config.clone(), slots, concurrency, stats, reports.clone()),
-            )),
+            FetchSize::FreeSlots { slots, concurrency } => {
+                Driver::Pipelined(Box::new(Pipeline::new(
+                    pool,
+                    config.clone(),
+                    slots,
+                    concurrency,
+                    stats,
+                    reports.clone(),
+                )))
+            }
             FetchSize::Fixed(batch) => Driver::Apalis(Box::new(Persisted::new(Store {
                 pool: pool.clone(),
                 config: config.clone(),

@@ -176,9 +176,9 @@ impl Pipeline {
         worker: &WorkerContext,
     ) -> Poll<Result<(), Error>> {
         let (pool, config, w) = (self.pool.clone(), self.config.clone(), worker.clone());
-        let registering = self
-            .registering
-            .get_or_insert_with(|| async move { super::register(&pool, &config, &w).await }.boxed());
+        let registering = self.registering.get_or_insert_with(|| {
+            async move { super::register(&pool, &config, &w).await }.boxed()
+        });
         match registering.poll_unpin(cx) {
             Poll::Pending => Poll::Pending,
             Poll::Ready(Err(e)) => self.fail(e),
@@ -256,7 +256,11 @@ impl Pipeline {
 
     fn push_ack(&mut self, worker: &WorkerContext) {
         let acks = self.reports.take();
-        let (pool, stats, name) = (self.pool.clone(), self.stats.clone(), worker.name().to_owned());
+        let (pool, stats, name) = (
+            self.pool.clone(),
+            self.stats.clone(),
+            worker.name().to_owned(),
+        );
         let queue = self.config.queue.to_string();
         self.writes.push(
             async move {

@@ -75,7 +75,8 @@ impl Reports {
         for (id, status, attempt, result) in finished {
             acks.ids.push(id);
             acks.statuses.push(status);
-            acks.attempts.push(i32::try_from(attempt).unwrap_or(i32::MAX));
+            acks.attempts
+                .push(i32::try_from(attempt).unwrap_or(i32::MAX));
             acks.results.push(result);
         }
         acks

@@ -135,7 +135,11 @@ impl JobRow {
             .lock_at(self.lock_at.map(secs))
             .done_at(self.done_at.map(secs))
             .lock_by(self.lock_by)
-            .priority(self.priority.and_then(|p| usize::try_from(p).ok()).unwrap_or_default())
+            .priority(
+                self.priority
+                    .and_then(|p| usize::try_from(p).ok())
+                    .unwrap_or_default(),
+            )
             .with_metadata(MetadataStore::from_map(metadata));
         if let Some(key) = self.idempotency_key {
             task = task.idempotency_key(key);
