@@ -334,14 +334,17 @@ impl Pipeline {
                     self.buffer.extend(fetched.tasks);
                     if empty && self.fetches.is_empty() {
                         // Nothing due: wait for the poll strategy to wake the worker (apalis's
-                        // worker loop registered its waker).
+                        // worker loop registered its waker). Reports that arrived while this
+                        // fetch was out would wait for that wake-up: they go on their own.
+                        self.write_reports(worker);
+                        if let Poll::Ready(Err(e)) = self.poll_writes(cx) {
+                            return self.fail(e).map(Some);
+                        }
                         return Poll::Pending;
                     }
                     continue;
                 }
-                Poll::Ready(Some(Err(e))) => {
-                    return self.fail(e).map(|r: Result<PgTask, Error>| Some(r));
-                }
+                Poll::Ready(Some(Err(e))) => return self.fail(e).map(Some),
                 Poll::Ready(None) | Poll::Pending => {}
             }
             if !self.start_fetch(worker) {
