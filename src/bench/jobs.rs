@@ -655,6 +655,8 @@ async fn dispatch_phase(
     args: &JobsArgs,
 ) -> anyhow::Result<DispatchReport> {
     let n = args.dispatch;
+    // The pickup phase of the same run may have sent emails already: count only this phase's.
+    let sent_before: i64 = crate::db::bench::count_sent_emails(pool).await?;
     let fake = Arc::new(FakeResend::default());
     let server = start_fake_resend(fake.clone(), &mut config).await?;
 
@@ -709,7 +711,7 @@ async fn dispatch_phase(
     server.abort();
     let (_, counts, completed) = waited?;
 
-    let rows_sent: i64 = crate::db::bench::count_sent_emails(pool).await?;
+    let rows_sent: i64 = crate::db::bench::count_sent_emails(pool).await? - sent_before;
     let provider_requests = fake.requests.load(Ordering::Relaxed);
     let distinct_idempotency_keys = fake.keys.lock().map(|k| k.len()).unwrap_or(0);
     Ok(DispatchReport {
