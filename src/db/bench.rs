@@ -223,9 +223,11 @@ pub async fn count_sent_emails(pool: &PgPool) -> Result<i64, sqlx::Error> {
 }
 
 const SEED_DISPATCH_SQL: &str = r#"
-WITH clinic AS (
+WITH n AS (SELECT count(*) + 1 AS seq FROM clinics),
+clinic AS (
+  -- Numbered: the pickup and dispatch phases of one run each seed a clinic (names are unique).
   INSERT INTO clinics (name, slug, phone, timezone)
-  VALUES ('Bench Dispatch Clinic', 'bench-dispatch-clinic', '(408) 555-0100', $2)
+  SELECT 'Bench Dispatch Clinic ' || seq, 'bench-dispatch-clinic-' || seq, '(408) 555-0100', $2 FROM n
   RETURNING id),
 st AS (INSERT INTO clinic_settings (clinic_id) SELECT id FROM clinic RETURNING clinic_id),
 cl AS (

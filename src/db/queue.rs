@@ -94,11 +94,35 @@ impl Job for SlackAlert {
 #[error("cannot enqueue job: {0}")]
 pub struct EnqueueError(pub String);
 
-/// Creates apalis's tables (schema `apalis`, its own `apalis._sqlx_migrations`). Idempotent;
-/// run at start-up beside our migrator.
+/// Creates apalis's tables (schema `apalis`, its own `apalis._sqlx_migrations`), then drops the
+/// two indexes of `apalis.jobs` that duplicate another one (`DROP_DUPLICATE_INDEXES`).
+/// Idempotent; run at start-up beside our migrator.
 pub async fn setup(pool: &PgPool) -> Result<(), apalis_postgres::Error> {
-    PostgresStorage::setup(pool).await
+    PostgresStorage::setup(pool).await?;
+    sqlx::query(DROP_DUPLICATE_INDEXES).execute(pool).await?;
+    Ok(())
 }
+
+/// apalis-postgres's first migration created `unique_job_id` (unique on `id`) and `lidx` (on
+/// `lock_by`); later ones added the primary key on `id` and `idx_apalis_jobs_lock_by`, and kept
+/// both old ones. Every job is updated twice (claimed, finished) and neither update can be HOT
+/// (both change `status`, which the fetch index's predicate reads), so each duplicate costs an
+/// index entry and a WAL record per update (`docs/benchmarks.md`, "Job engine"). Each is dropped
+/// only while its twin exists, by name and `IF EXISTS`: a no-op once done, and after apalis's
+/// migrator, whose history (`apalis._sqlx_migrations`) never runs the migration that created them
+/// again. A later apalis migration that names either index needs this revisited (apalis is
+/// pinned, `Cargo.toml`; `docs/schema-deviations.md`).
+const DROP_DUPLICATE_INDEXES: &str = "
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM pg_index WHERE indrelid = 'apalis.jobs'::regclass AND indisprimary) THEN
+        DROP INDEX IF EXISTS apalis.unique_job_id;
+    END IF;
+    IF to_regclass('apalis.idx_apalis_jobs_lock_by') IS NOT NULL THEN
+        DROP INDEX IF EXISTS apalis.lidx;
+    END IF;
+END
+$$";
 
 /// The storage configuration of `K`'s queue.
 pub fn storage_config<K: Job>() -> apalis_postgres::Config {

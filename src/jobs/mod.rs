@@ -17,7 +17,8 @@
 //!   fallback (delayed jobs, lost notifications).
 //! * Fetching: a busy worker fetches again as soon as a slot frees, asking for as many jobs as it
 //!   has free slots ([`Fetch::FreeSlots`], `db::queue_fetch`): it never holds jobs it cannot
-//!   start, and a burst costs one fetch per up-to-`concurrency` jobs. Each kind has its own worker
+//!   start. Results ride in the next fetch's statement (one commit per cycle), and a kind with
+//!   hundreds of slots keeps two fetches in flight on a backlog. Each kind has its own worker
 //!   and its own slots, so a flood of one kind never takes another kind's slots.
 //! * Shutdown: cancelling the token stops every worker from fetching, lets running jobs finish
 //!   for at most [`EngineSettings::shutdown_timeout`], and stops the catalogue's tick loops.
@@ -97,9 +98,11 @@ impl JobError {
 
 /// Jobs of a kind whose handler is bounded by nothing but the engine — no provider limit, no
 /// pool-sized database work, e.g. bookkeeping that writes a row or two — run this many at once per
-/// process. A worker fetches up to its free slots, so this is also its largest fetch, and what
-/// bounds such a kind's throughput is one fetch and about one acknowledgement transaction (each a
-/// WAL flush) per this many jobs (`docs/benchmarks.md`, "Job engine").
+/// process. A worker fetches up to its free slots; with this many it keeps two fetches of up to
+/// half of them in flight while there is a backlog, each also storing the previous jobs' results,
+/// so such a kind costs one statement (one WAL flush) per ~250 jobs and PostgreSQL works on one
+/// while the process runs the other's jobs (`docs/benchmarks.md`, "Job engine"). Such a kind
+/// uses up to two pooled connections for fetching at once.
 pub const CHEAP_JOB_CONCURRENCY: usize = 500;
 
 /// How a kind of job (its payload and queue: [`crate::db::queue::Job`]) is run.

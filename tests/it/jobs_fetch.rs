@@ -323,3 +323,122 @@ async fn a_burst_is_drained_in_fetches_of_up_to_the_free_slots(pool: PgPool) {
         "{stats:?}"
     );
 }
+
+static WIDE_RUNS: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+static WIDE_RUNNING: AtomicUsize = AtomicUsize::new(0);
+static WIDE_MOST: AtomicUsize = AtomicUsize::new(0);
+
+/// A cheap kind with enough slots for two fetches in flight (`db::queue_fetch::pipeline`):
+/// 200 at once, records which jobs ran.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Wide {
+    n: u32,
+}
+
+impl Job for Wide {
+    const QUEUE: &'static str = "odis.test_fetch_wide";
+    const MAX_ATTEMPTS: usize = 1;
+}
+
+impl JobKind for Wide {
+    fn concurrency(_ctx: &AppState) -> usize {
+        200
+    }
+    async fn run(self, _ctx: AppState) -> Result<Value, JobError> {
+        let now = WIDE_RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+        WIDE_MOST.fetch_max(now, Ordering::SeqCst);
+        tokio::task::yield_now().await;
+        WIDE_RUNNING.fetch_sub(1, Ordering::SeqCst);
+        if let Ok(mut runs) = WIDE_RUNS.lock() {
+            runs.push(self.n);
+        }
+        Ok(Value::Null)
+    }
+}
+
+/// 3 000 cheap jobs, 200 slots: with a backlog two fetches overlap, each for at most half the
+/// slots; never more than 200 run at once; every job runs exactly once and ends `Done` with
+/// apalis's result shape; almost every result is stored by the next fetch's statement rather
+/// than by an acknowledgement of its own.
+#[sqlx::test(migrations = "./migrations")]
+async fn a_backlog_is_drained_by_overlapping_fetches_that_carry_the_results(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    push(&pool, 3_000, |n| Wide { n }).await;
+    let ctx = app::context(&pool, "http://127.0.0.1:9");
+    let workers = Workers::new(&ctx, &fast(), None).unwrap().serve::<Wide>();
+    let stats = workers.fetch_stats(Wide::QUEUE);
+    let (shutdown, task) = start(workers);
+    until("the backlog is done", async || {
+        count(&pool, Wide::QUEUE, "Done").await == 3_000
+    })
+    .await;
+    stop(shutdown, task).await;
+
+    let mut runs = WIDE_RUNS.lock().unwrap().clone();
+    runs.sort_unstable();
+    assert_eq!(runs, (0..3_000).collect::<Vec<u32>>(), "each job ran once");
+    assert!(WIDE_MOST.load(Ordering::SeqCst) <= 200);
+    assert_eq!(FetchStats::get(&stats.fetched), 3_000);
+    assert_eq!(FetchStats::get(&stats.acked), 3_000);
+    assert!(FetchStats::get(&stats.largest_fetch) <= 100, "{stats:?}");
+    assert!(
+        FetchStats::get(&stats.fetches_with_results) > FetchStats::get(&stats.ack_transactions),
+        "{stats:?}"
+    );
+    let shape: Vec<(i32, Option<String>, bool)> = sqlx::query_as(
+        "SELECT DISTINCT attempts, last_result::text, done_at IS NOT NULL FROM apalis.jobs \
+         WHERE job_type = $1",
+    )
+    .bind(Wide::QUEUE)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(shape, vec![(1, Some(r#"{"Ok": null}"#.to_string()), true)]);
+}
+
+/// An idle worker with hundreds of slots fetches once per wake-up (its poll interval here), as
+/// one with a few slots does: no second fetch without a backlog, so the idle database load does
+/// not depend on the slots.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_idle_worker_with_many_slots_fetches_once_per_poll(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    let ctx = app::context(&pool, "http://127.0.0.1:9");
+    let workers = Workers::new(&ctx, &fast(), None).unwrap().serve::<Wide>();
+    let stats = workers.fetch_stats(Wide::QUEUE);
+    let (shutdown, task) = start(workers);
+    let started = tokio::time::Instant::now();
+    tokio::time::sleep(Duration::from_millis(1_000)).await;
+    let fetches = FetchStats::get(&stats.fetches);
+    let polls = started.elapsed().as_millis() / fast().poll_interval.as_millis();
+    stop(shutdown, task).await;
+    // One per poll, plus the first and one after each (1 s) heartbeat at most.
+    assert!(
+        fetches as u128 <= polls + 3,
+        "{fetches} fetches in {polls} polls"
+    );
+    assert_eq!(FetchStats::get(&stats.fetched), 0);
+}
+
+/// `jobs::setup` leaves `apalis.jobs` without apalis's two duplicate indexes (their twins stay)
+/// and can run again.
+#[sqlx::test(migrations = "./migrations")]
+async fn setup_drops_the_duplicate_job_indexes_and_runs_again(pool: PgPool) {
+    jobs::setup(&pool).await.unwrap();
+    jobs::setup(&pool).await.unwrap();
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'apalis' AND tablename = 'jobs' \
+         ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        indexes,
+        [
+            "idx_apalis_jobs_fetch_partial",
+            "idx_apalis_jobs_lock_by",
+            "idx_jobs_idempotency_key",
+            "jobs_pkey"
+        ]
+    );
+}

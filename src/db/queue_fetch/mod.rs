@@ -1,20 +1,26 @@
-//! The job engine's storage on `apalis.jobs`: apalis-postgres 1.0's own queries (`get_jobs`,
-//! acknowledgements, locks, heartbeats, orphan recovery), driven by apalis-core's `Persisted`
-//! state machine exactly as apalis-postgres's `PostgresStorage` drives them — except for how
-//! many jobs one fetch asks for.
+//! The job engine's storage on `apalis.jobs` (apalis-postgres 1.0's tables and migrations).
 //!
-//! `PostgresStorage` always asks for `Config::batch_size` jobs and keeps what it got locked to
-//! the worker, running or not. Here a fetch asks for as many jobs as the worker has **free
-//! slots** ([`FetchSize::FreeSlots`]), so
-//! * a worker never holds more jobs than it can run at once: a process with free slots is never
-//!   left idle while another one sits on the backlog in its buffer;
-//! * a burst is drained with one fetch transaction (and, the results arriving together, about one
-//!   acknowledgement transaction) per *concurrency* jobs instead of per 10, which is what bounds
-//!   throughput on cheap jobs (`docs/benchmarks.md`, "Job engine").
+//! * **Production** ([`FetchSize::FreeSlots`]): a fetch asks for as many jobs as the worker has
+//!   **free slots**, so a worker never holds more jobs than it can run at once (a process with
+//!   free slots is never left idle while another sits on the backlog); results and locks ride in
+//!   the next fetch's statement, and a worker with hundreds of slots keeps up to two fetches in
+//!   flight while there is a backlog ([`pipeline`], [`sql`]). What bounds throughput on cheap
+//!   jobs is the per-cycle cost, not the jobs (`docs/benchmarks.md`, "Job engine").
+//! * **`Fixed(n)`** (kept to measure the difference, `bench jobs --fixed-batch`):
+//!   apalis-postgres's own behaviour, unchanged — its queries driven by apalis-core's `Persisted`
+//!   exactly as its `PostgresStorage` drives them, a fixed batch per fetch kept locked whether
+//!   it can start or not, one acknowledgement transaction per batch.
 //!
 //! apalis-postgres's `SqlxPersistence` is private to it, so the `Persistence` below repeats its
 //! few lines around the public `apalis_postgres::queries` functions (read against the 1.0.0
-//! source: `src/persistence.rs`, `src/backend.rs`); the SQL is apalis's own.
+//! source: `src/persistence.rs`, `src/backend.rs`). Registration, heartbeats, orphan recovery
+//! and the shutdown re-enqueue use apalis's own queries in both modes.
+
+mod pipeline;
+mod report;
+mod sql;
+
+pub use pipeline::{next_fetch, FETCHES_IN_FLIGHT, PARALLEL_FETCH_MIN};
 
 use std::collections::HashSet;
 use std::marker::PhantomData;
@@ -32,11 +38,16 @@ use apalis_postgres::{queries, Config, Error, PgTask, PostgresStorage};
 use serde_json::Value;
 use sqlx::PgPool;
 use tokio::sync::Semaphore;
+use tower::util::Either;
+
+use pipeline::Pipeline;
+use report::{ReportLayer, Reports};
 
 /// How many jobs one fetch asks for.
 #[derive(Clone, Debug)]
 pub enum FetchSize {
-    /// As many as the worker can start now: the permits of its concurrency limit that are free.
+    /// As many as the worker can start now: the permits of its concurrency limit that are free
+    /// (the production engine).
     FreeSlots {
         /// The semaphore of the worker's concurrency limit (the same `Arc`).
         slots: Arc<Semaphore>,
@@ -47,56 +58,21 @@ pub enum FetchSize {
     Fixed(usize),
 }
 
-/// How the free-slots fetch opens its transaction. `apalis.get_jobs` is a SQL function, and
-/// PostgreSQL (before 18) plans the statement inside it without the parameters' values: its
-/// `LIMIT` is guessed at a tenth of the due jobs, and with a few thousand of them due the planner
-/// joins the claimed ids back to `apalis.jobs` by hashing a sequential scan of the **whole table**
-/// (every finished job kept for retention included), so each fetch costs the table's size
-/// (measured on 100k rows: ~100 ms for 200 jobs, ~12 ms joined by primary key;
-/// `docs/benchmarks.md`). Hash and merge joins are off for this one transaction, which leaves
-/// the nested loop over the primary key; the statement and its locking are apalis's own.
-const FETCH_BEGIN: &str =
-    "BEGIN; SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off";
-
-impl FetchSize {
-    /// The jobs to ask for now (at least 1).
-    ///
-    /// apalis asks the worker's service for readiness — which takes one permit of the concurrency
-    /// limit — before it asks the storage for a task, so at fetch time the worker's free slots
-    /// are the free permits plus the one already reserved for the first job of this fetch.
-    pub fn now(&self) -> usize {
-        match self {
-            Self::FreeSlots { slots, concurrency } => {
-                (slots.available_permits() + 1).clamp(1, (*concurrency).max(1))
-            }
-            Self::Fixed(n) => (*n).max(1),
-        }
-    }
-
-    /// The most jobs a worker has out at once. apalis-core sizes the channel that carries lock
-    /// and result events to the storage `4 ×` this; each job sends at most two, so no job ever
-    /// waits for room in it.
-    fn jobs_out(&self) -> usize {
-        match self {
-            Self::FreeSlots { concurrency, .. } => (*concurrency).max(1),
-            Self::Fixed(n) => (*n).max(1),
-        }
-    }
-}
-
 /// What one worker's storage did, counted (tests and `bench jobs` read it; the metrics
 /// `odis_job_fetches_total` / `odis_jobs_fetched_total` carry the same per kind).
 #[derive(Debug, Default)]
 pub struct FetchStats {
-    /// Fetch transactions, empty ones included.
+    /// Fetch statements (transactions), empty ones included.
     pub fetches: AtomicU64,
     /// Jobs those fetches returned.
     pub fetched: AtomicU64,
     /// The most jobs a single fetch returned.
     pub largest_fetch: AtomicU64,
-    /// Transactions that stored results and locks (acknowledgements).
+    /// Transactions that stored only results and locks (acknowledgements of their own).
     pub ack_transactions: AtomicU64,
-    /// Results stored by them.
+    /// Fetches that also stored results (the production storage's acknowledgements).
+    pub fetches_with_results: AtomicU64,
+    /// Results stored, by either.
     pub acked: AtomicU64,
 }
 
@@ -113,17 +89,14 @@ impl FetchStats {
         self.acked.fetch_add(results as u64, Ordering::Relaxed);
     }
 
+    fn record_results_in_fetch(&self, results: usize) {
+        self.fetches_with_results.fetch_add(1, Ordering::Relaxed);
+        self.acked.fetch_add(results as u64, Ordering::Relaxed);
+    }
+
     pub fn get(counter: &AtomicU64) -> u64 {
         counter.load(Ordering::Relaxed)
     }
-}
-
-#[derive(Clone, Debug)]
-struct Store {
-    pool: PgPool,
-    config: Config,
-    size: FetchSize,
-    stats: Arc<FetchStats>,
 }
 
 /// Seconds since the epoch, as apalis-postgres's worker registration takes them. Its timestamp
@@ -136,38 +109,79 @@ fn now_for_registration<T: serde::de::DeserializeOwned>() -> Result<T, Error> {
     serde_json::from_value(Value::from(secs)).map_err(Error::JsonError)
 }
 
+/// Registers `worker` (after taking over the jobs of workers silent for too long), as
+/// apalis-postgres does.
+async fn register(pool: &PgPool, config: &Config, worker: &WorkerContext) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let dead_for = config.orphaned_duration().as_secs();
+    let queue = config.queue.as_ref();
+    queries::reenqueue_orphaned(&mut *tx, queue, dead_for).await?;
+    let now = now_for_registration()?;
+    queries::register_worker(&mut *tx, queue, worker, &now, "PgStorage").await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The heartbeat, and the take-over of jobs whose worker stopped beating.
+async fn heartbeat(pool: &PgPool, config: &Config, worker: &WorkerContext) -> Result<(), Error> {
+    let mut tx = pool.begin().await?;
+    let queue = config.queue.as_ref();
+    let dead_for = config.orphaned_duration().as_secs();
+    queries::keep_alive(&mut *tx, queue, worker).await?;
+    queries::reenqueue_orphaned(&mut *tx, queue, dead_for).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts jobs this worker fetched but never started back to `Pending` (shutdown).
+async fn reenqueue(
+    pool: &PgPool,
+    config: &Config,
+    worker: &WorkerContext,
+    tasks: Vec<PgTask>,
+) -> Result<(), Error> {
+    let ids: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| t.task_id().map(|id| id.to_string()))
+        .collect();
+    let mut tx = pool.begin().await?;
+    let queue = config.queue.as_ref();
+    let count = queries::reenqueue_abandoned(&mut *tx, queue, worker.name(), &ids).await?;
+    if count as usize != tasks.len() {
+        return Err(Error::ReenqueueMismatch {
+            queued: tasks.len(),
+            abandoned: count as usize,
+        });
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// apalis-postgres's own storage behaviour (`FetchSize::Fixed`).
+#[derive(Clone, Debug)]
+struct Store {
+    pool: PgPool,
+    config: Config,
+    batch: usize,
+    stats: Arc<FetchStats>,
+}
+
 impl Persistence for Store {
     type Compact = Vec<u8>;
     type Error = Error;
     type Response = Value;
 
     async fn register(&mut self, worker: &WorkerContext) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        let dead_for = self.config.orphaned_duration().as_secs();
-        let queue = self.config.queue.as_ref();
-        queries::reenqueue_orphaned(&mut *tx, queue, dead_for).await?;
-        let now = now_for_registration()?;
-        queries::register_worker(&mut *tx, queue, worker, &now, "PgStorage").await?;
-        tx.commit().await?;
-        Ok(())
+        register(&self.pool, &self.config, worker).await
     }
 
     async fn heartbeat(&mut self, worker: &WorkerContext) -> Result<(), Error> {
-        let mut tx = self.pool.begin().await?;
-        let queue = self.config.queue.as_ref();
-        let dead_for = self.config.orphaned_duration().as_secs();
-        queries::keep_alive(&mut *tx, queue, worker).await?;
-        queries::reenqueue_orphaned(&mut *tx, queue, dead_for).await?;
-        tx.commit().await?;
-        Ok(())
+        heartbeat(&self.pool, &self.config, worker).await
     }
 
     async fn fetch_next(&mut self, worker: &WorkerContext) -> Result<Vec<PgTask>, Error> {
-        let config = self.config.clone().batch_size(self.size.now());
-        let mut tx = match self.size {
-            FetchSize::FreeSlots { .. } => self.pool.begin_with(FETCH_BEGIN).await?,
-            FetchSize::Fixed(_) => self.pool.begin().await?,
-        };
+        let config = self.config.clone().batch_size(self.batch);
+        let mut tx = self.pool.begin().await?;
         let tasks = queries::fetch_next(&mut *tx, &config, worker).await?;
         tx.commit().await?;
         self.stats
@@ -227,21 +241,9 @@ impl Persistence for Store {
         tasks: Vec<PgTask>,
         worker: &WorkerContext,
     ) -> Result<u64, Error> {
-        let ids: Vec<String> = tasks
-            .iter()
-            .filter_map(|t| t.task_id().map(|id| id.to_string()))
-            .collect();
-        let mut tx = self.pool.begin().await?;
-        let queue = self.config.queue.as_ref();
-        let count = queries::reenqueue_abandoned(&mut *tx, queue, worker.name(), &ids).await?;
-        if count as usize != tasks.len() {
-            return Err(Error::ReenqueueMismatch {
-                queued: tasks.len(),
-                abandoned: count as usize,
-            });
-        }
-        tx.commit().await?;
-        Ok(count)
+        let n = tasks.len() as u64;
+        reenqueue(&self.pool, &self.config, worker, tasks).await?;
+        Ok(n)
     }
 
     async fn push_tasks(&mut self, tasks: Vec<PgTask>) -> Result<(), Error> {
@@ -252,22 +254,47 @@ impl Persistence for Store {
     }
 }
 
-/// One worker's storage: `PostgresStorage<Args>` with fetches sized by [`FetchSize`].
+enum Driver {
+    Pipelined(Box<Pipeline>),
+    Apalis(Box<Persisted<Store>>),
+}
+
+/// One worker's storage: `PostgresStorage<Args>`'s tables and semantics, fetches sized by
+/// [`FetchSize`].
 pub struct QueueStorage<Args> {
-    persistence: Persisted<Store>,
+    driver: Driver,
+    config: Config,
+    /// What the production driver's jobs report back (unused by `Fixed`).
+    reports: Reports,
     codec: JsonCodec,
     _marker: PhantomData<Args>,
 }
 
 impl<Args> QueueStorage<Args> {
     pub fn new(pool: &PgPool, config: Config, size: FetchSize, stats: Arc<FetchStats>) -> Self {
-        Self {
-            persistence: Persisted::new(Store {
+        let reports = Reports::default();
+        let driver = match size {
+            FetchSize::FreeSlots { slots, concurrency } => {
+                Driver::Pipelined(Box::new(Pipeline::new(
+                    pool,
+                    config.clone(),
+                    slots,
+                    concurrency,
+                    stats,
+                    reports.clone(),
+                )))
+            }
+            FetchSize::Fixed(batch) => Driver::Apalis(Box::new(Persisted::new(Store {
                 pool: pool.clone(),
-                config,
-                size,
+                config: config.clone(),
+                batch: batch.max(1),
                 stats,
-            }),
+            }))),
+        };
+        Self {
+            driver,
+            config,
+            reports,
             codec: JsonCodec::default(),
             _marker: PhantomData,
         }
@@ -283,8 +310,10 @@ impl<Args> Backend for QueueStorage<Args> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Result<(), Error>> {
-        let heartbeat = self.persistence.config.heartbeat_interval;
-        self.persistence.poll_ready(cx, worker, heartbeat)
+        match &mut self.driver {
+            Driver::Pipelined(p) => p.poll_ready(cx, worker),
+            Driver::Apalis(p) => p.poll_ready(cx, worker, self.config.heartbeat_interval),
+        }
     }
 
     fn poll_next(
@@ -292,7 +321,10 @@ impl<Args> Backend for QueueStorage<Args> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Option<Result<PgTask, Error>>> {
-        self.persistence.poll_next(cx, worker)
+        match &mut self.driver {
+            Driver::Pipelined(p) => p.poll_next(cx, worker),
+            Driver::Apalis(p) => p.poll_next(cx, worker),
+        }
     }
 
     fn poll_close(
@@ -300,7 +332,10 @@ impl<Args> Backend for QueueStorage<Args> {
         cx: &mut Context<'_>,
         worker: &WorkerContext,
     ) -> Poll<Result<(), Error>> {
-        self.persistence.poll_close(cx, worker)
+        match &mut self.driver {
+            Driver::Pipelined(p) => p.poll_close(cx, worker),
+            Driver::Apalis(p) => p.poll_close(cx, worker),
+        }
     }
 }
 
@@ -309,20 +344,32 @@ impl<Args> BackendConfig for QueueStorage<Args> {
     type Kind = Durable;
     type Id = <PostgresStorage<Args> as BackendConfig>::Id;
     type Config = Config;
-    type Layer = TaskPersistLayer<JsonCodec<Value>, Value>;
+    type Layer = Either<TaskPersistLayer<JsonCodec<Value>, Value>, ReportLayer>;
 
     fn config(&self) -> &Config {
-        &self.persistence.config
+        &self.config
     }
 
     fn middleware(&mut self, _: &mut WorkerContext) -> Self::Layer {
-        let jobs_out = self.persistence.size.jobs_out();
-        let persist_results = self.persistence.config.persist_results;
-        let lock_tasks = self.persistence.config.lock_tasks;
-        self.persistence
-            .layer(JsonCodec::<Value>::default(), jobs_out)
-            .persist_results(persist_results)
-            .lock_tasks(lock_tasks)
+        let persist_results = self.config.persist_results;
+        let lock_tasks = self.config.lock_tasks;
+        match &mut self.driver {
+            Driver::Pipelined(_) => Either::Right(ReportLayer {
+                reports: self.reports.clone(),
+                lock: lock_tasks,
+                results: persist_results,
+            }),
+            Driver::Apalis(p) => {
+                // apalis-core sizes the channel that carries lock and result events `4 ×` this;
+                // each job sends at most two, so no job ever waits for room in it.
+                let jobs_out = p.batch;
+                Either::Left(
+                    p.layer(JsonCodec::<Value>::default(), jobs_out)
+                        .persist_results(persist_results)
+                        .lock_tasks(lock_tasks),
+                )
+            }
+        }
     }
 }
 
@@ -332,32 +379,5 @@ impl<Args> WireFormatBackend for QueueStorage<Args> {
 
     fn codec(&self) -> &JsonCodec {
         &self.codec
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_fetch_asks_for_the_free_slots_and_never_more_than_the_concurrency() {
-        let slots = Arc::new(Semaphore::new(8));
-        let size = FetchSize::FreeSlots {
-            slots: slots.clone(),
-            concurrency: 8,
-        };
-        // The permit apalis reserved for the first job of the fetch.
-        let reserved = slots.clone().try_acquire_owned().unwrap();
-        assert_eq!(size.now(), 8);
-        let running: Vec<_> = (0..5)
-            .map(|_| slots.clone().try_acquire_owned().unwrap())
-            .collect();
-        assert_eq!(size.now(), 3);
-        drop(running);
-        drop(reserved);
-        // Not reachable through apalis (it reserves first), but never above the limit.
-        assert_eq!(size.now(), 8);
-        assert_eq!(FetchSize::Fixed(10).now(), 10);
-        assert_eq!(FetchSize::Fixed(0).now(), 1);
     }
 }
