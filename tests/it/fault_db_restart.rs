@@ -33,8 +33,11 @@ use crate::helpers::sign::{self, fixture_paths, Fixture};
 
 const DELIVERIES: usize = 120;
 const SENDERS: usize = 4;
-/// Longer than the pool's acquire timeout (5 s), so requests during it cannot just wait it out.
-const OUTAGE: Duration = Duration::from_secs(7);
+/// Longer than the pool's acquire timeout (5 s), so requests during it cannot just wait it out;
+/// by 7 s, so that under a loaded machine (late timers, a slow restart) some request is still
+/// both sent and refused within it (at 7 s a full-suite run once saw only the refusals of the
+/// requests in flight when the server died).
+const OUTAGE: Duration = Duration::from_secs(12);
 
 /// One attempt of one delivery, as its sender saw it.
 #[derive(Debug, Clone)]

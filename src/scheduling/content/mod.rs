@@ -65,35 +65,50 @@ pub fn escape_html(s: &str) -> String {
 /// Plain-text part (docs/behaviour.md#email-content): drop style/script blocks and every tag, collapse whitespace. Entities
 /// stay encoded, as before.
 pub fn html_to_text(html: &str) -> String {
+    // One pass over the bytes: text runs are copied whole, a tag is skipped to its `>`, a
+    // style/script block to its closing tag. Every search moves forward, so the time is linear
+    // in the input whatever its characters (`<`, `>` and the tag names are ASCII, hence always
+    // at character boundaries).
+    let bytes = html.as_bytes();
     let mut out = String::with_capacity(html.len() / 2);
-    let mut rest = html;
-    let mut in_tag = false;
-    while let Some(c) = rest.chars().next() {
-        if !in_tag && c == '<' {
-            // Skip a whole <style>/<script> block, contents included.
-            let head = rest.get(..7).unwrap_or(rest).to_ascii_lowercase();
-            let block = ["style", "script"]
-                .into_iter()
-                .find(|b| head[1..].starts_with(b));
-            if let Some(b) = block {
-                let close = format!("</{b}>");
-                let lower = rest.to_ascii_lowercase();
-                if let Some(end) = lower.find(&close) {
-                    rest = &rest[end + close.len()..];
-                    out.push(' ');
-                    continue;
-                }
+    let mut i = 0;
+    while i < html.len() {
+        let Some(lt) = html[i..].find('<') else {
+            out.push_str(&html[i..]);
+            break;
+        };
+        out.push_str(&html[i..i + lt]);
+        i += lt;
+        let skipped = skipped_block(&bytes[i..]).or_else(|| html[i..].find('>').map(|gt| gt + 1));
+        match skipped {
+            Some(n) => {
+                out.push(' ');
+                i += n;
             }
-            in_tag = true;
-        } else if in_tag && c == '>' {
-            in_tag = false;
-            out.push(' ');
-        } else if !in_tag {
-            out.push(c);
+            // An unclosed tag: nothing after it is text.
+            None => break,
         }
-        rest = &rest[c.len_utf8()..];
     }
     out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The length of the `<style>`/`<script>` block `rest` starts with (tag names in any case),
+/// up to and including its closing tag; `None` when it is not one or is never closed.
+fn skipped_block(rest: &[u8]) -> Option<usize> {
+    let name: &[u8] = [b"style".as_slice(), b"script".as_slice()]
+        .into_iter()
+        .find(|n| {
+            rest.get(1..=n.len())
+                .is_some_and(|h| h.eq_ignore_ascii_case(n))
+        })?;
+    let close_len = name.len() + 3;
+    rest.windows(close_len)
+        .position(|w| {
+            w.starts_with(b"</")
+                && w.ends_with(b">")
+                && w[2..2 + name.len()].eq_ignore_ascii_case(name)
+        })
+        .map(|at| at + close_len)
 }
 
 /// A trimmed, non-blank string at `key` of a JSON object.
@@ -144,5 +159,38 @@ mod tests {
             html_to_text("<style>p{x:1}</style><p>Hi  <b>there</b></p><SCRIPT>x()</SCRIPT>é &amp;"),
             "Hi there é &amp;"
         );
+    }
+
+    #[test]
+    fn html_to_text_table() {
+        let cases = [
+            ("", ""),
+            ("plain  text\n", "plain text"),
+            ("a<br>b", "a b"),
+            ("<p>Ünïcödé <i>ñ</i> 日本語</p>", "Ünïcödé ñ 日本語"),
+            // A tag name cut by a multi-byte character right after `<`.
+            ("x<é>y", "x y"),
+            ("<Style type=\"t\">p{}</STYLE>after", "after"),
+            ("<script>if (a < b) {}</script>ok", "ok"),
+            // An unclosed block is an ordinary tag; an unclosed tag ends the text.
+            ("<style>no end, then <b>bold</b> text", "no end, then bold text"),
+            ("before <a href=", "before"),
+            // Only `<style`/`<script` prefixes start a block.
+            ("<stylesheet>x</stylesheet>y", "x y"),
+            ("<sty>z", "z"),
+        ];
+        for (html, text) in cases {
+            assert_eq!(html_to_text(html), text, "{html:?}");
+        }
+    }
+
+    /// Thousands of tags between non-ASCII text: the same answer as a short input repeated
+    /// (the old loop copied the rest of the input at every such tag).
+    #[test]
+    fn html_to_text_long_non_ascii_input() {
+        let unit = "<p>Déjà vu — 日本</p>";
+        let html = unit.repeat(5_000);
+        let text = html_to_text(&html);
+        assert_eq!(text, vec!["Déjà vu — 日本"; 5_000].join(" "));
     }
 }
