@@ -35,8 +35,8 @@ const DELIVERIES: usize = 120;
 const SENDERS: usize = 4;
 /// Longer than the pool's acquire timeout (5 s), so requests during it cannot just wait it out;
 /// by 7 s, so that under a loaded machine (late timers, a slow restart) some request is still
-/// both sent and refused within it (at 7 s a full-suite run once saw only the refusals of the
-/// requests in flight when the server died).
+/// both sent and refused within it (at 7 s, one full-suite run saw three refusals, none of a
+/// request sent inside the outage).
 const OUTAGE: Duration = Duration::from_secs(12);
 
 /// One attempt of one delivery, as its sender saw it.

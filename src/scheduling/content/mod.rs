@@ -173,7 +173,10 @@ mod tests {
             ("<Style type=\"t\">p{}</STYLE>after", "after"),
             ("<script>if (a < b) {}</script>ok", "ok"),
             // An unclosed block is an ordinary tag; an unclosed tag ends the text.
-            ("<style>no end, then <b>bold</b> text", "no end, then bold text"),
+            (
+                "<style>no end, then <b>bold</b> text",
+                "no end, then bold text",
+            ),
             ("before <a href=", "before"),
             // Only `<style`/`<script` prefixes start a block.
             ("<stylesheet>x</stylesheet>y", "x y"),
