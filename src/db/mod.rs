@@ -55,8 +55,8 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<PgPool, sqlx::Er
 }
 
 /// The pool of `serve`, the process a voice caller waits on: all `max_connections` are opened
-/// before it returns and kept (the pool never reaps below its minimum), and each new
-/// connection first runs the statements of a `tool-calls` answer once ([`warm_up`]). A
+/// (concurrently) before it returns and kept (the pool reopens what it reaps), and each new
+/// connection first runs the statements of a `tool-calls` answer ([`warm_up`]). A
 /// connection's first statements otherwise pay for the backend's catalog loading and their
 /// own parsing and planning: the first burst of calls after a start, a deploy or a connection's
 /// replacement waited twice as long (docs/benchmarks.md, voice tools). Open it on a migrated
@@ -70,13 +70,35 @@ pub async fn connect_service_with(
     options: sqlx::postgres::PgConnectOptions,
     max_connections: u32,
 ) -> Result<PgPool, sqlx::Error> {
-    PgPoolOptions::new()
+    let pool = PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         .after_connect(|conn, _meta| Box::pin(warm_up(conn)))
-        .connect_with(options)
-        .await
+        .connect_lazy_with(options);
+    // All at once, not one after another (which is how the pool would open its minimum): a
+    // remote database is tens of milliseconds away, and twenty handshakes and warm-ups in a row
+    // would outlast the acquire timeout and fail the start.
+    let opened = futures::future::join_all((0..max_connections).map(|_| pool.acquire())).await;
+    let mut held = Vec::with_capacity(opened.len());
+    let mut refused = None;
+    for conn in opened {
+        match conn {
+            Ok(c) => held.push(c),
+            Err(e) => refused = Some(e),
+        }
+    }
+    match (held.is_empty(), refused) {
+        (true, Some(e)) => return Err(e),
+        (false, Some(e)) => tracing::warn!(
+            error = %e,
+            opened = held.len(),
+            "not every service connection could be opened; the pool opens the rest when needed"
+        ),
+        _ => {}
+    }
+    drop(held);
+    Ok(pool)
 }
 
 /// Executions of a prepared statement PostgreSQL plans with the parameters' values before it
