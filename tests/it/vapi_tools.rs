@@ -1315,17 +1315,31 @@ async fn the_service_pool_opens_warm_connections(pool: PgPool) {
         held.push(conn);
     }
     drop(held);
-    clinic(&served, "America/Chicago").await;
+    answers_a_range_then_closes(&pool, served, "America/Chicago").await;
+}
+
+/// A clinic seeded through `seed` in `tz` gets a `check_availability_range` answer from a
+/// router serving from `served`; then `served` is closed.
+async fn answers_a_range_then_closes(seed: &PgPool, served: PgPool, tz: &str) {
+    clinic(seed, tz).await;
     let st = state(&served);
     let r = tool(
         &st,
-        "call-warm",
+        "call-pool",
         "check_availability_range",
         json!({"days_ahead": 2}),
     )
     .await;
     assert_eq!(r["success"], true, "{r}");
     served.close().await;
+}
+
+/// Runs one statement built at run time (role names cannot be bound).
+async fn exec(pool: &PgPool, sql: String) {
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .execute(pool)
+        .await
+        .unwrap();
 }
 
 /// On a database without the service's tables the warm-up only leaves connections cold.
@@ -1347,39 +1361,22 @@ async fn the_service_pool_opens_on_a_database_without_the_tables(pool: PgPool) {
 #[sqlx::test(migrations = "./migrations")]
 async fn the_service_pool_starts_with_the_connections_it_can_open(pool: PgPool) {
     let role = format!("odis_limited_{}", Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "CREATE ROLE {role} LOGIN CONNECTION LIMIT 2"
-    )))
-    .execute(&pool)
-    .await
-    .unwrap();
+    exec(
+        &pool,
+        format!("CREATE ROLE {role} LOGIN CONNECTION LIMIT 2"),
+    )
+    .await;
     // The tables' owner's privileges (a superuser would not be held to the limit).
     let me: String = sqlx::query_scalar("SELECT quote_ident(current_user)")
         .fetch_one(&pool)
         .await
         .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("GRANT {me} TO {role}")))
-        .execute(&pool)
-        .await
-        .unwrap();
+    exec(&pool, format!("GRANT {me} TO {role}")).await;
     let options = (*pool.connect_options()).clone().username(&role);
     let served = odis_worker::db::connect_service_with(options, 4)
         .await
         .unwrap();
     assert_eq!(served.size(), 2);
-    clinic(&pool, "America/Denver").await;
-    let st = state(&served);
-    let r = tool(
-        &st,
-        "call-limited",
-        "check_availability_range",
-        json!({"days_ahead": 1}),
-    )
-    .await;
-    assert_eq!(r["success"], true, "{r}");
-    served.close().await;
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP ROLE {role}")))
-        .execute(&pool)
-        .await
-        .unwrap();
+    answers_a_range_then_closes(&pool, served, "America/Denver").await;
+    exec(&pool, format!("DROP ROLE {role}")).await;
 }
