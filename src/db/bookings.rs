@@ -7,6 +7,7 @@ use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
 use uuid::Uuid;
 
+use crate::domain::name_match::{names_match, SIMILAR_ENOUGH};
 use crate::domain::status::{AppointmentStatus, BookingStatus, CallStatus};
 use crate::domain::tool_refs::HOLD_MAX_LIVE_MINUTES;
 
@@ -108,9 +109,21 @@ pub struct Found {
 pub const SOURCE_BOOKING: &str = "booking";
 pub const SOURCE_APPOINTMENT: &str = "appointment";
 
+/// A candidate of the lookup: the appointment and how close its names are (trigram similarity).
+#[derive(sqlx::FromRow)]
+struct Candidate {
+    #[sqlx(flatten)]
+    found: Found,
+    owner_similarity: f32,
+    pet_similarity: f32,
+}
+
+/// The candidates one lookup weighs at most (a clinic-local day of one clinic).
+const CANDIDATES: i64 = 20;
+
 /// The live appointment of `owner` and `pet` starting in `[from, to)` (the clinic-local day) in
-/// any of `clinic_ids`, best name match first. Names match case-insensitively when one contains
-/// the other or their trigram similarity is at least 0.3.
+/// any of `clinic_ids`, best name match first. The statement proposes appointments whose names
+/// contain, are contained in, or resemble the spoken ones; `domain::name_match` decides.
 pub async fn find_for_owner(
     ex: impl PgExecutor<'_>,
     clinic_ids: &[Uuid],
@@ -119,14 +132,15 @@ pub async fn find_for_owner(
     owner: &str,
     pet: &str,
 ) -> Result<Option<Found>, sqlx::Error> {
-    sqlx::query_as(
+    let candidates: Vec<Candidate> = sqlx::query_as(
         "WITH q AS (SELECT lower(btrim($4)) AS owner, lower(btrim($5)) AS pet)
          SELECT x.* FROM (
            SELECT $6::text AS source, a.id, a.clinic_id, lower(a.time_range) AS starts_at,
                   upper(a.time_range) AS ends_at, a.client_name, a.client_phone, a.patient_name,
                   a.provider_name, a.appointment_type, a.room_id, a.pims_appointment_id,
                   NULL::text AS confirmation_number,
-                  similarity(lower(a.client_name), q.owner) + similarity(lower(a.patient_name), q.pet) AS score
+                  coalesce(similarity(lower(a.client_name), q.owner), 0) AS owner_similarity,
+                  coalesce(similarity(lower(a.patient_name), q.pet), 0) AS pet_similarity
            FROM schedule_appointments a, q
            WHERE a.clinic_id = ANY($1) AND a.time_range && tstzrange($2, $3)
              AND lower(a.time_range) >= $2 AND lower(a.time_range) < $3
@@ -134,28 +148,29 @@ pub async fn find_for_owner(
              AND a.status IS DISTINCT FROM $8 AND a.status IS DISTINCT FROM $9
              AND (strpos(lower(nullif(btrim(a.client_name), '')), q.owner) > 0
                   OR strpos(q.owner, lower(nullif(btrim(a.client_name), ''))) > 0
-                  OR similarity(lower(a.client_name), q.owner) >= 0.3)
+                  OR similarity(lower(a.client_name), q.owner) >= $12)
              AND (strpos(lower(nullif(btrim(a.patient_name), '')), q.pet) > 0
                   OR strpos(q.pet, lower(nullif(btrim(a.patient_name), ''))) > 0
-                  OR similarity(lower(a.patient_name), q.pet) >= 0.3)
+                  OR similarity(lower(a.patient_name), q.pet) >= $12)
            UNION ALL
            SELECT $7::text, b.id, b.clinic_id, lower(b.time_range), upper(b.time_range),
                   b.client_name, b.client_phone, b.patient_name, NULL, b.reason, NULL,
                   b.pims_appointment_id, b.confirmation_number,
-                  similarity(lower(b.client_name), q.owner) + similarity(lower(b.patient_name), q.pet)
+                  coalesce(similarity(lower(b.client_name), q.owner), 0),
+                  coalesce(similarity(lower(b.patient_name), q.pet), 0)
            FROM vapi_bookings b, q
            WHERE b.clinic_id = ANY($1) AND b.time_range && tstzrange($2, $3)
              AND lower(b.time_range) >= $2 AND lower(b.time_range) < $3
              AND (b.status = $10 OR (b.status = $11 AND (b.hold_expires_at IS NULL OR b.hold_expires_at > now())))
              AND (strpos(lower(nullif(btrim(b.client_name), '')), q.owner) > 0
                   OR strpos(q.owner, lower(nullif(btrim(b.client_name), ''))) > 0
-                  OR similarity(lower(b.client_name), q.owner) >= 0.3)
+                  OR similarity(lower(b.client_name), q.owner) >= $12)
              AND (strpos(lower(nullif(btrim(b.patient_name), '')), q.pet) > 0
                   OR strpos(q.pet, lower(nullif(btrim(b.patient_name), ''))) > 0
-                  OR similarity(lower(b.patient_name), q.pet) >= 0.3)
+                  OR similarity(lower(b.patient_name), q.pet) >= $12)
          ) x
-         ORDER BY x.score DESC, x.starts_at
-         LIMIT 1",
+         ORDER BY x.owner_similarity + x.pet_similarity DESC, x.starts_at
+         LIMIT $13",
     )
     .bind(clinic_ids)
     .bind(from)
@@ -168,8 +183,17 @@ pub async fn find_for_owner(
     .bind(AppointmentStatus::NoShow.as_str())
     .bind(BookingStatus::Confirmed.as_str())
     .bind(BookingStatus::Pending.as_str())
-    .fetch_optional(ex)
-    .await
+    .bind(SIMILAR_ENOUGH)
+    .bind(CANDIDATES)
+    .fetch_all(ex)
+    .await?;
+    Ok(candidates
+        .into_iter()
+        .find(|c| {
+            names_match(owner, c.found.client_name.as_deref(), c.owner_similarity)
+                && names_match(pet, c.found.patient_name.as_deref(), c.pet_similarity)
+        })
+        .map(|c| c.found))
 }
 
 /// Cancels a live booking; false when it was no longer live (cancelled concurrently).

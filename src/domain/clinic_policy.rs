@@ -111,6 +111,14 @@ impl CallPolicy {
     }
 }
 
+/// Whether the clinic's calendar of record is a practice-management system (`clinics.pims_type`
+/// set, and not `none`). There is no write-back to a PIMS, so whatever the voice assistant books,
+/// cancels or moves there must be entered by staff, and the caller is told so
+/// (`docs/behaviour.md#vapi-tools-booking`).
+pub fn calendar_is_in_pims(pims_type: Option<&str>) -> bool {
+    pims_type.is_some_and(|p| !p.trim().is_empty() && !p.trim().eq_ignore_ascii_case("none"))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -177,6 +185,21 @@ mod tests {
         let table = [(1, true), (2, true), (3, false), (4, false)];
         for (attempt, ok) in table {
             assert_eq!(p.may_retry_after(attempt), ok, "attempt {attempt}");
+        }
+    }
+
+    #[test]
+    fn a_pims_calendar_is_one_with_a_real_pims_type() {
+        for (pims_type, want) in [
+            (None, false),
+            (Some(""), false),
+            (Some("  "), false),
+            (Some("none"), false),
+            (Some("None"), false),
+            (Some("idexx_neo"), true),
+            (Some("avimark"), true),
+        ] {
+            assert_eq!(calendar_is_in_pims(pims_type), want, "{pims_type:?}");
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod extreme;
 pub mod inbound_outcome;
 pub mod legacy;
 pub mod mask;
+pub mod name_match;
 pub mod nl_date;
 pub mod phone;
 pub mod provider_limits;

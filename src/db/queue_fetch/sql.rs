@@ -158,7 +158,47 @@ pub async fn ack_and_fetch(
     limit: usize,
     acks: &Acks,
 ) -> Result<Vec<PgTask>, Error> {
-    let mut rows: Vec<JobRow> = sqlx::query_as(ACK_AND_FETCH)
+    let mut attempt = 1;
+    let mut rows = loop {
+        match run_ack_and_fetch(pool, worker, queue, limit, acks).await {
+            Err(e) if attempt < ATTEMPTS && is_deadlock(&e) => {
+                tracing::debug!(queue, attempt, "job acknowledgement deadlocked; sent again");
+                attempt += 1;
+            }
+            other => break other?,
+        }
+    };
+    rows.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)));
+    rows.into_iter().map(JobRow::into_task).collect()
+}
+
+/// How many times one statement is sent when PostgreSQL picks it as a deadlock's victim.
+///
+/// Two statements of one worker can be in flight at once (a fetch beside a fetch or beside an
+/// acknowledgement), and a job's `Running` mark may ride in one while its result rides in the
+/// other. Each statement updates its rows in the order its plan visits them, so two such jobs
+/// taken in opposite orders wait on each other, and PostgreSQL aborts one statement after
+/// `deadlock_timeout`. The aborted statement changed nothing (one statement, one transaction),
+/// and each of its parts is safe to repeat (rows are updated by primary key and owner; claiming
+/// skips locked rows), so it is sent again; ordering the rows with `FOR UPDATE` instead would cost
+/// a WAL record per job on every cycle to avoid a rare one-second wait.
+const ATTEMPTS: u32 = 3;
+
+/// PostgreSQL's `deadlock_detected` (40P01) and `serialization_failure` (40001).
+fn is_deadlock(e: &sqlx::Error) -> bool {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|code| code == "40P01" || code == "40001")
+}
+
+async fn run_ack_and_fetch(
+    pool: &PgPool,
+    worker: &str,
+    queue: &str,
+    limit: usize,
+    acks: &Acks,
+) -> Result<Vec<JobRow>, sqlx::Error> {
+    sqlx::query_as(ACK_AND_FETCH)
         .bind(worker)
         .bind(queue)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
@@ -168,7 +208,5 @@ pub async fn ack_and_fetch(
         .bind(&acks.results)
         .bind(&acks.locks)
         .fetch_all(pool)
-        .await?;
-    rows.sort_by(|a, b| b.priority.cmp(&a.priority).then(a.run_at.cmp(&b.run_at)));
-    rows.into_iter().map(JobRow::into_task).collect()
+        .await
 }

@@ -17,6 +17,7 @@ use super::{args, remember, replayed, Ctx, Reply, ToolCall, ToolError};
 use crate::db;
 use crate::db::bookings::{Audit, Found, SOURCE_APPOINTMENT, SOURCE_BOOKING};
 use crate::db::tool_clinic::ToolClinic;
+use crate::domain::clinic_policy::calendar_is_in_pims;
 use crate::domain::clock::{local_date, local_to_utc};
 use crate::domain::nl_date::parse_date;
 use crate::domain::spoken_time::{iso_date, spoken_date, spoken_time, time_24};
@@ -126,6 +127,21 @@ async fn cancel_found(
     }
 }
 
+/// Whether staff must mirror a change to `f` in the clinic's PIMS: it came from the PIMS, or the
+/// clinic keeps its calendar there (there is no write-back).
+fn pims_update_required(clinic: &ToolClinic, f: &Found) -> bool {
+    f.pims_appointment_id.is_some() || calendar_is_in_pims(clinic.pims_type.as_deref())
+}
+
+/// What the caller is told after a change staff must mirror in the PIMS; nothing otherwise.
+fn pims_tail(required: bool) -> &'static str {
+    if required {
+        " Our team will also update it in the clinic's scheduling system."
+    } else {
+        ""
+    }
+}
+
 fn audit<'a>(f: &'a Found, action: &'a str, reason: &'a str, call: Option<&'a str>) -> Audit<'a> {
     Audit {
         clinic_id: f.clinic_id,
@@ -155,6 +171,10 @@ pub async fn cancel(
     if let Some(prev) = replayed(ctx, &mut tx, call).await? {
         return Ok(prev);
     }
+    // The call's row is locked before the appointment's, the order of a booking and of the
+    // end-of-call report (which locks the call, then confirms its holds): a cancel of this
+    // call's own hold racing its report waits instead of deadlocking.
+    let call_row = ctx.call_row(&mut tx, clinic.id, true).await?;
     let found = find(&mut tx, clinic, tz, date, &owner, &pet).await?;
     let Some(f) = found else {
         return Ok(not_found(&pet, date, "").to_value());
@@ -169,12 +189,13 @@ pub async fn cancel(
     .await?;
     let data = found_json(&f, tz);
     let patient = f.patient_name.clone().unwrap_or(pet);
-    if let Some((row, _)) = ctx.call_row(&mut tx, clinic.id, true).await? {
+    let pims = pims_update_required(clinic, &f);
+    if let Some((row, _)) = call_row {
         let appointment = json!({
             "date": data["appointment_date"], "time": data["appointment_time"],
             "client_name": f.client_name, "client_phone": f.client_phone,
             "patient_name": patient, "cancelled_appointment_id": f.id,
-            "cancelled_at": ctx.now.to_rfc3339(),
+            "cancelled_at": ctx.now.to_rfc3339(), "pims_update_required": pims,
         });
         db::inbound_calls::record_tool_outcome(
             &mut tx,
@@ -185,11 +206,12 @@ pub async fn cancel(
         .await?;
     }
     let reply = Reply::ok(
-        format!("Done! I've cancelled {patient}'s appointment on {} at {}. Is there anything else I can help you with?",
-            data["formatted_date"].as_str().unwrap_or_default(), data["formatted_time"].as_str().unwrap_or_default()),
+        format!("Done! I've cancelled {patient}'s appointment on {} at {}.{} Is there anything else I can help you with?",
+            data["formatted_date"].as_str().unwrap_or_default(), data["formatted_time"].as_str().unwrap_or_default(),
+            pims_tail(pims)),
         json!({"cancelled": true, "appointment_id": f.id, "source": f.source,
                "pims_appointment_id": f.pims_appointment_id, "cancelled_at": ctx.now.to_rfc3339(),
-               "appointment": data}),
+               "pims_update_required": pims, "appointment": data}),
     )
     .to_value();
     remember(ctx, &mut tx, call, &reply).await?;
@@ -228,6 +250,8 @@ pub async fn reschedule(
         Err(r) => return Ok(r.to_value()),
     };
     let tz = ctx.tz(clinic);
+    // Call row first, as in `cancel`.
+    let call_row = ctx.call_row(&mut tx, clinic.id, true).await?;
     let Some(f) = find(&mut tx, clinic, tz, old_date, &owner, &pet).await? else {
         return Ok(not_found(&pet, old_date, ", or schedule a new appointment").to_value());
     };
@@ -245,6 +269,7 @@ pub async fn reschedule(
         time,
         reason: args::text(a, "reason").unwrap_or_else(|| "Rescheduled via phone".into()),
         schedule_tz: rules.tz,
+        call_row,
     };
     match move_in_tx(ctx, clinic, call, &mut tx, &mv).await? {
         Ok(reply) => {
@@ -268,6 +293,8 @@ struct Move<'a> {
     time: NaiveTime,
     reason: String,
     schedule_tz: Tz,
+    /// The call's row and its clinic, locked before the original was.
+    call_row: Option<(Uuid, Uuid)>,
 }
 
 /// Holds the new slot, writes the audit row and the call's outcome. `Err` carries the
@@ -280,7 +307,7 @@ async fn move_in_tx(
     mv: &Move<'_>,
 ) -> Result<Result<Reply, Reply>, sqlx::Error> {
     let (f, avail) = (mv.found, availability_clinic(clinic));
-    let call_row = ctx.call_row(tx, clinic.id, true).await?;
+    let call_row = mv.call_row;
     let patient = f.patient_name.clone().unwrap_or_else(|| mv.pet.to_string());
     let client = f
         .client_name
@@ -339,21 +366,23 @@ async fn move_in_tx(
     db::bookings::insert_audit(tx, &entry).await?;
     let old = found_json(f, ctx.tz(clinic));
     let new = json!({"date": iso_date(mv.date), "time": time_24(local)});
+    let pims = pims_update_required(clinic, f);
     if let Some((row, _)) = call_row {
         let appointment = json!({
             "date": new["date"], "time": new["time"], "client_name": client,
             "client_phone": phone, "patient_name": patient, "booking_id": id,
             "confirmation_number": number, "original_date": old["appointment_date"],
             "original_time": old["appointment_time"], "rescheduled_at": ctx.now.to_rfc3339(),
+            "pims_update_required": pims,
         });
         let outcome = ToolOutcome::Rescheduled.as_str();
         db::inbound_calls::record_tool_outcome(tx, row, outcome, &appointment).await?;
     }
     Ok(Ok(Reply::ok(
-        format!("Perfect! I've rescheduled {patient}'s appointment to {} on {}. Your new confirmation number is {number}. Is there anything else I can help you with?",
-            spoken_time(local), spoken_date(mv.date)),
+        format!("Perfect! I've rescheduled {patient}'s appointment to {} on {}. Your new confirmation number is {number}.{} Is there anything else I can help you with?",
+            spoken_time(local), spoken_date(mv.date), pims_tail(pims)),
         json!({"rescheduled": true, "original_appointment_id": f.id, "new_booking_id": id,
-               "confirmation_number": number,
+               "confirmation_number": number, "pims_update_required": pims,
                "old_datetime": {"date": old["appointment_date"], "time": old["appointment_time"]},
                "new_datetime": new}),
     )))

@@ -13,6 +13,7 @@ use super::{args, remember, replayed, Ctx, Reply, ToolCall, ToolError};
 use crate::db;
 use crate::db::bookings::NewHold;
 use crate::db::tool_clinic::ToolClinic;
+use crate::domain::clinic_policy::calendar_is_in_pims;
 use crate::domain::clock::{local_date, local_to_utc};
 use crate::domain::nl_date::{parse_date, parse_time};
 use crate::domain::slots::{nearest_open, Slot};
@@ -289,10 +290,7 @@ async fn book_in_tx(
 ) -> Result<Reply, sqlx::Error> {
     let avail = availability_clinic(clinic);
     let call_row = ctx.call_row(tx, clinic.id, true).await?;
-    let pims = clinic
-        .pims_type
-        .as_deref()
-        .is_some_and(|p| !p.is_empty() && p != "none");
+    let pims = calendar_is_in_pims(clinic.pims_type.as_deref());
     let who = Holder {
         client_name: &req.client_name,
         client_phone: &req.client_phone,
