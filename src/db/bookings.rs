@@ -2,6 +2,8 @@
 //! `schedule_appointments`, cancellation, and `appointment_audit_log`
 //! (`docs/behaviour.md#vapi-tools-booking`, `docs/behaviour.md#vapi-tools-holds`).
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgExecutor};
@@ -304,42 +306,56 @@ pub struct HoldSweep {
     pub expired: u64,
 }
 
-/// The sweeper's pass over pending holds: confirm those whose call has ended (its report may
-/// never come, or came before the booking), keep alive those whose call is still live (for at
-/// most an hour after booking), expire the rest once `hold_expires_at` has passed.
+/// Every VAPI call row, inbound and outbound, by the columns the hold sweep reads: a hold
+/// booked during an outbound call is settled by that call's row like any other
+/// (`docs/behaviour.md#vapi-tools-holds`). A plain `UNION ALL` that PostgreSQL flattens, so each
+/// table is still probed through its `vapi_call_id` index.
+const CALL_ROWS: &str = "(SELECT vapi_call_id, status, ended_at FROM inbound_calls
+                          UNION ALL SELECT vapi_call_id, status, ended_at FROM outbound_calls)";
+
+/// The sweeper's pass over pending holds: confirm those whose call (inbound or outbound) has
+/// ended (its report may never come, or came before the booking), keep alive those whose call
+/// is still live (for at most [`HOLD_MAX_LIVE_MINUTES`] after booking), expire the rest once
+/// `hold_expires_at` has passed.
 pub async fn sweep_holds(ex: &sqlx::PgPool, hold_minutes: i32) -> Result<HoldSweep, sqlx::Error> {
     let terminal: Vec<&str> = [CallStatus::Ended, CallStatus::Failed, CallStatus::Cancelled]
         .iter()
         .map(|s| s.as_str())
         .collect();
-    let confirmed = sqlx::query(
-        "UPDATE vapi_bookings b SET status = $1, hold_expires_at = NULL, updated_at = now()
-         FROM inbound_calls c
+    static CONFIRM: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE vapi_bookings b SET status = $1, hold_expires_at = NULL, updated_at = now()
+         FROM {CALL_ROWS} c
          WHERE b.status = $2 AND b.hold_expires_at > now() AND c.vapi_call_id = b.vapi_call_id
-           AND (c.status = ANY($3) OR c.ended_at IS NOT NULL)",
-    )
-    .bind(BookingStatus::Confirmed.as_str())
-    .bind(BookingStatus::Pending.as_str())
-    .bind(&terminal)
-    .execute(ex)
-    .await?
-    .rows_affected();
-    let extended = sqlx::query(
-        "UPDATE vapi_bookings b SET hold_expires_at = now() + make_interval(mins => $1), updated_at = now()
-         FROM inbound_calls c
+           AND (c.status = ANY($3) OR c.ended_at IS NOT NULL)"
+        )
+    });
+    static EXTEND: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "UPDATE vapi_bookings b SET hold_expires_at = now() + make_interval(mins => $1), updated_at = now()
+         FROM {CALL_ROWS} c
          WHERE b.status = $2 AND b.hold_expires_at > now()
            AND b.hold_expires_at < now() + make_interval(mins => $1) - interval '30 seconds'
            AND b.created_at > now() - make_interval(mins => $4)
            AND c.vapi_call_id = b.vapi_call_id
-           AND c.ended_at IS NULL AND NOT (c.status = ANY($3))",
-    )
-    .bind(hold_minutes)
-    .bind(BookingStatus::Pending.as_str())
-    .bind(&terminal)
-    .bind(i32::try_from(HOLD_MAX_LIVE_MINUTES).unwrap_or(30))
-    .execute(ex)
-    .await?
-    .rows_affected();
+           AND c.ended_at IS NULL AND NOT (c.status = ANY($3))"
+        )
+    });
+    let confirmed = sqlx::query(CONFIRM.as_str())
+        .bind(BookingStatus::Confirmed.as_str())
+        .bind(BookingStatus::Pending.as_str())
+        .bind(&terminal)
+        .execute(ex)
+        .await?
+        .rows_affected();
+    let extended = sqlx::query(EXTEND.as_str())
+        .bind(hold_minutes)
+        .bind(BookingStatus::Pending.as_str())
+        .bind(&terminal)
+        .bind(i32::try_from(HOLD_MAX_LIVE_MINUTES).unwrap_or(30))
+        .execute(ex)
+        .await?
+        .rows_affected();
     let expired = sqlx::query(
         "UPDATE vapi_bookings SET status = $1, cancelled_reason = coalesce(cancelled_reason, 'hold_expired'),
             updated_at = now()

@@ -50,7 +50,8 @@ pub struct ToolContext {
 /// The clinic of a `tool-calls` message and the calendar its assistant reads, in one statement
 /// instead of four: the clinic of the call's active mapping (by assistant, phone number, then
 /// squad, `docs/behaviour.md#vapi-clinic`), else of the call row we already have; its details
-/// and the mapping's `pims_clinic_id`; the rules and active blocked periods of
+/// and the `pims_clinic_id` of that same mapping row (a call routed by phone number or squad
+/// reads its mapping's calendar too; none when the call row names the clinic); the rules and active blocked periods of
 /// `pims_clinic_id`, else of the clinic (`docs/behaviour.md#vapi-tools-slots`); and, when
 /// `busy_window` is given, that calendar's busy intervals overlapping it. `None` when no clinic
 /// is found.
@@ -114,18 +115,18 @@ fn context_sql(with_busy: bool) -> String {
     };
     format!(
         "WITH picked AS (
-           SELECT coalesce(
-             (SELECT m.clinic_id FROM vapi_assistant_mappings m
-              WHERE m.is_active AND (m.assistant_id = $1 OR m.phone_number_id = $2 OR m.squad_id = $3)
-              ORDER BY CASE WHEN m.assistant_id = $1 THEN 0 WHEN m.phone_number_id = $2 THEN 1 ELSE 2 END
-              LIMIT 1),
-             (SELECT clinic_id FROM outbound_calls WHERE vapi_call_id = $4
-              UNION ALL SELECT clinic_id FROM inbound_calls WHERE vapi_call_id = $4
-              LIMIT 1)) AS id
+           SELECT coalesce(m.clinic_id,
+                    (SELECT clinic_id FROM outbound_calls WHERE vapi_call_id = $4
+                     UNION ALL SELECT clinic_id FROM inbound_calls WHERE vapi_call_id = $4
+                     LIMIT 1)) AS id,
+                  m.pims_clinic_id
+           FROM (SELECT) one
+           LEFT JOIN (SELECT m.clinic_id, m.pims_clinic_id FROM vapi_assistant_mappings m
+                      WHERE m.is_active AND (m.assistant_id = $1 OR m.phone_number_id = $2 OR m.squad_id = $3)
+                      ORDER BY CASE WHEN m.assistant_id = $1 THEN 0 WHEN m.phone_number_id = $2 THEN 1 ELSE 2 END
+                      LIMIT 1) m ON true
          ), clinic AS (
-           SELECT c.id, c.name, c.timezone, c.pims_type, c.business_hours,
-                  (SELECT m.pims_clinic_id FROM vapi_assistant_mappings m
-                   WHERE m.assistant_id = $1 AND m.is_active AND m.clinic_id = c.id) AS pims_clinic_id
+           SELECT c.id, c.name, c.timezone, c.pims_type, c.business_hours, p.pims_clinic_id
            FROM picked p JOIN clinics c ON c.id = p.id
          )
          SELECT k.id, k.name, k.timezone, k.pims_type, k.business_hours, k.pims_clinic_id,

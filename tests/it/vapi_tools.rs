@@ -1380,3 +1380,283 @@ async fn the_service_pool_starts_with_the_connections_it_can_open(pool: PgPool) 
     answers_a_range_then_closes(&pool, served, "America/Denver").await;
     exec(&pool, format!("DROP ROLE {role}")).await;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Routing by phone number, id-less tool calls, outbound holds, a failed clinic lookup
+// ---------------------------------------------------------------------------------------------
+
+/// A `tool-calls` message of `call` (the whole `call` object) with the tool calls as given.
+fn tool_message(call: Value, tool_calls: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({"message": {
+        "type": "tool-calls", "call": call, "toolCallList": tool_calls
+    }}))
+    .unwrap()
+}
+
+/// Sends a `tool-calls` message and returns its entries, each `result` parsed.
+async fn tool_entries(st: &AppState, body: &[u8]) -> Vec<(Value, Value)> {
+    let (status, body) = send(st, vapi_request(body)).await;
+    assert_eq!(status, 200, "{body}");
+    body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let text = e["result"].as_str().unwrap_or_else(|| panic!("{e}"));
+            (e["toolCallId"].clone(), serde_json::from_str(text).unwrap())
+        })
+        .collect()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_call_routed_by_phone_number_reads_and_books_its_mappings_pims_calendar(pool: PgPool) {
+    // The calendar clinic: Tuesdays 09:00–12:00 in 30-minute slots.
+    let (calendar, tz, day) = tuesday_clinic(&pool, 1).await;
+    // The calling clinic answers a phone number; its calendar would be the default
+    // 08:00–18:00 in 15-minute slots.
+    let front = seed::clinic(
+        &pool,
+        ClinicOpts::named("Front Desk Vet", "America/New_York"),
+    )
+    .await;
+    seed::assistant_mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id: front,
+            assistant_id: "asst_front_desk".into(),
+            phone_number_id: Some("pn_front_desk".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    sqlx::query("UPDATE vapi_assistant_mappings SET pims_clinic_id = $1 WHERE clinic_id = $2")
+        .bind(calendar)
+        .bind(front)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let st = state(&pool);
+    // No assistant id VAPI knows us by (a squad member or transient assistant): the phone
+    // number picks the mapping.
+    let call = json!({"id": "call-by-number", "type": "inboundPhoneCall",
+                      "assistantId": "asst_transient", "phoneNumberId": "pn_front_desk"});
+    let ask = json!([{"id": "tc-ask", "function": {"name": "check_availability",
+                      "arguments": {"date": day.to_string()}}}]);
+    let answers = tool_entries(&st, &tool_message(call.clone(), ask)).await;
+    let r = &answers[0].1;
+    assert_eq!(r["success"], true, "{r}");
+    assert_eq!(
+        times(r),
+        ["9:00 AM", "9:30 AM", "10:00 AM", "10:30 AM", "11:00 AM", "11:30 AM"],
+        "the pims clinic's grid, not the calling clinic's default"
+    );
+    let book = json!([{"id": "tc-book", "function": {"name": "book_appointment",
+                       "arguments": booking_args(day, "9 am", "Maria Lopez")}}]);
+    let answers = tool_entries(&st, &tool_message(call.clone(), book)).await;
+    assert_eq!(answers[0].1["success"], true, "{}", answers[0].1);
+    let (clinic_id, start, meta): (Uuid, DateTime<Utc>, Value) =
+        sqlx::query_as("SELECT clinic_id, lower(time_range), metadata FROM vapi_bookings")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(clinic_id, calendar);
+    assert_eq!(start, at(tz, day, 9, 0));
+    assert_eq!(meta["calling_clinic_id"], json!(front));
+    // The hold counts on the pims calendar (capacity 1) for the next caller.
+    let again = json!([{"id": "tc-again", "function": {"name": "check_availability",
+                        "arguments": {"date": day.to_string()}}}]);
+    let answers = tool_entries(&st, &tool_message(call, again)).await;
+    assert!(!times(&answers[0].1).contains(&"9:00 AM".to_string()));
+    // The call row belongs to the calling clinic.
+    let (row_clinic, ..) = call_row(&pool, "call-by-number").await;
+    assert_eq!(row_clinic, front);
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn tool_calls_without_an_id_are_neither_replayed_nor_remembered(pool: PgPool) {
+    let (_clinic, _tz, day) = tuesday_clinic(&pool, 2).await;
+    let st = state(&pool);
+    let call = json!({"id": "call-no-ids", "type": "inboundPhoneCall", "assistantId": ASSISTANT});
+    let mut numbers = Vec::new();
+    for time in ["9 am", "10 am"] {
+        // Same position (0), same VAPI call, no id: `unknown-0` both times.
+        let list = json!([{"function": {"name": "book_appointment",
+                           "arguments": booking_args(day, time, "Maria Lopez")}}]);
+        let answers = tool_entries(&st, &tool_message(call.clone(), list)).await;
+        let (id, r) = &answers[0];
+        assert_eq!(id, "unknown-0");
+        assert_eq!(r["success"], true, "{r}");
+        numbers.push(r["data"]["confirmation_number"].clone());
+    }
+    assert_ne!(numbers[0], numbers[1], "the second call was not a replay");
+    let starts: Vec<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT lower(time_range) FROM vapi_bookings ORDER BY 1")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(starts.len(), 2);
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_tool_results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "a made-up id is no key for a stored answer");
+    // A tool call with its id is still remembered.
+    let r = tool(
+        &st,
+        "call-no-ids",
+        "book_appointment",
+        booking_args(day, "11 am", "Maria Lopez"),
+    )
+    .await;
+    assert_eq!(r["success"], true, "{r}");
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_tool_results")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 1);
+}
+
+/// Books `time` on `day` during outbound call `vapi_call_id` (an `outbound_calls` row of
+/// `clinic_id`, `in-progress`) and returns the confirmation number.
+async fn outbound_hold(
+    pool: &PgPool,
+    st: &AppState,
+    clinic_id: Uuid,
+    day: NaiveDate,
+    vapi_call_id: &str,
+    time: &str,
+) -> String {
+    let case = seed::case(
+        pool,
+        seed::CaseOpts {
+            clinic_id,
+            ..Default::default()
+        },
+    )
+    .await;
+    let row = seed::outbound_call(
+        pool,
+        seed::OutboundCallOpts {
+            clinic_id,
+            case_id: case.id,
+            status: "in-progress".into(),
+            ..Default::default()
+        },
+    )
+    .await;
+    sqlx::query("UPDATE outbound_calls SET vapi_call_id = $1, started_at = now() WHERE id = $2")
+        .bind(vapi_call_id)
+        .bind(row)
+        .execute(pool)
+        .await
+        .unwrap();
+    let call = json!({"id": vapi_call_id, "type": "outboundPhoneCall", "assistantId": ASSISTANT});
+    let list = json!([{"id": format!("tc-{vapi_call_id}"), "function": {"name": "book_appointment",
+                       "arguments": booking_args(day, time, "Dana Owner")}}]);
+    let answers = tool_entries(st, &tool_message(call, list)).await;
+    let r = &answers[0].1;
+    assert_eq!(r["success"], true, "{r}");
+    r["data"]["confirmation_number"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_hold_booked_during_an_outbound_call_is_confirmed_when_that_call_ends(pool: PgPool) {
+    odis_worker::jobs::setup(&pool).await.unwrap();
+    let (clinic_id, _tz, day) = tuesday_clinic(&pool, 2).await;
+    let st = state(&pool);
+    let ctx = context(&pool, crate::helpers::app::NO_PROVIDERS);
+
+    // The sweeper: a live outbound call keeps its hold alive, its end confirms it.
+    let swept = outbound_hold(&pool, &st, clinic_id, day, "call-out-swept", "9 am").await;
+    let (status, _, inbound, ..) = booking_row(&pool, &swept).await;
+    assert_eq!((status.as_str(), inbound), ("pending", None));
+    sqlx::query("UPDATE vapi_bookings SET hold_expires_at = now() + interval '10 seconds'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let s = odis_worker::jobs::sweep::run(&ctx).await.unwrap();
+    assert_eq!(
+        (s.holds_confirmed, s.holds_extended, s.holds_expired),
+        (0, 1, 0)
+    );
+    sqlx::query(
+        "UPDATE outbound_calls SET status = 'ended', ended_at = now()
+         WHERE vapi_call_id = 'call-out-swept'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let s = odis_worker::jobs::sweep::run(&ctx).await.unwrap();
+    assert_eq!(
+        (s.holds_confirmed, s.holds_extended, s.holds_expired),
+        (1, 0, 0)
+    );
+    let (status, hold, ..) = booking_row(&pool, &swept).await;
+    assert_eq!((status.as_str(), hold), ("confirmed", None));
+
+    // The outbound call's end-of-call report confirms its hold too.
+    let reported = outbound_hold(&pool, &st, clinic_id, day, "call-out-report", "10 am").await;
+    let report = serde_json::to_vec(&json!({"message": {
+        "type": "end-of-call-report", "endedReason": "customer-ended-call",
+        "startedAt": "2026-11-30T17:00:00Z", "endedAt": "2026-11-30T17:04:00Z",
+        "call": {"id": "call-out-report", "type": "outboundPhoneCall", "assistantId": ASSISTANT},
+        "artifact": {"transcript": "AI: Hello\nUser: Book Luna in."},
+        "analysis": {"summary": "Booked."}
+    }}))
+    .unwrap();
+    let (s, body) = send(&st, vapi_request(&report)).await;
+    assert_eq!(s, 200, "{body}");
+    let (status, hold, ..) = booking_row(&pool, &reported).await;
+    assert_eq!((status.as_str(), hold), ("confirmed", None));
+    let call_status: String = sqlx::query_scalar(
+        "SELECT status FROM outbound_calls WHERE vapi_call_id = 'call-out-report'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(call_status, "ended");
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn a_failed_clinic_lookup_answers_database_error_not_clinic_not_found(pool: PgPool) {
+    let (_clinic, _tz, day) = tuesday_clinic(&pool, 2).await;
+    let st = state(&pool);
+    // The lookup statement reads the schedule config; without it the query fails (this
+    // test's database is its own).
+    sqlx::query("ALTER TABLE clinic_schedule_config RENAME TO clinic_schedule_config_gone")
+        .execute(&pool)
+        .await
+        .unwrap();
+    for (name, args) in [
+        ("check_availability", json!({"date": day.to_string()})),
+        ("book_appointment", booking_args(day, "9 am", "Maria Lopez")),
+        ("get_clinic_hours", json!({})),
+    ] {
+        let r = tool(&st, "call-db-down", name, args).await;
+        assert_eq!(r["success"], false, "{name}: {r}");
+        assert_eq!(r["error"], "database_error", "{name}: {r}");
+    }
+    sqlx::query("ALTER TABLE clinic_schedule_config_gone RENAME TO clinic_schedule_config")
+        .execute(&pool)
+        .await
+        .unwrap();
+    // An assistant nobody maps is still `clinic_not_found`.
+    let call =
+        json!({"id": "call-nobody", "type": "inboundPhoneCall", "assistantId": "asst_nobody"});
+    let list =
+        json!([{"id": "tc-nobody", "function": {"name": "get_clinic_hours", "arguments": {}}}]);
+    let answers = tool_entries(&st, &tool_message(call, list)).await;
+    assert_eq!(
+        answers[0].1["error"], "clinic_not_found",
+        "{}",
+        answers[0].1
+    );
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_bookings")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}

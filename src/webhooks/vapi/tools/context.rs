@@ -24,8 +24,11 @@ pub struct Ctx<'a> {
     pub assistant_id: Option<String>,
     /// `call.type` is `inboundPhoneCall`: the tools may create the call's inbound row.
     pub inbound: bool,
-    /// `None`: no assistant mapping and no call row names the clinic.
+    /// `None`: no assistant mapping and no call row names the clinic, or the lookup failed.
     pub clinic: Option<ToolClinic>,
+    /// The clinic lookup failed on our side: every tool answers `database_error`, not
+    /// `clinic_not_found` (the clinic may well exist; `docs/behaviour.md#vapi-tools`).
+    pub lookup_failed: bool,
     /// The schedule rules and blocked periods of the availability clinic, read with the clinic
     /// (`None`: no clinic, or its availability clinic does not exist).
     rules: Option<(ScheduleRules, Vec<BlockedPeriod>)>,
@@ -50,8 +53,8 @@ impl<'a> Ctx<'a> {
     /// Resolves the calling clinic and its calendar's rules once for the whole message, in one
     /// query; when one of `tools` (canonical names) reads availability, the same query brings
     /// the calendar's busy intervals around today (one round trip fewer for the question a
-    /// caller asks first). A lookup failure is logged and answered like an unknown clinic
-    /// (VAPI must get its 200 quickly).
+    /// caller asks first). A lookup failure is logged and noted in [`Ctx::lookup_failed`]
+    /// (VAPI must still get its 200 quickly).
     pub async fn load(state: &'a AppState, msg: &Value, tools: &[&str]) -> Ctx<'a> {
         let call = msg.get("call").unwrap_or(&Value::Null);
         let keys = super::super::answers::call_keys(msg);
@@ -62,6 +65,7 @@ impl<'a> Ctx<'a> {
             .any(|t| CALENDAR_READERS.contains(t))
             .then(|| busy_window(now));
         let loaded = db::tool_clinic::load_for_call(&state.pool, &keys, call_id, window).await;
+        let lookup_failed = loaded.is_err();
         let (clinic, rules, busy) = match loaded {
             Ok(Some(c)) => {
                 let busy = window
@@ -71,7 +75,7 @@ impl<'a> Ctx<'a> {
             }
             Ok(None) => (None, None, None),
             Err(e) => {
-                tracing::warn!(error = %e, "tool clinic lookup failed");
+                tracing::error!(error = %e, "tool clinic lookup failed");
                 (None, None, None)
             }
         };
@@ -82,6 +86,7 @@ impl<'a> Ctx<'a> {
             assistant_id: keys.assistant_id.map(str::to_string),
             inbound: str_at(call, &["type"]) == Some("inboundPhoneCall"),
             clinic,
+            lookup_failed,
             rules,
             busy,
             now,

@@ -119,7 +119,12 @@ pub enum ToolError {
 /// One entry of the tool call list.
 #[derive(Clone, Debug)]
 pub struct ToolCall {
+    /// The tool call's id, or `unknown-{index}` when the message gave none (what the answer
+    /// echoes).
     pub id: String,
+    /// `id` came from the message. A made-up id is not a key for stored answers: see
+    /// [`replay_key`].
+    pub id_given: bool,
     /// The canonical tool name (what runs).
     pub name: String,
     /// The name as the assistant called it (what the answer echoes).
@@ -148,8 +153,8 @@ pub fn tool_call_list(msg: &Value) -> Vec<ToolCall> {
         .enumerate()
         .map(|(i, call)| {
             let s = |path: &[&str]| super::json::str_at(call, path);
-            let id = s(&["id"])
-                .or_else(|| s(&["toolCallId"]))
+            let given = s(&["id"]).or_else(|| s(&["toolCallId"]));
+            let id = given
                 .map(str::to_string)
                 .unwrap_or_else(|| format!("unknown-{i}"));
             let called_as = s(&["function", "name"])
@@ -173,6 +178,7 @@ pub fn tool_call_list(msg: &Value) -> Vec<ToolCall> {
             let args = if args.is_object() { args } else { json!({}) };
             ToolCall {
                 id,
+                id_given: given.is_some(),
                 name,
                 called_as,
                 args,
@@ -211,12 +217,7 @@ async fn run(ctx: &Ctx<'_>, call: &ToolCall) -> Option<Value> {
         return None;
     }
     let Some(clinic) = ctx.clinic.as_ref() else {
-        let message = if call.name.starts_with("check_availability") {
-            "I'm having trouble accessing the clinic schedule. Please try again later."
-        } else {
-            "I couldn't identify the clinic. Please try again later."
-        };
-        return Some(Reply::fail("clinic_not_found", message, json!({})).to_value());
+        return Some(no_clinic(ctx.lookup_failed, &call.name).to_value());
     };
     let a = &call.args;
     let result = match call.name.as_str() {
@@ -237,6 +238,20 @@ async fn run(ctx: &Ctx<'_>, call: &ToolCall) -> Option<Value> {
     }))
 }
 
+/// The answer of every tool when the message has no clinic: `database_error` when looking it
+/// up failed on our side (the clinic may exist), else `clinic_not_found`.
+fn no_clinic(lookup_failed: bool, tool: &str) -> Reply {
+    if lookup_failed {
+        return Reply::fail("database_error", db_error_message(tool), json!({}));
+    }
+    let message = if tool.starts_with("check_availability") {
+        "I'm having trouble accessing the clinic schedule. Please try again later."
+    } else {
+        "I couldn't identify the clinic. Please try again later."
+    };
+    Reply::fail("clinic_not_found", message, json!({}))
+}
+
 /// What the assistant says when our side failed (behaviour of the old tools, per tool).
 fn db_error_message(tool: &str) -> &'static str {
     match tool {
@@ -255,6 +270,18 @@ fn db_error_message(tool: &str) -> &'static str {
     }
 }
 
+/// The key a write tool's answer is stored under (`db::tool_results`): the VAPI call and the
+/// tool call id. `None` (run, and keep nothing) without a VAPI call, or when the tool call had
+/// no id: a made-up `unknown-{index}` would make a later, different id-less call at the same
+/// position replay this one's answer and write nothing. Keying on a hash of the name and
+/// arguments instead was rejected: a caller who books, cancels and books the same slot again
+/// sends the same arguments twice and must get a new booking, not the cancelled one's answer.
+/// VAPI always sends ids; without one a redelivery may run the tool twice, the lesser harm.
+fn replay_key<'c>(ctx: &'c Ctx<'_>, call: &'c ToolCall) -> Option<(&'c str, &'c str)> {
+    let vapi_call = ctx.call_id.as_deref()?;
+    call.id_given.then_some((vapi_call, call.id.as_str()))
+}
+
 /// The stored answer of this tool call if an earlier delivery already ran it (the tool call's
 /// lock is then held until `conn`'s transaction ends).
 async fn replayed(
@@ -262,8 +289,8 @@ async fn replayed(
     conn: &mut PgConnection,
     call: &ToolCall,
 ) -> Result<Option<Value>, sqlx::Error> {
-    match ctx.call_id.as_deref() {
-        Some(vapi_call) => crate::db::tool_results::lock_and_get(conn, vapi_call, &call.id).await,
+    match replay_key(ctx, call) {
+        Some((vapi_call, id)) => crate::db::tool_results::lock_and_get(conn, vapi_call, id).await,
         None => Ok(None),
     }
 }
@@ -275,9 +302,9 @@ async fn remember(
     call: &ToolCall,
     reply: &Value,
 ) -> Result<(), sqlx::Error> {
-    match ctx.call_id.as_deref() {
-        Some(vapi_call) => {
-            crate::db::tool_results::store(conn, vapi_call, &call.id, &call.name, reply).await
+    match replay_key(ctx, call) {
+        Some((vapi_call, id)) => {
+            crate::db::tool_results::store(conn, vapi_call, id, &call.name, reply).await
         }
         None => Ok(()),
     }
@@ -320,6 +347,7 @@ mod tests {
         assert_eq!(calls[1].name, "check_availability");
         assert_eq!(calls[1].args, json!({"date": "today"}));
         assert_eq!(calls[2].id, "unknown-2");
+        assert!(calls[0].id_given && !calls[2].id_given);
         assert_eq!(calls[2].args, json!({}));
         assert_eq!(calls[3].name, "unknown_tool");
         assert!(tool_call_list(&json!({})).is_empty());
@@ -327,6 +355,16 @@ mod tests {
         let calls = tool_call_list(&paired);
         assert_eq!(calls[0].id, "t9");
         assert_eq!(calls[0].args, json!({"a": 1}));
+    }
+
+    #[test]
+    fn a_failed_clinic_lookup_is_a_database_error() {
+        let failed = no_clinic(true, "book_appointment");
+        assert_eq!(failed.error, Some("database_error"));
+        assert_eq!(failed.message, db_error_message("book_appointment"));
+        let unknown = no_clinic(false, "check_availability");
+        assert_eq!(unknown.error, Some("clinic_not_found"));
+        assert!(unknown.message.contains("clinic schedule"));
     }
 
     #[test]
