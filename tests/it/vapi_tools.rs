@@ -309,10 +309,16 @@ async fn every_error_code(pool: PgPool) {
             json!({"date": "someday"}),
             "invalid_date",
         ),
+        // Past on every day of the year (an ISO date of an old year is read as this year's).
         (
             "check_availability",
-            json!({"date": "2020-01-01"}),
+            json!({"date": "yesterday"}),
             "past_date",
+        ),
+        (
+            "check_availability_range",
+            json!({"start_date": "someday", "days_ahead": 3}),
+            "invalid_date",
         ),
         (
             "book_appointment",
@@ -342,6 +348,11 @@ async fn every_error_code(pool: PgPool) {
         (
             "verify_appointment",
             json!({"owner_name": "A"}),
+            "validation_error",
+        ),
+        (
+            "cancel_appointment",
+            json!({"owner_name": "A", "appointment_date": day.to_string()}),
             "validation_error",
         ),
         (
@@ -426,6 +437,49 @@ async fn every_error_code(pool: PgPool) {
         .unwrap();
     assert_eq!(n, 0);
     let _ = (clinic_id, tz);
+
+    assert_database_error(&pool, &st, day).await;
+}
+
+/// `database_error`: the booking's insert fails in the database (a trigger refuses it, in this
+/// test's own database). The caller hears the tool's apology, nothing is written, and the
+/// answer is not stored: the same tool call, redelivered once the database is back, books.
+async fn assert_database_error(pool: &PgPool, st: &AppState, day: NaiveDate) {
+    sqlx::raw_sql(
+        "CREATE FUNCTION refuse_write() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$;
+         CREATE TRIGGER refuse_write BEFORE INSERT ON vapi_bookings
+           FOR EACH STATEMENT EXECUTE FUNCTION refuse_write();",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let args = booking_args(day, "9 am", "Maria Lopez");
+    let r = tool_as(st, "call-db", "tc-db", "book_appointment", args.clone()).await;
+    assert_eq!(r["success"], false, "{r}");
+    assert_eq!(r["error"], "database_error");
+    assert_eq!(
+        r["message"],
+        "I'm having trouble booking your appointment right now. Please try again in a moment."
+    );
+    let written: (i64, i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM vapi_bookings), (SELECT count(*) FROM vapi_tool_results WHERE vapi_call_id = 'call-db'),
+                (SELECT count(*) FROM inbound_calls WHERE vapi_call_id = 'call-db')",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        written,
+        (0, 0, 0),
+        "the whole booking transaction rolled back"
+    );
+    sqlx::raw_sql("DROP TRIGGER refuse_write ON vapi_bookings")
+        .execute(pool)
+        .await
+        .unwrap();
+    let r = tool_as(st, "call-db", "tc-db", "book_appointment", args).await;
+    assert_eq!(r["success"], true, "{r}");
 }
 
 fn booking_args(day: NaiveDate, time: &str, who: &str) -> Value {
@@ -1051,6 +1105,79 @@ async fn dst_days_and_half_hour_zones_book_the_wall_clock(pool: PgPool) {
     );
 }
 
+/// Fall back in New York (the first Sunday of November, next year: never a past date):
+/// 01:00–02:00 happens twice. A clinic open from 01:00 lists each wall-clock slot once, and
+/// 1:30 AM books its first occurrence, 05:30Z (EDT); the repeated hour adds no second 1:30.
+#[sqlx::test(migrations = "./migrations")]
+async fn dst_fall_back_books_the_first_occurrence(pool: PgPool) {
+    let clinic_id = clinic(&pool, "America/New_York").await;
+    seed::schedule_config(
+        &pool,
+        ScheduleConfigOpts {
+            clinic_id,
+            slot_duration_minutes: Some(30),
+            slot_capacity: Some(1),
+            daily_hours: Some(json!({"0": {"enabled": true, "open": "01:00", "close": "12:00"}})),
+            ..Default::default()
+        },
+    )
+    .await;
+    let year = Utc::now().year() + 1;
+    let fall = (1..=7)
+        .map(|d| NaiveDate::from_ymd_opt(year, 11, d).unwrap())
+        .find(|d| d.weekday() == Weekday::Sun)
+        .unwrap();
+    let st = state(&pool);
+    let r = tool(
+        &st,
+        "call-fall",
+        "check_availability",
+        json!({"date": fall.to_string()}),
+    )
+    .await;
+    assert_eq!(
+        &times(&r)[..4],
+        ["1:00 AM", "1:30 AM", "2:00 AM", "2:30 AM"]
+    );
+    let r = tool(
+        &st,
+        "call-fall",
+        "book_appointment",
+        booking_args(fall, "1:30 am", "Night Owl"),
+    )
+    .await;
+    assert_eq!(r["success"], true, "{r}");
+    assert_eq!(r["data"]["appointment"]["formatted_time"], "1:30 AM");
+    let n = r["data"]["confirmation_number"].as_str().unwrap();
+    assert_eq!(
+        booking_row(&pool, n).await.5,
+        Utc.with_ymd_and_hms(year, 11, fall.day(), 5, 30, 0)
+            .unwrap()
+    );
+    // Capacity 1: the slot is taken, and the second 1:30 (06:30Z) is not another slot.
+    let r = tool(
+        &st,
+        "call-fall",
+        "book_appointment",
+        booking_args(fall, "1:30 am", "Late Owl"),
+    )
+    .await;
+    assert_eq!(r["error"], "slot_not_available", "{r}");
+    // 2:00 AM EST is 07:00Z.
+    let r = tool(
+        &st,
+        "call-fall",
+        "book_appointment",
+        booking_args(fall, "2 am", "Late Owl"),
+    )
+    .await;
+    let n = r["data"]["confirmation_number"].as_str().unwrap();
+    assert_eq!(
+        booking_row(&pool, n).await.5,
+        Utc.with_ymd_and_hms(year, 11, fall.day(), 7, 0, 0).unwrap()
+    );
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn a_pims_clinic_books_a_hold_and_says_staff_will_enter_it(pool: PgPool) {
     let (clinic_id, _tz, day) = tuesday_clinic(&pool, 2).await;
@@ -1184,6 +1311,56 @@ async fn messages_and_triage_alert_staff_once(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(out["sent"], 0);
+    assert_eq!(slack.received_requests().await.unwrap().len(), 2);
+
+    // A second clinic with no `slack_workspaces` row at all: the urgent message is stored, its
+    // alert job exists and succeeds with nothing to send.
+    let bare = seed::clinic(&pool, ClinicOpts::named("No Slack Vets", "America/Chicago")).await;
+    seed::assistant_mapping(
+        &pool,
+        AssistantMappingOpts {
+            clinic_id: bare,
+            assistant_id: "asst_no_slack".into(),
+            assistant_type: None,
+            ..Default::default()
+        },
+    )
+    .await;
+    let body = serde_json::to_vec(&json!({"message": {"type": "tool-calls",
+        "call": {"id": "call-bare", "type": "inboundPhoneCall", "assistantId": "asst_no_slack"},
+        "toolCallList": [{"id": "bare", "function": {"name": "leave_message", "arguments":
+            {"client_name": "Kim", "client_phone": "+13125550100", "message": "Dog is limping", "is_urgent": true}}}]}}))
+    .unwrap();
+    let (_, out) = send(&st, vapi_request(&body)).await;
+    let r: Value = serde_json::from_str(out["results"][0]["result"].as_str().unwrap()).unwrap();
+    assert_eq!(r["success"], true, "{r}");
+    assert!(r["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("Your message has been recorded and No Slack Vets will call you back"));
+    let id: Uuid = r["data"]["message_id"].as_str().unwrap().parse().unwrap();
+    let stored: (Uuid, String) =
+        sqlx::query_as("SELECT clinic_id, priority FROM clinic_messages WHERE id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(stored, (bare, "urgent".to_string()));
+    let queued: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM apalis.jobs WHERE job_type = 'odis.slack_alert'
+           AND convert_from(job, 'UTF8')::jsonb->>'message_id' = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(queued, 1);
+    let out = SlackAlert { message_id: id }
+        .run(ctx.clone())
+        .await
+        .expect("no workspace is not a job failure");
+    assert_eq!(out["sent"], 0);
+    assert_eq!(out["reason"], "no slack workspace for the clinic");
     assert_eq!(slack.received_requests().await.unwrap().len(), 2);
 }
 
