@@ -442,3 +442,103 @@ async fn setup_drops_the_duplicate_job_indexes_and_runs_again(pool: PgPool) {
         ]
     );
 }
+
+/// Two statements of one worker in flight can update a job's `Running` mark and another job's
+/// result in opposite orders; PostgreSQL then aborts one as a deadlock victim. That statement
+/// changed nothing and is sent again (`db::queue_fetch::sql`), instead of stopping the worker
+/// with the results it carried. Here a transaction holds job X, the acknowledgement stores Z's
+/// `Running` mark and waits for X, and the transaction then wants Z: a real deadlock, whose victim is the
+/// acknowledgement (the transaction's `deadlock_timeout` is the longer). It still succeeds.
+#[sqlx::test(migrations = "./migrations")]
+async fn an_acknowledgement_picked_as_a_deadlock_victim_is_sent_again(pool: PgPool) {
+    use odis_worker::db::queue_fetch::{ack_and_fetch, Acks};
+    jobs::setup(&pool).await.unwrap();
+    push(&pool, 2, |n| Burst { n }).await;
+    let worker = "deadlock-test-worker";
+    sqlx::query(
+        "INSERT INTO apalis.workers (id, worker_type, storage_name, layers, last_seen) \
+         VALUES ($1, $2, 'PgStorage', '', now())",
+    )
+    .bind(worker)
+    .bind(Burst::QUEUE)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let claimed = ack_and_fetch(&pool, worker, Burst::QUEUE, 2, &Acks::default())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let ids: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM apalis.jobs WHERE job_type = $1 ORDER BY id")
+            .bind(Burst::QUEUE)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let (x, z) = (ids[0].clone(), ids[1].clone());
+    let deadlocks = async |pool: &PgPool| -> i64 {
+        sqlx::query_scalar(
+            "SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let before = deadlocks(&pool).await;
+
+    let mut holder = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL deadlock_timeout = '60s'")
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE apalis.jobs SET priority = priority WHERE id = $1")
+        .bind(&x)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    // Z's `Running` mark and X's result: PostgreSQL runs the statement's `locks` part before its
+    // `results` part (its executor finishes unreferenced data-modifying CTEs last first), so the
+    // acknowledgement takes Z, then waits for X.
+    let acks = Acks {
+        ids: vec![x.clone()],
+        statuses: vec!["Done".into()],
+        attempts: vec![1],
+        results: vec![serde_json::json!({"Ok": null})],
+        locks: vec![z.clone()],
+    };
+    let ack_pool = pool.clone();
+    let ack =
+        tokio::spawn(async move { ack_and_fetch(&ack_pool, worker, Burst::QUEUE, 0, &acks).await });
+    until("the acknowledgement waits for X", async || {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+            == 1
+    })
+    .await;
+    // Waits for Z, held by the acknowledgement: the cycle. The acknowledgement is aborted after
+    // its 1 s deadlock_timeout, which lets this update through.
+    sqlx::query("UPDATE apalis.jobs SET priority = priority WHERE id = $1")
+        .bind(&z)
+        .execute(&mut *holder)
+        .await
+        .unwrap();
+    holder.commit().await.unwrap();
+
+    let fetched = ack.await.unwrap().unwrap();
+    assert!(fetched.is_empty());
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT id, status FROM apalis.jobs WHERE job_type = $1 ORDER BY id")
+            .bind(Burst::QUEUE)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows, vec![(x, "Done".into()), (z, "Running".into())]);
+    until("the deadlock is counted", async || {
+        deadlocks(&pool).await > before
+    })
+    .await;
+}

@@ -801,6 +801,90 @@ async fn an_expired_hold_frees_its_slot_and_a_live_call_keeps_it(pool: PgPool) {
     assert_eq!(statuses, ["expired", "expired"]);
 }
 
+/// Names match by whole words or close spelling, never by a fragment of a word: a stored "Li"
+/// is not the caller's "Elizabeth Lin", and cancelling for "Li" must not cancel her appointment.
+/// On a PIMS clinic the cancel says staff will mirror it and flags it for them.
+#[sqlx::test(migrations = "./migrations")]
+async fn names_match_by_whole_words_and_pims_cancels_are_flagged(pool: PgPool) {
+    let tz: Tz = "America/Chicago".parse().unwrap();
+    let clinic_id = clinic(&pool, "America/Chicago").await;
+    sqlx::query("UPDATE clinics SET pims_type = 'avimark' WHERE id = $1")
+        .bind(clinic_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let day = upcoming(tz, Weekday::Tue, 10);
+    let start = at(tz, day, 9, 0);
+    let lin = seed::appointment(
+        &pool,
+        AppointmentOpts {
+            clinic_id,
+            start,
+            end: start + chrono::Duration::minutes(30),
+            client_name: Some("Elizabeth Lin".into()),
+            patient_name: Some("Maxwell".into()),
+            ..Default::default()
+        },
+    )
+    .await;
+    let st = state(&pool);
+    let date = day.to_string();
+    for (owner, pet, found) in [
+        ("Li", "Maxwell", false),
+        ("Elizabeth Lin", "Ma", false),
+        ("Lin", "maxwell", true),
+        ("Elizabeth", "MAXWELL", true),
+        ("Elisabeth Lin", "Maxwell", true),
+    ] {
+        let r = tool(
+            &st,
+            "call-names",
+            "verify_appointment",
+            json!({"owner_name": owner, "patient_name": pet, "appointment_date": date}),
+        )
+        .await;
+        let want = if found { "FOUND" } else { "DOES_NOT_EXIST" };
+        assert_eq!(r["data"]["status"], want, "{owner} / {pet}: {r}");
+    }
+    let miss = tool(
+        &st,
+        "call-names",
+        "cancel_appointment",
+        json!({"owner_name": "Li", "patient_name": "Maxwell", "appointment_date": date}),
+    )
+    .await;
+    assert_eq!(miss["error"], "appointment_not_found", "{miss}");
+    let live: String = sqlx::query_scalar("SELECT status FROM schedule_appointments WHERE id = $1")
+        .bind(lin)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_ne!(live, "cancelled");
+
+    let r = tool(
+        &st,
+        "call-names",
+        "cancel_appointment",
+        json!({"owner_name": "Lin", "patient_name": "Maxwell", "appointment_date": date}),
+    )
+    .await;
+    assert_eq!(r["success"], true, "{r}");
+    assert_eq!(r["data"]["pims_update_required"], true);
+    let message = r["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("Our team will also update it in the clinic's scheduling system."),
+        "{message}"
+    );
+    let flagged: Option<bool> = sqlx::query_scalar(
+        "SELECT (metadata -> 'appointment' ->> 'pims_update_required')::boolean \
+         FROM inbound_calls WHERE vapi_call_id = 'call-names'",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(flagged, Some(true));
+}
+
 #[sqlx::test(migrations = "./migrations")]
 async fn verify_and_cancel_on_the_clinic_local_day_with_audit(pool: PgPool) {
     let tz: Tz = "America/Los_Angeles".parse().unwrap();

@@ -21,6 +21,7 @@ mod report;
 mod sql;
 
 pub use pipeline::{next_fetch, FETCHES_IN_FLIGHT, PARALLEL_FETCH_MIN};
+pub use sql::{ack_and_fetch, Acks};
 
 use std::collections::HashSet;
 use std::marker::PhantomData;

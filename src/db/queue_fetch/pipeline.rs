@@ -18,7 +18,8 @@
 //! it cannot start; an empty fetch parks the worker until its poll strategy (interval, or a
 //! `LISTEN` wake-up) wakes it, so an idle worker costs one fetch per wake-up as before; any error
 //! stops the worker (apalis's monitor restarts it) and jobs it held are taken over by another
-//! worker once its heartbeats stop.
+//! worker once its heartbeats stop. Two statements in flight may deadlock each other; the victim
+//! is sent again rather than stopping the worker ([`super::sql::ack_and_fetch`]).
 
 use std::collections::VecDeque;
 use std::future::Future;

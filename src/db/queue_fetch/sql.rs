@@ -51,6 +51,7 @@ impl Acks {
 /// $7 results, $8 locks), then claims up to $3 due jobs of queue $2 for it. The three parts touch
 /// disjoint rows (acknowledged rows are `Queued`/`Running`, claimed ones `Pending`/`Failed` in
 /// the statement's snapshot), so running them as one statement changes nothing but the cost.
+/// Two such statements of one worker in flight may not be disjoint (see [`ATTEMPTS`]).
 ///
 /// `lock_by IS NOT DISTINCT FROM $1` (the same as `=` for a worker name) is deliberately not
 /// indexable: finished jobs keep `lock_by`, so the `lock_by` index holds every job the worker
