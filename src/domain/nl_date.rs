@@ -230,9 +230,20 @@ fn slashed(words: &[&str], today: NaiveDate) -> Option<NaiveDate> {
     }
 }
 
+/// `2026-12-03`, `2026/12/03`, and the date of an ISO date-time (`2026-12-03T14:30:00Z`,
+/// `2026-12-03 14:30`): assistants often send the whole timestamp where a date is asked; the
+/// time part is the `time` argument's business, not this one's.
 fn iso(words: &[&str], today: NaiveDate) -> Option<NaiveDate> {
-    let [w] = words else { return None };
-    let d = NaiveDate::parse_from_str(w, "%Y-%m-%d").ok()?;
+    let w = match words {
+        [w] => *w,
+        [w, time] if time.contains(':') => *w,
+        _ => return None,
+    };
+    // Lowercased input: the date-time separator is a `t`.
+    let date = w.split('t').next()?;
+    let d = NaiveDate::parse_from_str(date, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(date, "%Y/%m/%d"))
+        .ok()?;
     if d.year() < today.year() - 1 {
         return NaiveDate::from_ymd_opt(today.year(), d.month(), d.day());
     }
@@ -334,6 +345,12 @@ mod tests {
             ("2026-12-03", Some(d(2026, 12, 3))),
             ("2023-12-03", Some(d(2026, 12, 3))),
             ("2025-12-03", Some(d(2025, 12, 3))),
+            ("2026/12/03", Some(d(2026, 12, 3))),
+            ("2026-12-03T14:30:00Z", Some(d(2026, 12, 3))),
+            ("2026-12-03T14:30:00.000-08:00", Some(d(2026, 12, 3))),
+            ("2026-12-03 14:30", Some(d(2026, 12, 3))),
+            ("2026-12-03 next", None),
+            ("2026-12-32T10:00", None),
             // Not dates.
             ("", None),
             ("someday", None),

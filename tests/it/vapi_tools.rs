@@ -1097,26 +1097,60 @@ async fn reschedule_is_atomic(pool: PgPool) {
     .contains(&"9:00 AM".to_string()));
 }
 
-#[sqlx::test(migrations = "./migrations")]
-async fn dst_days_and_half_hour_zones_book_the_wall_clock(pool: PgPool) {
-    let ny: Tz = "America/New_York".parse().unwrap();
-    let clinic_id = clinic(&pool, "America/New_York").await;
+/// A New York clinic open on Sundays from 01:00 (through the DST hours), 30-minute slots.
+async fn sunday_night_clinic(pool: &PgPool, slot_capacity: Option<i32>) -> Uuid {
+    let clinic_id = clinic(pool, "America/New_York").await;
     seed::schedule_config(
-        &pool,
+        pool,
         ScheduleConfigOpts {
             clinic_id,
             slot_duration_minutes: Some(30),
+            slot_capacity,
             daily_hours: Some(json!({"0": {"enabled": true, "open": "01:00", "close": "12:00"}})),
             ..Default::default()
         },
     )
     .await;
-    // The second Sunday of March next year: 02:00–03:00 does not exist.
+    clinic_id
+}
+
+/// Books `time` on `day` and returns the answer and the booking's start (it must succeed).
+async fn book_start(
+    st: &AppState,
+    call: &str,
+    day: NaiveDate,
+    time: &str,
+    who: &str,
+) -> (Value, DateTime<Utc>) {
+    let r = tool(st, call, "book_appointment", booking_args(day, time, who)).await;
+    assert_eq!(r["success"], true, "{r}");
+    let number = r["data"]["confirmation_number"]
+        .as_str()
+        .unwrap_or_default();
+    let start = booking_row(&st.pool, number).await.5;
+    (r, start)
+}
+
+/// `h:m` UTC on `day`.
+fn utc_on(day: NaiveDate, h: u32, m: u32) -> DateTime<Utc> {
+    day.and_hms_opt(h, m, 0).unwrap().and_utc()
+}
+
+/// The first Sunday on or after `month`/`from_day` of next year (never a past date).
+fn sunday_next_year(month: u32, from_day: u32) -> NaiveDate {
     let year = Utc::now().year() + 1;
-    let spring = (8..=14)
-        .map(|d| NaiveDate::from_ymd_opt(year, 3, d).unwrap())
+    (from_day..from_day + 7)
+        .map(|d| NaiveDate::from_ymd_opt(year, month, d).unwrap())
         .find(|d| d.weekday() == Weekday::Sun)
-        .unwrap();
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "./migrations")]
+async fn dst_days_and_half_hour_zones_book_the_wall_clock(pool: PgPool) {
+    let ny: Tz = "America/New_York".parse().unwrap();
+    sunday_night_clinic(&pool, None).await;
+    // The second Sunday of March next year: 02:00–03:00 does not exist.
+    let spring = sunday_next_year(3, 8);
     let st = state(&pool);
     let r = tool(
         &st,
@@ -1128,34 +1162,11 @@ async fn dst_days_and_half_hour_zones_book_the_wall_clock(pool: PgPool) {
     let t = times(&r);
     assert_eq!(&t[..4], ["1:00 AM", "1:30 AM", "3:00 AM", "3:30 AM"]);
     // 2:30 AM does not exist that day: it moves forward to 3:30 AM (07:30Z).
-    let r = tool(
-        &st,
-        "call-dst",
-        "book_appointment",
-        booking_args(spring, "2:30 am", "Night Owl"),
-    )
-    .await;
-    assert_eq!(r["success"], true, "{r}");
+    let (r, start) = book_start(&st, "call-dst", spring, "2:30 am", "Night Owl").await;
     assert_eq!(r["data"]["appointment"]["formatted_time"], "3:30 AM");
-    let n = r["data"]["confirmation_number"].as_str().unwrap();
-    assert_eq!(
-        booking_row(&pool, n).await.5,
-        Utc.with_ymd_and_hms(year, 3, spring.day(), 7, 30, 0)
-            .unwrap()
-    );
-    let r = tool(
-        &st,
-        "call-dst",
-        "book_appointment",
-        booking_args(spring, "9 am", "Early Bird"),
-    )
-    .await;
-    assert_eq!(
-        booking_row(&pool, r["data"]["confirmation_number"].as_str().unwrap())
-            .await
-            .5,
-        at(ny, spring, 9, 0)
-    );
+    assert_eq!(start, utc_on(spring, 7, 30));
+    let (_, start) = book_start(&st, "call-dst", spring, "9 am", "Early Bird").await;
+    assert_eq!(start, at(ny, spring, 9, 0));
     assert_eq!(
         at(ny, spring, 9, 0).time(),
         NaiveTime::from_hms_opt(13, 0, 0).unwrap()
@@ -1194,23 +1205,8 @@ async fn dst_days_and_half_hour_zones_book_the_wall_clock(pool: PgPool) {
 /// 1:30 AM books its first occurrence, 05:30Z (EDT); the repeated hour adds no second 1:30.
 #[sqlx::test(migrations = "./migrations")]
 async fn dst_fall_back_books_the_first_occurrence(pool: PgPool) {
-    let clinic_id = clinic(&pool, "America/New_York").await;
-    seed::schedule_config(
-        &pool,
-        ScheduleConfigOpts {
-            clinic_id,
-            slot_duration_minutes: Some(30),
-            slot_capacity: Some(1),
-            daily_hours: Some(json!({"0": {"enabled": true, "open": "01:00", "close": "12:00"}})),
-            ..Default::default()
-        },
-    )
-    .await;
-    let year = Utc::now().year() + 1;
-    let fall = (1..=7)
-        .map(|d| NaiveDate::from_ymd_opt(year, 11, d).unwrap())
-        .find(|d| d.weekday() == Weekday::Sun)
-        .unwrap();
+    sunday_night_clinic(&pool, Some(1)).await;
+    let fall = sunday_next_year(11, 1);
     let st = state(&pool);
     let r = tool(
         &st,
@@ -1223,21 +1219,9 @@ async fn dst_fall_back_books_the_first_occurrence(pool: PgPool) {
         &times(&r)[..4],
         ["1:00 AM", "1:30 AM", "2:00 AM", "2:30 AM"]
     );
-    let r = tool(
-        &st,
-        "call-fall",
-        "book_appointment",
-        booking_args(fall, "1:30 am", "Night Owl"),
-    )
-    .await;
-    assert_eq!(r["success"], true, "{r}");
+    let (r, start) = book_start(&st, "call-fall", fall, "1:30 am", "Night Owl").await;
     assert_eq!(r["data"]["appointment"]["formatted_time"], "1:30 AM");
-    let n = r["data"]["confirmation_number"].as_str().unwrap();
-    assert_eq!(
-        booking_row(&pool, n).await.5,
-        Utc.with_ymd_and_hms(year, 11, fall.day(), 5, 30, 0)
-            .unwrap()
-    );
+    assert_eq!(start, utc_on(fall, 5, 30));
     // Capacity 1: the slot is taken, and the second 1:30 (06:30Z) is not another slot.
     let r = tool(
         &st,
@@ -1248,18 +1232,8 @@ async fn dst_fall_back_books_the_first_occurrence(pool: PgPool) {
     .await;
     assert_eq!(r["error"], "slot_not_available", "{r}");
     // 2:00 AM EST is 07:00Z.
-    let r = tool(
-        &st,
-        "call-fall",
-        "book_appointment",
-        booking_args(fall, "2 am", "Late Owl"),
-    )
-    .await;
-    let n = r["data"]["confirmation_number"].as_str().unwrap();
-    assert_eq!(
-        booking_row(&pool, n).await.5,
-        Utc.with_ymd_and_hms(year, 11, fall.day(), 7, 0, 0).unwrap()
-    );
+    let (_, start) = book_start(&st, "call-fall", fall, "2 am", "Late Owl").await;
+    assert_eq!(start, utc_on(fall, 7, 0));
 }
 
 #[sqlx::test(migrations = "./migrations")]
@@ -1482,18 +1456,26 @@ async fn slack_failures_retry_and_never_change_the_answer(pool: PgPool) {
 async fn refills_and_hours(pool: PgPool) {
     let clinic_id = clinic(&pool, "Pacific/Kiritimati").await;
     let st = state(&pool);
+    let kiritimati_day = || {
+        Utc::now()
+            .with_timezone(&"Pacific/Kiritimati".parse::<Tz>().unwrap())
+            .format("%Y%m%d")
+            .to_string()
+    };
+    let day_before = kiritimati_day();
     let r = tool(&st, "call-rx", "create_refill_request", json!({"client_name": "Maria", "client_phone": "+14155550142",
         "pet_name": "Luna", "medication_name": "Apoquel", "medication_strength": "16 mg", "last_refill_date": "2026-10-01",
         "pharmacy_preference": "external_pharmacy", "pharmacy_name": "Walgreens"})).await;
     assert_eq!(r["success"], true, "{r}");
     let reference = r["data"]["reference_id"].as_str().unwrap();
-    // The clinic's own date (UTC+14), not the server's.
-    let local = Utc::now()
-        .with_timezone(&"Pacific/Kiritimati".parse::<Tz>().unwrap())
-        .format("%Y%m%d")
-        .to_string();
+    // The clinic's own date (UTC+14), not the server's (read before and after the request, in
+    // case the clinic's midnight fell in between).
+    let day_after = kiritimati_day();
     assert!(
-        reference.starts_with(&format!("RX-{local}-")) && reference.len() == 16,
+        [day_before, day_after]
+            .iter()
+            .any(|local| reference.starts_with(&format!("RX-{local}-")))
+            && reference.len() == 16,
         "{reference}"
     );
     assert!(r["message"]
