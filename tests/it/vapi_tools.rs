@@ -801,6 +801,28 @@ async fn an_expired_hold_frees_its_slot_and_a_live_call_keeps_it(pool: PgPool) {
     assert_eq!(statuses, ["expired", "expired"]);
 }
 
+/// A 30-minute calendar appointment of `owner` and `pet` from `start`.
+async fn half_hour_appointment(
+    pool: &PgPool,
+    clinic_id: Uuid,
+    start: DateTime<Utc>,
+    owner: &str,
+    pet: &str,
+) -> Uuid {
+    seed::appointment(
+        pool,
+        AppointmentOpts {
+            clinic_id,
+            start,
+            end: start + chrono::Duration::minutes(30),
+            client_name: Some(owner.into()),
+            patient_name: Some(pet.into()),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
 /// Names match by whole words or close spelling, never by a fragment of a word: a stored "Li"
 /// is not the caller's "Elizabeth Lin", and cancelling for "Li" must not cancel her appointment.
 /// On a PIMS clinic the cancel says staff will mirror it and flags it for them.
@@ -815,18 +837,7 @@ async fn names_match_by_whole_words_and_pims_cancels_are_flagged(pool: PgPool) {
         .unwrap();
     let day = upcoming(tz, Weekday::Tue, 10);
     let start = at(tz, day, 9, 0);
-    let lin = seed::appointment(
-        &pool,
-        AppointmentOpts {
-            clinic_id,
-            start,
-            end: start + chrono::Duration::minutes(30),
-            client_name: Some("Elizabeth Lin".into()),
-            patient_name: Some("Maxwell".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let lin = half_hour_appointment(&pool, clinic_id, start, "Elizabeth Lin", "Maxwell").await;
     let st = state(&pool);
     let date = day.to_string();
     for (owner, pet, found) in [
@@ -892,18 +903,7 @@ async fn verify_and_cancel_on_the_clinic_local_day_with_audit(pool: PgPool) {
     let day = upcoming(tz, Weekday::Thu, 10);
     // 16:30 Pacific is the next day in UTC: the old lookup (UTC date) missed it.
     let start = at(tz, day, 16, 30);
-    let appt = seed::appointment(
-        &pool,
-        AppointmentOpts {
-            clinic_id,
-            start,
-            end: start + chrono::Duration::minutes(30),
-            client_name: Some("Maria Lopez".into()),
-            patient_name: Some("Luna".into()),
-            ..Default::default()
-        },
-    )
-    .await;
+    let appt = half_hour_appointment(&pool, clinic_id, start, "Maria Lopez", "Luna").await;
     let st = state(&pool);
     let r = tool(&st, "call-cancel", "verify_appointment",
         json!({"owner_name": "maria lopes", "patient_name": "LUNA", "appointment_date": day.to_string()})).await;
