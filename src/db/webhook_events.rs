@@ -51,20 +51,30 @@ pub async fn insert_new(
     exec: impl sqlx::PgExecutor<'_>,
     e: &NewEvent<'_>,
 ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
-    sqlx::query_scalar(
-        "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (source, delivery_id) DO NOTHING
-         RETURNING id",
+    bind_event(
+        sqlx::query_scalar(
+            "INSERT INTO webhook_events (source, delivery_id, event_type, headers, payload, vapi_call_id)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (source, delivery_id) DO NOTHING
+             RETURNING id",
+        ),
+        e,
     )
-    .bind(e.source)
-    .bind(e.delivery_id)
-    .bind(e.event_type)
-    .bind(e.headers)
-    .bind(e.payload)
-    .bind(e.vapi_call_id)
     .fetch_optional(exec)
     .await
+}
+
+/// Binds the delivery's six columns as `$1`–`$6`, in the order both inserts name them.
+fn bind_event<'q>(
+    q: sqlx::query::QueryScalar<'q, sqlx::Postgres, uuid::Uuid, sqlx::postgres::PgArguments>,
+    e: &NewEvent<'q>,
+) -> sqlx::query::QueryScalar<'q, sqlx::Postgres, uuid::Uuid, sqlx::postgres::PgArguments> {
+    q.bind(e.source)
+        .bind(e.delivery_id)
+        .bind(e.event_type)
+        .bind(e.headers)
+        .bind(e.payload)
+        .bind(e.vapi_call_id)
 }
 
 const INSERT_SETTLED: &str =
@@ -104,13 +114,7 @@ pub async fn insert_settled(
     clinic_id: Option<uuid::Uuid>,
     note: Option<&str>,
 ) -> Result<Option<uuid::Uuid>, sqlx::Error> {
-    sqlx::query_scalar(INSERT_SETTLED)
-        .bind(e.source)
-        .bind(e.delivery_id)
-        .bind(e.event_type)
-        .bind(e.headers)
-        .bind(e.payload)
-        .bind(e.vapi_call_id)
+    bind_event(sqlx::query_scalar(INSERT_SETTLED), e)
         .bind(status.as_str())
         .bind(clinic_id)
         .bind(note.map(crate::domain::text::storable))

@@ -998,6 +998,21 @@ async fn batch_concurrent_workers_do_each_item_once(pool: PgPool) {
     assert_all_staggered(&pool, &b).await;
 }
 
+/// A Los Angeles clinic that auto-schedules cases up to 30 days old (the scale tests' clinic).
+async fn big_vet(pool: &PgPool) -> Uuid {
+    let cl = seed::clinic(pool, ClinicOpts::named("Big Vet", "America/Los_Angeles")).await;
+    seed::auto_scheduling_config(
+        pool,
+        AutoSchedulingConfigOpts {
+            clinic_id: cl,
+            scheduling_criteria: json!({"maxCaseAgeDays": 30}),
+            ..Default::default()
+        },
+    )
+    .await;
+    cl
+}
+
 /// Scale check (ignored by default; run with `--ignored --nocapture`): N cases in one clinic,
 /// seeded set-based, one run. Prints the run time.
 #[sqlx::test(migrations = "./migrations")]
@@ -1008,16 +1023,7 @@ async fn auto_schedule_scale(pool: PgPool) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let now = u("2024-12-12T20:00:00Z");
-    let cl = seed::clinic(&pool, ClinicOpts::named("Big Vet", "America/Los_Angeles")).await;
-    seed::auto_scheduling_config(
-        &pool,
-        AutoSchedulingConfigOpts {
-            clinic_id: cl,
-            scheduling_criteria: json!({"maxCaseAgeDays": 30}),
-            ..Default::default()
-        },
-    )
-    .await;
+    let cl = big_vet(&pool).await;
     // Set-based: a factory call per row would take minutes for 100,000 cases.
     let t = std::time::Instant::now();
     sqlx::query(
@@ -1108,16 +1114,7 @@ async fn auto_schedule_scale(pool: PgPool) {
 async fn auto_schedule_pages_through_a_clinic_with_many_candidates(pool: PgPool) {
     let n = 2 * auto_schedule::PAGE_SIZE + 345;
     let now = u("2024-12-12T20:00:00Z");
-    let cl = seed::clinic(&pool, ClinicOpts::named("Big Vet", "America/Los_Angeles")).await;
-    seed::auto_scheduling_config(
-        &pool,
-        AutoSchedulingConfigOpts {
-            clinic_id: cl,
-            scheduling_criteria: json!({"maxCaseAgeDays": 30}),
-            ..Default::default()
-        },
-    )
-    .await;
+    let cl = big_vet(&pool).await;
     // Set-based (a factory call per row is slow); three distinct creation times only, so page
     // boundaries fall among cases created at the same instant.
     sqlx::query(

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::helpers::app::{context, send, state, AppState};
+use crate::helpers::app::{context, count_rows, send, state, AppState};
 use crate::helpers::seed::{
     self, AppointmentOpts, AssistantMappingOpts, ClinicOpts, ScheduleConfigOpts,
 };
@@ -431,10 +431,7 @@ async fn every_error_code(pool: PgPool) {
     let (_, out) = send(&st, vapi_request(&body)).await;
     let r: Value = serde_json::from_str(out["results"][0]["result"].as_str().unwrap()).unwrap();
     assert_eq!(r["error"], "clinic_not_found");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_bookings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let n = count_rows(&pool, "vapi_bookings").await;
     assert_eq!(n, 0);
     let _ = (clinic_id, tz);
 
@@ -573,17 +570,10 @@ async fn a_redelivered_booking_answers_the_same_and_books_once(pool: PgPool) {
     assert_eq!(first, again);
     let r: Value = serde_json::from_str(first["results"][0]["result"].as_str().unwrap()).unwrap();
     assert_eq!(r["success"], true, "{r}");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_bookings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let n = count_rows(&pool, "vapi_bookings").await;
     assert_eq!(n, 1);
     // Every invocation is in the inbox.
-    let events: i64 =
-        sqlx::query_scalar("SELECT count(*) FROM webhook_events WHERE event_type = 'tool-calls'")
-            .fetch_one(&pool)
-            .await
-            .unwrap();
+    let events = count_rows(&pool, "webhook_events WHERE event_type = 'tool-calls'").await;
     assert_eq!(events, 1);
 }
 
@@ -1033,10 +1023,7 @@ async fn reschedule_is_atomic(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(rows, [(original_id, "pending".to_string())]);
-    let audits: i64 = sqlx::query_scalar("SELECT count(*) FROM appointment_audit_log")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let audits = count_rows(&pool, "appointment_audit_log").await;
     assert_eq!(audits, 0);
 
     // Into an open slot: old cancelled, new held, linked, audited.
@@ -1738,10 +1725,7 @@ async fn tool_calls_without_an_id_are_neither_replayed_nor_remembered(pool: PgPo
             .await
             .unwrap();
     assert_eq!(starts.len(), 2);
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_tool_results")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let stored = count_rows(&pool, "vapi_tool_results").await;
     assert_eq!(stored, 0, "a made-up id is no key for a stored answer");
     // A tool call with its id is still remembered.
     let r = tool(
@@ -1752,10 +1736,7 @@ async fn tool_calls_without_an_id_are_neither_replayed_nor_remembered(pool: PgPo
     )
     .await;
     assert_eq!(r["success"], true, "{r}");
-    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_tool_results")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let stored = count_rows(&pool, "vapi_tool_results").await;
     assert_eq!(stored, 1);
 }
 
@@ -1897,9 +1878,6 @@ async fn a_failed_clinic_lookup_answers_database_error_not_clinic_not_found(pool
         "{}",
         answers[0].1
     );
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM vapi_bookings")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let n = count_rows(&pool, "vapi_bookings").await;
     assert_eq!(n, 0);
 }

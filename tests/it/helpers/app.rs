@@ -110,6 +110,15 @@ pub fn database_url(pool: &PgPool) -> String {
     url.to_string()
 }
 
+/// `SELECT count(*) FROM <from>` (`from` is a table with an optional WHERE of literals).
+pub async fn count_rows(pool: &PgPool, from: &str) -> i64 {
+    // Test code, literal table names only.
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {from}")))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
 pub async fn call_row(pool: &PgPool, id: Uuid) -> (String, Option<String>, Value) {
     sqlx::query_as("SELECT status, vapi_call_id, metadata FROM outbound_calls WHERE id = $1")
         .bind(id)

@@ -85,15 +85,18 @@ async fn read_calendar(
     days: u64,
 ) -> Result<Calendar, sqlx::Error> {
     let (from, to) = day_bounds(rules.tz, first, days);
-    if let Some(busy) = ctx.busy_between(from, to) {
-        return Ok(Calendar {
-            rules,
-            blocked,
-            busy: busy.to_vec(),
-        });
-    }
-    let mut conn = ctx.pool.acquire().await?;
-    calendar_with(&mut conn, clinic_id, (rules, blocked), first, days).await
+    let busy = match ctx.busy_between(from, to) {
+        Some(busy) => busy.to_vec(),
+        None => {
+            let mut conn = ctx.pool.acquire().await?;
+            db::schedule::busy_intervals(&mut *conn, clinic_id, from, to).await?
+        }
+    };
+    Ok(Calendar {
+        rules,
+        blocked,
+        busy,
+    })
 }
 
 /// The instants `[first 00:00, first + days 00:00)` on the calendar's clock.
